@@ -1,0 +1,404 @@
+"""Loading and validating a folder of CX tables through DuckDB.
+
+``load(folder)`` reads one file per canonical table (``<table>.parquet``, a
+folder ``<table>/`` of Parquet parts, or ``<table>.csv``) with DuckDB, coerces
+each column to the kind the contract (:mod:`cxlib.schema`) gives it, validates
+every rule with pandera plus the cross-table rules (foreign keys, orderings),
+and returns a frozen :class:`Dataset`.  Any failure raises one
+:class:`~cxlib.errors.DataContractError` naming the table, the column, the
+rule and a sample of the offending rows, before any analysis runs.
+
+Heavy aggregations run as SQL on :meth:`Dataset.connection`, whose views read
+the files directly, so they work on data larger than memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .errors import DataContractError
+from .schema import TABLES, Column, Table
+
+__all__ = ["Dataset", "load", "read_table", "validate_tables", "pandera_schema", "find_table_file"]
+
+SAMPLE_ROWS = 5
+_TIME_COLUMN = {"customers": "signup_date", "events": "timestamp", "transactions": "timestamp",
+                "subscriptions": "start_date", "survey_responses": "responded_at", "tickets": "opened_at",
+                "program_rollout": "rollout_date"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated CX tables read from ``path``.
+
+    Attributes
+    ----------
+    path : Path
+        The folder the tables were read from.
+    tables : Mapping[str, pandas.DataFrame]
+        Table name to validated frame (read-only mapping).
+    files : Mapping[str, Path]
+        Table name to the file (or folder of parts) it was read from.
+    validation : pandas.DataFrame
+        One row per table: ``table, file, format, rows, columns, time_column,
+        first, last, checks, status``.
+    """
+
+    path: Path
+    tables: Mapping[str, pd.DataFrame]
+    files: Mapping[str, Path]
+    validation: pd.DataFrame = field(repr=False)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            raise KeyError(f"Table {name!r} was not loaded from {self.path}; loaded: {sorted(self.tables)}.")
+        return self.tables[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tables
+
+    customers = property(lambda self: self["customers"])
+    units = property(lambda self: self["units"])
+    program_rollout = property(lambda self: self["program_rollout"])
+    events = property(lambda self: self["events"])
+    transactions = property(lambda self: self["transactions"])
+    subscriptions = property(lambda self: self["subscriptions"])
+    survey_responses = property(lambda self: self["survey_responses"])
+    tickets = property(lambda self: self["tickets"])
+
+    def connection(self, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB connection with one view per table, reading the files directly."""
+        con = duckdb.connect()
+        if threads:
+            con.execute(f"SET threads TO {int(threads)}")
+        for name, file in self.files.items():
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_reader_sql(file)}")
+        return con
+
+    def file_hashes(self) -> dict[str, str]:
+        """sha256 of every input file (for the provenance appendix)."""
+        out = {}
+        for name, file in sorted(self.files.items()):
+            parts = sorted(file.rglob("*.parquet")) if file.is_dir() else [file]
+            h = hashlib.sha256()
+            for part in parts:
+                with open(part, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+            out[name] = h.hexdigest()
+        return out
+
+
+def find_table_file(folder: Path, table: str) -> Path | None:
+    """The file holding ``table`` in ``folder``: ``.parquet``, a folder of parts, or ``.csv``."""
+    for candidate in (folder / f"{table}.parquet", folder / table, folder / f"{table}.csv"):
+        if candidate.is_file() or (candidate.is_dir() and any(candidate.rglob("*.parquet"))):
+            return candidate
+    return None
+
+
+def _reader_sql(file: Path) -> str:
+    path = str(file).replace("'", "''")
+    if file.is_dir():
+        return f"read_parquet('{path}/**/*.parquet')"
+    if file.suffix == ".csv":
+        return f"read_csv('{path}', delim=',', quote='\"', header=true, all_varchar=true, strict_mode=true)"
+    return f"read_parquet('{path}')"
+
+
+def read_table(file: str | Path, table: str) -> pd.DataFrame:
+    """Read one table's file through DuckDB and coerce its columns to the contract's kinds.
+
+    Raises ``DataContractError`` for an unreadable file, a missing required
+    column, or values that cannot be read as the column's kind.
+    """
+    file = Path(file)
+    spec = TABLES[table]
+    try:
+        raw = duckdb.connect().sql(f"SELECT * FROM {_reader_sql(file)}").df()
+    except duckdb.Error as exc:
+        raise DataContractError(
+            f"Table '{table}': cannot read {file.name} ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
+            "Check that the file is complete, UTF-8 encoded, and a valid Parquet or comma-separated CSV file "
+            "with a header row.", table=table, rule="readable file") from exc
+    missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
+    if missing:
+        close = {m: [c for c in raw.columns if c.lower().replace(" ", "_") == m or m in c.lower()] for m in missing}
+        hint = "; ".join(f"'{m}' (similar: {close[m]})" for m in missing if close[m])
+        raise DataContractError(
+            f"Table '{table}' ({file.name}): missing required column(s) {missing}. "
+            f"Found columns: {list(raw.columns)}." + (f" Did you mean {hint}?" if hint else "")
+            + " See data/README.md for the contract.", table=table, column=missing[0], rule="required column")
+    out = {}
+    for col in spec.columns:
+        if col.name in raw.columns:
+            out[col.name] = _coerce(raw[col.name], col, table)
+    extra = [c for c in raw.columns if c not in out]
+    frame = pd.DataFrame(out, index=raw.index)
+    for c in extra:  # extra columns are kept untouched (user attributes, e.g. segments)
+        frame[c] = raw[c]
+    return frame
+
+
+def _bad_rows(raw: pd.Series, parsed: pd.Series) -> pd.Series:
+    blank = raw.isna() | (raw.astype("string").str.strip() == "")
+    return ~blank & parsed.isna()
+
+
+def _coerce(raw: pd.Series, col: Column, table: str) -> pd.Series:
+    kind = col.kind
+    if kind == "string":
+        values = raw.astype(object).where(raw.notna(), None)
+        if values.map(lambda v: v is not None and not isinstance(v, str)).any():
+            values = values.map(lambda v: None if v is None else str(v))
+        return values.map(lambda v: None if v is None or v.strip() == "" else v).astype(object)
+    if kind in ("int", "float"):
+        parsed = raw if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw) \
+            else pd.to_numeric(raw.astype("string").str.strip(), errors="coerce")
+        _raise_unparsed(raw, parsed.astype("float64"), col, table, "a number")
+        parsed = parsed.astype("float64")
+        if kind == "float":
+            return parsed
+        fractional = parsed.notna() & (parsed != np.floor(parsed))
+        if fractional.any():
+            _raise_rows(table, col.name, "type: whole number", raw[fractional],
+                        f"expected whole numbers, found fractional values")
+        return parsed.astype("Int64") if col.nullable or parsed.isna().any() else parsed.astype("int64")
+    if kind == "bool":
+        mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+        parsed = raw.astype("string").str.strip().str.lower().map(mapping).astype("boolean")
+        _raise_unparsed(raw, parsed, col, table, "true/false")
+        return parsed
+    # timestamps and dates
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = raw
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    else:
+        text = raw.astype("string").str.strip()
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        parsed = parsed.dt.tz_localize(None)
+        _raise_unparsed(raw, parsed, col, table, "an ISO 8601 date/time")
+    parsed = parsed.astype("datetime64[ns]")
+    if kind == "date":
+        timed = parsed.notna() & (parsed != parsed.dt.normalize())
+        if timed.any():
+            _raise_rows(table, col.name, "type: date", raw[timed], "expected calendar dates, found times of day")
+    return parsed
+
+
+def _raise_unparsed(raw: pd.Series, parsed: pd.Series, col: Column, table: str, what: str) -> None:
+    bad = _bad_rows(raw, parsed)
+    if bad.any():
+        _raise_rows(table, col.name, f"type: {col.kind}", raw[bad], f"expected {what}, found values that are not")
+
+
+def _raise_rows(table: str, column: str, rule: str, offending: pd.Series | pd.DataFrame, what: str) -> None:
+    n = len(offending)
+    sample = offending.head(SAMPLE_ROWS)
+    shown = ", ".join(f"row {i}: {v!r}" for i, v in sample.items()) if isinstance(sample, pd.Series) \
+        else "\n" + sample.to_string()
+    raise DataContractError(
+        f"Table '{table}', column '{column}' fails rule '{rule}': {what} in {n:,} row(s) "
+        f"(rows are 0-based data rows). Examples: {shown}. See data/README.md for the contract.",
+        table=table, column=column, rule=rule, rows=offending.head(SAMPLE_ROWS))
+
+
+def pandera_schema(table: str | Table) -> pa.DataFrameSchema:
+    """The pandera schema of one contract table (column kinds, bounds, vocabularies, nulls, key).
+
+    >>> pandera_schema("units").columns["region"].nullable
+    False
+    """
+    spec = TABLES[table] if isinstance(table, str) else table
+    dtypes = {"string": object, "float": "float64", "bool": "boolean", "timestamp": "datetime64[ns]",
+              "date": "datetime64[ns]"}
+    columns = {}
+    for c in spec.columns:
+        checks = []
+        if c.allowed:
+            checks.append(pa.Check.isin(list(c.allowed), name=f"allowed values {list(c.allowed)}"))
+        if c.min is not None:
+            checks.append(pa.Check.ge(c.min, name=f">= {c.min:g}"))
+        if c.max is not None:
+            checks.append(pa.Check.le(c.max, name=f"<= {c.max:g}"))
+        if c.kind == "string":
+            checks.append(pa.Check(lambda s: s.map(lambda v: isinstance(v, str)), element_wise=False,
+                                   name="text values", ignore_na=True))
+        dtype = dtypes.get(c.kind)
+        if c.kind == "int":
+            dtype = None  # int64 or nullable Int64, both fine
+            checks.append(pa.Check(lambda s: pd.api.types.is_integer_dtype(s), name="integer dtype"))
+        columns[c.name] = pa.Column(dtype, checks=checks, nullable=c.nullable, required=c.required)
+    return pa.DataFrameSchema(columns, unique=list(spec.key), strict=False, name=spec.name)
+
+
+def _validate_one(table: str, frame: pd.DataFrame) -> int:
+    """Per-table rules through pandera; returns the number of checks run."""
+    if frame.empty:
+        raise DataContractError(f"Table '{table}' is empty: the contract needs at least one row.",
+                                table=table, rule="non-empty table")
+    schema = pandera_schema(table)
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise _contract_error_from_pandera(table, frame, exc) from None
+    spec = TABLES[table]
+    n_checks = sum(len(c.checks) + 1 for c in schema.columns.values()) + 1
+    for first, second in spec.ordered:
+        if first in frame and second in frame:
+            bad = frame[second].notna() & frame[first].notna() & (frame[second] < frame[first])
+            _maybe_raise_frame(table, second, f"{second} >= {first}", frame.loc[bad, [first, second]],
+                               f"'{second}' is before '{first}'")
+            n_checks += 1
+    if table == "transactions":
+        bad = frame["returned_items"] > frame["items"]
+        _maybe_raise_frame(table, "returned_items", "returned_items <= items",
+                           frame.loc[bad, ["transaction_id", "items", "returned_items"]], "more items returned than bought")
+        n_checks += 1
+    if table == "survey_responses":
+        bad = frame[["nps", "csat", "ces"]].isna().all(axis=1)
+        _maybe_raise_frame(table, "nps", "at least one score", frame.loc[bad, ["response_id", "nps", "csat", "ces"]],
+                           "responses without any of nps, csat, ces")
+        n_checks += 1
+    return n_checks
+
+
+def _maybe_raise_frame(table: str, column: str, rule: str, offending: pd.DataFrame, what: str) -> None:
+    if len(offending):
+        _raise_rows(table, column, rule, offending, what)
+
+
+def _contract_error_from_pandera(table: str, frame: pd.DataFrame, exc: pa.errors.SchemaErrors) -> DataContractError:
+    cases = exc.failure_cases.copy()
+    cases["column"] = cases["column"].fillna("(table)")
+    lines, first = [], None
+    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        idx = [i for i in group["index"].dropna().tolist()][:SAMPLE_ROWS]
+        examples = ", ".join(f"row {int(i)}: {_plain(v)!r}" for i, v in zip(group["index"], group["failure_case"])
+                             if pd.notna(i))[:400] or ", ".join(repr(_plain(v)) for v in group["failure_case"].head(SAMPLE_ROWS))
+        if str(check).startswith("field_uniqueness") or str(check).startswith("multiple_fields_uniqueness"):
+            rule = f"unique key {list(TABLES[table].key)}"
+        elif check == "not_nullable":
+            rule = "not null"
+        elif str(check).startswith("dtype"):
+            rule = f"type ({check})"
+        else:
+            rule = _friendly_check(str(check))
+        n = len(group)
+        lines.append(f"column '{column}' fails rule '{rule}' in {n:,} row(s); examples: {examples}")
+        if first is None:
+            first = (column, rule, frame.loc[[i for i in idx if i in frame.index]] if idx else None)
+    message = (f"Table '{table}' breaks the data contract ({len(lines)} rule(s) failed):\n  - "
+               + "\n  - ".join(lines) + "\nRows are 0-based data rows. See data/README.md for the contract.")
+    column, rule, rows = first
+    return DataContractError(message, table=table, column=column, rule=rule, rows=rows, failures=lines)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+_CHECK_NAMES = {"greater_than_or_equal_to": ">=", "less_than_or_equal_to": "<=", "isin": "allowed values"}
+
+
+def _friendly_check(check: str) -> str:
+    """'less_than_or_equal_to(10)' -> '<= 10'; 'isin([...])' -> 'allowed values [...]'."""
+    m = re.fullmatch(r"(\w+)\((.*)\)", check, flags=re.S)
+    if m and m.group(1) in _CHECK_NAMES:
+        return f"{_CHECK_NAMES[m.group(1)]} {m.group(2)}"
+    return check
+
+
+def _check_references(tables: Mapping[str, pd.DataFrame]) -> int:
+    n = 0
+    for name, frame in tables.items():
+        for col in TABLES[name].columns:
+            if not col.references or col.name not in frame:
+                continue
+            ref_table, ref_col = col.references.split(".")
+            if ref_table not in tables:
+                continue
+            values = frame[col.name]
+            orphan = values.notna() & ~values.isin(tables[ref_table][ref_col])
+            n += 1
+            if orphan.any():
+                key = list(TABLES[name].key)
+                _raise_rows(name, col.name, f"references {col.references}",
+                            frame.loc[orphan, [*key, col.name]] if col.name not in key else frame.loc[orphan, key],
+                            f"values not found in {ref_table}.{ref_col} (orphan foreign keys)")
+    return n
+
+
+def validate_tables(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Validate already-loaded frames against the contract; return the per-table check counts.
+
+    Raises ``DataContractError`` on the first failing table (all failures of that table listed).
+    """
+    counts = {}
+    for name, frame in tables.items():
+        if name not in TABLES:
+            raise DataContractError(f"Unknown table {name!r}; the contract has {sorted(TABLES)}.", table=name)
+        counts[name] = _validate_one(name, frame)
+    n_ref = _check_references(tables)
+    return pd.DataFrame({"table": list(counts), "checks": list(counts.values())}).assign(reference_checks=n_ref)
+
+
+def load(path: str | Path, *, tables: Iterable[str] | None = None, require_all: bool = False) -> Dataset:
+    """Read and validate a folder of CX tables.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder holding ``<table>.parquet`` / ``<table>/`` / ``<table>.csv`` files.
+    tables : iterable of str, optional
+        Tables to load; default every contract table found in the folder.
+    require_all : bool
+        If True, every contract table must be present.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataContractError
+        Missing folder or table, unreadable file, or any broken contract rule.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataContractError(f"Data folder {folder} does not exist (run `make data` to generate the default data).")
+    wanted = list(tables) if tables is not None else list(TABLES)
+    unknown = [t for t in wanted if t not in TABLES]
+    if unknown:
+        raise DataContractError(f"Unknown table(s) {unknown}; the contract has {sorted(TABLES)}.")
+    files = {t: f for t in wanted if (f := find_table_file(folder, t)) is not None}
+    missing = [t for t in wanted if t not in files]
+    if (tables is not None or require_all) and missing:
+        raise DataContractError(
+            f"Data folder {folder} has no file for table(s) {missing} (expected <table>.parquet or <table>.csv).",
+            table=missing[0], rule="table present")
+    if not files:
+        raise DataContractError(f"Data folder {folder} holds no contract table; expected files like "
+                                f"customers.parquet or customers.csv (see data/README.md).")
+    frames = {t: read_table(f, t) for t, f in files.items()}
+    checks = validate_tables(frames).set_index("table")["checks"]
+    rows = []
+    for t, frame in frames.items():
+        time_col = _TIME_COLUMN.get(t)
+        rows.append({"table": t, "file": files[t].name, "format": "csv" if files[t].suffix == ".csv" else "parquet",
+                     "rows": len(frame), "columns": frame.shape[1], "time_column": time_col or "",
+                     "first": frame[time_col].min() if time_col else pd.NaT,
+                     "last": frame[time_col].max() if time_col else pd.NaT,
+                     "checks": int(checks[t]), "status": "valid"})
+    return Dataset(path=folder, tables=MappingProxyType(frames), files=MappingProxyType(files),
+                   validation=pd.DataFrame(rows))
