@@ -16,7 +16,8 @@ PYTEST_ARGS ?=
 .PHONY: help setup data report test test-fast lab kernel clean
 
 help: ## Show this menu
-	@awk 'BEGIN {FS = ":[^#]*## "} /^[A-Za-z0-9_.\/-]+:[^#]*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "CX Workbook: make <target>   (first use creates .venv and installs everything)"
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[A-Za-z0-9_.\/-]+:[^#=]*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install cxlib with its dependencies (automatic on first use)
 
-$(DATA)/truth.json: $(STAMP)
+$(DATA)/truth.json: | $(STAMP)
 	$(BIN)/cx synth --out $(DATA) --customers $(CUSTOMERS) --seed $(SEED)
 
 data: $(DATA)/truth.json ## Generate the default synthetic data into data/default (DATA=, CUSTOMERS=, SEED=)
