@@ -30,3 +30,159 @@ def validate_cmd(folder: str) -> None:
         span = f"{row.first:%Y-%m-%d} .. {row.last:%Y-%m-%d}" if row.time_column else ""
         click.echo(f"{row.table:<18} {row.rows:>12,} rows  {span:<24} {row.checks:>3} checks  {row.status}")
     click.echo(f"OK: {len(ds.validation)} table(s) in {folder} satisfy the data contract.")
+
+
+@main.command("report")
+@click.option("--params", "params", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Report plan (YAML), e.g. reports/plan.yml.")
+@click.option("--data", "data", type=click.Path(path_type=str), default=None,
+              help="Data folder (overrides the plan's data_dir).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Reports folder [default: <project>/reports].")
+@click.option("--jobs", "jobs", type=click.IntRange(min=1), default=None,
+              help="Notebooks executed at once [default: number of cores].")
+@click.option("--engine", type=click.Choice(["auto", "quarto", "pandoc"]), default="auto", show_default=True,
+              help="Renderer: Quarto if on PATH (auto), else pandoc + Typst.")
+@click.option("--reproduce", "reproduce", type=click.Path(dir_okay=False, exists=True, path_type=str),
+              default=None, help="Re-run with the plan and data folder recorded in this provenance.json.")
+@click.option("--timeout", type=click.IntRange(min=1), default=None, help="Per-cell time limit in seconds.")
+def report_cmd(params: str | None, data: str | None, out: str | None, jobs: int | None, engine: str,
+               reproduce: str | None, timeout: int | None) -> None:
+    """Run the report plan's notebooks and publish HTML + PDF into reports/.
+
+    Parameters are validated against each notebook's `parameters` cell before
+    anything runs.  Independent notebooks run in parallel, the executive
+    summary last.  On a failure the failed notebook is kept in
+    reports/_failed/, nothing is published over the last good report
+    (reports/_output/), and the exit status is 1.
+    """
+    from .errors import CxError, ParameterError
+    from .report import provenance
+    from .report.plan import load_plan
+    from .report.runner import reproduce_plan, run_plan
+
+    try:
+        if reproduce:
+            if params or data:
+                raise click.UsageError("--reproduce takes the plan and data folder from provenance.json; "
+                                       "do not combine it with --params or --data.")
+            plan, changed = reproduce_plan(provenance.read(reproduce))
+            for line in changed:
+                click.echo(f"WARNING: input data differ from the recorded run: {line}", err=True)
+        else:
+            if not params:
+                raise click.UsageError("Pass --params FILE (e.g. reports/plan.yml) or --reproduce provenance.json.")
+            plan = load_plan(params, data_dir=data)
+        result = run_plan(plan, out_dir=out, jobs=jobs, engine=engine, timeout=timeout)
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
+    for r in result.runs:
+        click.echo(f"  {r.notebook:<28} {r.status:<8} {r.seconds:7.1f} s", err=True)
+    if not result.ok:
+        for r in result.failures:
+            click.echo(f"ERROR: {r.message}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{result.html}\n{result.pdf}")
+
+
+@main.command("run")
+@click.argument("notebook", type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.option("--params", "params", type=click.Path(dir_okay=False, exists=True, path_type=str), default=None,
+              help="Report plan whose global (and this notebook's) parameters to use [default: reports/plan.yml].")
+@click.option("--data", "data", type=click.Path(path_type=str), default=None, help="Data folder.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Where the executed notebook and its findings go [default: reports/_build/single].")
+def run_cmd(notebook: str, params: str | None, data: str | None, out: str | None) -> None:
+    """Execute one NOTEBOOK with the plan's parameters (no rendering), for development.
+
+    Exit status 1 and a message naming the cell and the exception if it fails.
+    """
+    from pathlib import Path
+
+    from .errors import CxError, ParameterError
+    from .report.plan import NotebookSpec, load_plan, project_root, resolve_notebook
+    from .report.runner import run_single
+
+    root = project_root()
+    try:
+        plan = load_plan(params or root / "reports" / "plan.yml", data_dir=data)
+        path = Path(notebook).resolve()
+        spec = next((s for s in plan.notebooks if s.path == path), None)
+        if spec is None:
+            spec = NotebookSpec(name=path.stem, path=path)
+        resolved = resolve_notebook(spec, plan.parameters)
+        result = run_single(spec, resolved, out_dir=Path(out) if out else root / "reports" / "_build" / "single",
+                            cwd=path.parent)
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
+    if result.status != "ok":
+        click.echo(f"ERROR: {result.message}", err=True)
+        raise SystemExit(1)
+    click.echo(str(result.output))
+
+
+@main.command("render")
+@click.argument("notebooks", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=str))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Folder receiving <stem>.html and <stem>.pdf.")
+@click.option("--title", required=True, help="Report title (page 1).")
+@click.option("--subtitle", default="", help="Report subtitle.")
+@click.option("--stem", default="report", show_default=True, help="Output file name without extension.")
+@click.option("--engine", type=click.Choice(["auto", "quarto", "pandoc"]), default="auto", show_default=True,
+              help="Quarto if on PATH (auto), else pandoc + Typst.")
+@click.option("--site/--no-site", default=False, show_default=True, help="Also write a multi-page HTML site.")
+def render_cmd(notebooks: tuple[str, ...], out: str, title: str, subtitle: str, stem: str, engine: str,
+               site: bool) -> None:
+    """Render already-executed NOTEBOOKS (in report order) into one HTML file and one PDF.
+
+    Nothing is executed: use it to re-render after changing templates or filters.
+    Exit status 1 with the engine's error output when rendering fails.
+    """
+    from pathlib import Path
+
+    from .errors import CxError
+    from .report.render import render_report
+
+    try:
+        result = render_report([Path(n) for n in notebooks], Path(out), title=title, subtitle=subtitle,
+                               engine=engine, stem=stem, site=site,
+                               progress=lambda message: click.echo(message, err=True))
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo("\n".join(str(p) for p in (result.html, result.pdf, result.site_dir) if p is not None))
+
+
+@main.command("synth")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Output folder: new, empty, or a previous synth output (replaced atomically).")
+@click.option("--customers", "customers", type=click.IntRange(min=100), default=10_000, show_default=True,
+              help="Number of customers.")
+@click.option("--seed", "seed", type=click.IntRange(min=0), default=20261123, show_default=True,
+              help="Seed of every random stream (same seed, same bytes).")
+@click.option("--units", "units", type=click.IntRange(min=4, max=999), default=24, show_default=True,
+              help="Number of stores S01..")
+@click.option("--start", "start", default="2024-01-01", show_default=True, help="First observed day.")
+@click.option("--end", "end", default="2025-12-31", show_default=True, help="Last observed day (censoring).")
+@click.option("--chunk-customers", "chunk", type=click.IntRange(min=100), default=100_000, show_default=True,
+              help="Customers simulated and written per chunk (bounds memory).")
+def synth_cmd(out: str, customers: int, seed: int, units: int, start: str, end: str, chunk: int) -> None:
+    """Generate the synthetic CX world into OUT: every contract table as Parquet plus truth.json.
+
+    Progress (table, chunk k/n, elapsed seconds) goes to stderr.  A non-empty
+    folder that is not a previous synth output is refused and left untouched;
+    the dataset is built beside OUT and renamed into place only when complete.
+    """
+    from .errors import CxError, ParameterError
+    from .synth import generate
+
+    try:
+        truth = generate(out, n_customers=customers, n_units=units, seed=seed, start=start, end=end,
+                         chunk_customers=chunk, progress=lambda msg: click.echo(msg, err=True))
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
+    rows = truth["sizes"]["rows"]
+    click.echo(f"OK: {out}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items() if not t.startswith("truth_")))

@@ -1,0 +1,167 @@
+"""Path (variant) analysis: which touchpoint sequences are frequent, how often they convert, how long they take."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ._stats import check_alpha, wilson
+from .sessions import Journeys, as_journeys
+from .sql import literal, median_with_ci
+
+__all__ = ["PathTable", "top_paths", "path_lengths", "PATH_COLUMNS", "LENGTH_COLUMNS", "OTHER", "path_expression"]
+
+#: Columns of :meth:`PathTable.to_frame`, in order.
+PATH_COLUMNS = ("rank", "path", "length", "journeys", "share", "conversions", "conversion_rate", "ci_lower",
+                "ci_upper", "ci_level", "median_duration_s", "duration_ci_lower", "duration_ci_upper", "variants",
+                "n_journeys", "method")
+
+#: Columns of :func:`path_lengths`, in order.
+LENGTH_COLUMNS = ("length", "journeys", "share", "conversions", "conversion_rate", "ci_lower", "ci_upper",
+                  "ci_level", "n_journeys", "method")
+
+#: Label of the bucket holding every path beyond the top k.
+OTHER = "(other)"
+SEP = " > "
+
+
+def path_expression(*, collapse_repeats: bool = False, include_conversion: bool = False) -> str:
+    """SQL expression of a journey's path list (``touchpoints`` or ``path``, repeats collapsed or not)."""
+    col = "touchpoints" if include_conversion else "path"
+    if not collapse_repeats:
+        return col
+    return f"list_filter({col}, lambda x, i: i = 1 OR x != {col}[i - 1])"
+
+
+@dataclass(frozen=True)
+class PathTable:
+    """The most frequent paths, an ``(other)`` bucket, and their conversion and duration.
+
+    ``table`` has the columns of :data:`PATH_COLUMNS`; conversion-rate intervals are Wilson
+    score intervals, duration intervals distribution-free (binomial order statistics).
+    """
+
+    table: pd.DataFrame
+    k: int
+    collapse_repeats: bool
+    n_journeys: int
+    n_variants: int
+    ci_level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+
+def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, include_conversion: bool = False,
+              alpha: float = 0.05) -> PathTable:
+    """The ``k`` most frequent paths with counts, conversion rate (Wilson CI) and median duration (CI).
+
+    Parameters
+    ----------
+    journeys : Journeys or events
+        Output of :func:`~cxlib.journey.journeyize` (events are journey-ized with its defaults).
+    k : int
+        Paths listed; every other path is pooled into one ``(other)`` row (rank ``k + 1``), so the
+        shares add up to 1.
+    collapse_repeats : bool
+        Merge immediate repeats (``search > search > cart`` becomes ``search > cart``).
+    include_conversion : bool
+        Keep the conversion touchpoint at the end of converted paths (a process-mining variant);
+        by default a path is what happened before the conversion.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    PathTable
+        The top paths (fewer than ``k`` if there are fewer) and the ``(other)`` row, always present
+        (zero journeys when every path is listed).  Rows ranked by journeys (ties by path text).  ``length`` counts steps (NaN for
+        ``(other)``), ``variants`` the distinct paths behind a row; ``median_duration_s`` is
+        the time from first to last event in seconds (NaN for path-level input).
+
+    Notes
+    -----
+    Conversion rate ``c / n`` with the Wilson (1927) interval
+    ``(p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``.
+
+    Examples
+    --------
+    >>> from cxlib.journey import from_paths
+    >>> js = from_paths(pd.DataFrame({"path": ["a > b", "b", "a"], "conversions": [6, 1, 0],
+    ...                               "nulls": [2, 3, 1]}))
+    >>> top_paths(js, k=1).to_frame()[["rank", "path", "journeys", "conversions"]].values.tolist()
+    [[1, 'a > b', 8, 6], [2, '(other)', 5, 1]]
+    """
+    check_alpha(alpha)
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParameterError(f"k={k!r} must be a positive whole number of paths to list.")
+    js = as_journeys(journeys)
+    expr = path_expression(collapse_repeats=collapse_repeats, include_conversion=include_conversion)
+    base = f"""
+WITH p AS (SELECT {expr} AS p, weight, converted, epoch(ended_at - started_at) AS dur FROM {js.table}),
+c AS (SELECT p, sum(weight) AS n FROM p GROUP BY p),
+r AS (SELECT p, row_number() OVER (ORDER BY n DESC, array_to_string(p, {literal(SEP)})) AS rk FROM c),
+b AS (SELECT CASE WHEN rk <= {int(k)} THEN rk ELSE {int(k) + 1} END AS rank,
+             CASE WHEN rk <= {int(k)} THEN array_to_string(p.p, {literal(SEP)}) ELSE {literal(OTHER)} END AS path,
+             CASE WHEN rk <= {int(k)} THEN len(p.p) END AS length, weight, converted, dur, p.p AS variant
+      FROM p JOIN r ON p.p = r.p)"""
+    agg = js.engine.df(base + """
+SELECT rank, path, max(length) AS length, sum(weight)::BIGINT AS journeys,
+       sum(CASE WHEN converted THEN weight ELSE 0 END)::BIGINT AS conversions,
+       count(DISTINCT variant)::BIGINT AS variants
+FROM b GROUP BY rank, path ORDER BY rank""")
+    if int(k) + 1 not in set(agg["rank"]):  # keep the (other) row, empty, so every table has k + 1 rows or fewer
+        agg = pd.concat([agg, pd.DataFrame({"rank": [int(k) + 1], "path": [OTHER], "length": [np.nan],
+                                            "journeys": [0], "conversions": [0], "variants": [0]})],
+                        ignore_index=True)
+    dur = median_with_ci(js.engine, base + " SELECT rank, dur AS x FROM b", ["rank"], alpha)
+    out = agg.merge(dur[["rank", "median", "ci_lower", "ci_upper"]].rename(columns={
+        "median": "median_duration_s", "ci_lower": "duration_ci_lower", "ci_upper": "duration_ci_upper"}),
+        on="rank", how="left")
+    total = int(agg["journeys"].sum())
+    n, c = out["journeys"].to_numpy(float), out["conversions"].to_numpy(float)
+    lo, hi = wilson(c, n, alpha)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = c / n
+    out = out.assign(share=n / total, conversion_rate=rate, ci_lower=lo, ci_upper=hi, ci_level=1 - alpha,
+                     n_journeys=total, length=out["length"].astype(float),
+                     method="share of journeys; conversion rate with Wilson score CI; median duration with "
+                            "binomial order-statistic CI" + ("; repeats collapsed" if collapse_repeats else ""))
+    for col in ("median_duration_s", "duration_ci_lower", "duration_ci_upper"):
+        out[col] = out[col].astype(float)
+    n_var = int(agg["variants"].sum())
+    return PathTable(table=out[list(PATH_COLUMNS)].reset_index(drop=True), k=int(k),
+                     collapse_repeats=collapse_repeats, n_journeys=total, n_variants=n_var, ci_level=1 - alpha)
+
+
+def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+    """Distribution of path length (steps before the conversion) with conversion rate by length.
+
+    Returns one row per length with the columns of :data:`LENGTH_COLUMNS` (Wilson intervals).
+
+    Examples
+    --------
+    >>> from cxlib.journey import from_paths
+    >>> js = from_paths(pd.DataFrame({"path": ["a > b", "b", "a > a"], "conversions": [6, 1, 2],
+    ...                               "nulls": [2, 3, 0]}))
+    >>> path_lengths(js, collapse_repeats=True)[["length", "journeys", "conversions"]].values.tolist()
+    [[1, 6, 3], [2, 8, 6]]
+    """
+    check_alpha(alpha)
+    js = as_journeys(journeys)
+    expr = path_expression(collapse_repeats=collapse_repeats)
+    out = js.engine.df(f"""
+SELECT len({expr})::BIGINT AS length, sum(weight)::BIGINT AS journeys,
+       sum(CASE WHEN converted THEN weight ELSE 0 END)::BIGINT AS conversions
+FROM {js.table} GROUP BY 1 ORDER BY 1""")
+    n, c = out["journeys"].to_numpy(float), out["conversions"].to_numpy(float)
+    lo, hi = wilson(c, n, alpha)
+    total = int(n.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = c / n
+    out = out.assign(share=n / total, conversion_rate=rate, ci_lower=lo, ci_upper=hi, ci_level=1 - alpha,
+                     n_journeys=total, method="share of journeys; conversion rate with Wilson score CI")
+    return out[list(LENGTH_COLUMNS)]

@@ -1,0 +1,241 @@
+"""Plots of journey analyses: flow of the top paths, funnel, transition heatmap, attribution bars.
+
+Each function draws what :mod:`cxlib.journey` computed; none computes a statistic.  Without
+``ax`` a new Figure is made through the object API (no pyplot state, no backend switching).
+The flow picture is a static Sankey drawn with matplotlib patches, so it lands in the PDF as is.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+
+from ..errors import DataContractError, ParameterError
+
+__all__ = ["path_flow", "funnel_chart", "transition_heatmap", "attribution_bars"]
+
+PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#843c0c", "#6b7280",
+           "#0e7c7b", "#b83b5e", "#5f6caf", "#8c6d31", "#3f7f3f", "#a05195")
+END_CONVERTED, END_LOST = "converted", "not converted"
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    return Figure(figsize=size, layout="constrained").subplots()
+
+
+def _frame(result: Any, columns: Sequence[str], what: str) -> pd.DataFrame:
+    frame = result.to_frame() if hasattr(result, "to_frame") else result
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError(f"{what} draws a result of cxlib.journey or its to_frame(); got {type(result).__name__}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataContractError(f"{what} needs columns {list(columns)}; missing {missing} (found {list(frame.columns)}).",
+                                column=missing[0], rule="column present")
+    return frame
+
+
+def _colors(labels: Sequence[str]) -> dict[str, str]:
+    fixed = {END_CONVERTED: "#2e7d32", END_LOST: "#9e9e9e"}
+    names = sorted(set(labels) - set(fixed))
+    return {**{n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}, **fixed}
+
+
+def path_flow(paths: Any, *, max_steps: int = 6, sep: str = " > ", gap: float = 0.04, ax: Axes | None = None,
+              title: str | None = None) -> Axes:
+    """Static Sankey of the top paths: one column per step, bands as wide as the journeys taking them.
+
+    Parameters
+    ----------
+    paths : PathTable or DataFrame
+        ``top_paths(...)`` (its ``(other)`` row is left out) or a frame with ``path``, ``journeys``
+        and ``conversions``.
+    max_steps : int
+        Steps drawn per path; longer paths are cut and marked with ``...``.
+    sep : str
+        Step separator of the ``path`` text.
+    gap : float
+        Vertical space between nodes of a column, as a share of all journeys drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Nodes are Rectangles (``gid`` = ``"node:<column>:<label>"``) and bands PathPatches
+        (``gid`` = ``"band:<column>:<from>-><to>"``); each path ends in ``converted`` and
+        ``not converted`` nodes sized by its conversions.
+    """
+    frame = _frame(paths, ("path", "journeys", "conversions"), "path_flow")
+    frame = frame[(frame["path"] != "(other)") & (frame["journeys"] > 0)]
+    if frame.empty:
+        raise DataContractError("path_flow has no path to draw (all journeys are in '(other)').", rule="non-empty")
+    flows: dict[tuple[int, str, str], float] = {}
+    for p, n, c in frame[["path", "journeys", "conversions"]].itertuples(index=False):
+        steps = [s for s in str(p).split(sep) if s] or ["(no touchpoint)"]
+        if len(steps) > max_steps:
+            steps = steps[:max_steps - 1] + ["..."]
+        for i, (a, b) in enumerate(zip(steps, steps[1:])):
+            flows[(i, a, b)] = flows.get((i, a, b), 0.0) + n
+        last = len(steps) - 1
+        for end, w in ((END_CONVERTED, c), (END_LOST, n - c)):
+            if w > 0:
+                flows[(last, steps[-1], end)] = flows.get((last, steps[-1], end), 0.0) + w
+    nodes: dict[tuple[int, str], float] = {}
+    for p, n in frame[["path", "journeys"]].itertuples(index=False):
+        first = ([s for s in str(p).split(sep) if s] or ["(no touchpoint)"])[0]
+        nodes[(0, first)] = nodes.get((0, first), 0.0) + n
+    for (i, _, b), w in flows.items():
+        nodes[(i + 1, b)] = nodes.get((i + 1, b), 0.0) + w
+    total = float(frame["journeys"].sum())
+    colors = _colors([label for _, label in nodes])
+    width = 0.18
+    ax = _axes(ax, (10, 5.5))
+    pos: dict[tuple[int, str], list[float]] = {}
+    for col in sorted({c for c, _ in nodes}):
+        here = sorted([k for k in nodes if k[0] == col], key=lambda k: (k[1] in (END_CONVERTED, END_LOST), -nodes[k], k[1]))
+        y = 0.0
+        for key in here:
+            h = nodes[key] / total
+            pos[key] = [y, y + h, y, y]  # bottom, top, outgoing cursor, incoming cursor
+            ax.add_patch(Rectangle((col - width / 2, y), width, h, facecolor=colors[key[1]], edgecolor="white",
+                                   gid=f"node:{col}:{key[1]}"))
+            if h > 0.02:
+                ax.text(col, y + h / 2, f"{key[1]}\n{nodes[key]:,.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if key[1] != END_LOST else "black")
+            y += h + gap
+    for (i, a, b), w in sorted(flows.items(), key=lambda kv: (kv[0][0], pos[(kv[0][0], kv[0][1])][0],
+                                                               pos[(kv[0][0] + 1, kv[0][2])][0])):
+        h = w / total
+        src, dst = pos[(i, a)], pos[(i + 1, b)]
+        y0, y1 = src[2], dst[3]
+        src[2] += h
+        dst[3] += h
+        x0, x1 = i + width / 2, i + 1 - width / 2
+        xm = (x0 + x1) / 2
+        verts = [(x0, y0), (xm, y0), (xm, y1), (x1, y1), (x1, y1 + h), (xm, y1 + h), (xm, y0 + h), (x0, y0 + h),
+                 (x0, y0)]
+        codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.LINETO, MplPath.CURVE4,
+                 MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY]
+        ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=colors[a], alpha=0.35, edgecolor="none",
+                               gid=f"band:{i}:{a}->{b}"))
+    n_cols = max(c for c, _ in nodes) + 1
+    ax.set_xlim(-0.5, n_cols - 0.5)
+    ax.set_ylim(max(v[1] for v in pos.values()) + gap, -gap)
+    ax.set_xticks(range(n_cols), [f"step {c + 1}" for c in range(n_cols)])
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title or f"Top {len(frame)} paths ({total:,.0f} journeys)")
+    return ax
+
+
+def funnel_chart(result: Any, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Funnel as horizontal bars of the overall rate per step, with CI whiskers and counts.
+
+    Parameters
+    ----------
+    result : Funnel or DataFrame
+        ``funnel(...)`` or its frame (columns ``segment, step_index, step, n_reached, overall_rate,
+        overall_ci_lower, overall_ci_upper``); one bar group per step, one bar per segment.
+    """
+    frame = _frame(result, ("segment", "step_index", "step", "n_reached", "overall_rate", "overall_ci_lower",
+                            "overall_ci_upper"), "funnel_chart")
+    segments = list(dict.fromkeys(frame["segment"]))
+    steps = frame.drop_duplicates("step_index").sort_values("step_index")["step"].tolist()
+    ax = _axes(ax, (8, 1 + 0.6 * len(steps) * max(1, len(segments) ** 0.5)))
+    h = 0.8 / len(segments)
+    for j, seg in enumerate(segments):
+        g = frame[frame["segment"] == seg].sort_values("step_index")
+        y = np.arange(len(g)) + (j - (len(segments) - 1) / 2) * h
+        est = g["overall_rate"].to_numpy(float)
+        err = np.clip(np.nan_to_num(np.vstack([est - g["overall_ci_lower"].to_numpy(float),
+                                               g["overall_ci_upper"].to_numpy(float) - est])), 0, None)
+        ax.barh(y, est, height=h * 0.9, color=PALETTE[j % len(PALETTE)], label=str(seg), xerr=err,
+                error_kw={"ecolor": "black", "capsize": 2, "lw": 0.8})
+        for yy, e, top, n in zip(y, est, np.nan_to_num(g["overall_ci_upper"].to_numpy(float)), g["n_reached"]):
+            ax.text(max(e, top) + 0.01, yy, f"{e:.0%} (n={n:,.0f})", va="center", fontsize=7)
+    ax.set_yticks(np.arange(len(steps)), steps)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.25)
+    ax.set_xlabel("share of journeys entering the funnel (95% CI)" if "ci_level" not in frame
+                  else f"share of journeys entering the funnel ({frame['ci_level'].iloc[0]:.0%} CI)")
+    if len(segments) > 1:
+        ax.legend(title=None, fontsize=8, loc="lower right")
+    ax.set_title(title or "Funnel")
+    return ax
+
+
+def transition_heatmap(result: Any, *, annotate: bool = True, ax: Axes | None = None,
+                       title: str | None = None) -> Axes:
+    """Heatmap of transition probabilities (rows: from, columns: to), annotated in percent.
+
+    Parameters
+    ----------
+    result : TransitionMatrix or DataFrame
+        ``transition_matrix(...)`` or a square-ish probability table (rows = from-states).
+    """
+    probs = result.probabilities if hasattr(result, "probabilities") else result
+    if not isinstance(probs, pd.DataFrame) or probs.empty:
+        raise ParameterError("transition_heatmap draws a TransitionMatrix or a non-empty probability table.")
+    ax = _axes(ax, (1.5 + 0.5 * probs.shape[1], 1 + 0.45 * probs.shape[0]))
+    im = ax.imshow(probs.to_numpy(float), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(probs.shape[1]), list(probs.columns), rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(probs.shape[0]), list(probs.index), fontsize=7)
+    if annotate:
+        for (i, j), v in np.ndenumerate(probs.to_numpy(float)):
+            if v >= 0.005:
+                ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=6,
+                        color="white" if v > 0.5 else "black")
+    ax.set_xlabel("to")
+    ax.set_ylabel("from")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="transition probability")
+    ax.set_title(title or "Transition probabilities")
+    return ax
+
+
+def attribution_bars(result: Any, *, value: str = "share", methods: Sequence[str] | None = None,
+                     ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Attributed share (or conversions, or removal effect) per channel and method, with CI whiskers.
+
+    Parameters
+    ----------
+    result : Attribution or DataFrame
+        ``attribute(...)`` or its frame.
+    value : {"share", "conversions", "removal_effect"}
+        What the bars show; whiskers are the columns ``<value>_ci_lower`` / ``<value>_ci_upper``.
+    methods : sequence of str, optional
+        Methods to draw (default all in the result, Markov first).
+    """
+    if value not in ("share", "conversions", "removal_effect"):
+        raise ParameterError(f"value={value!r} is not allowed; choose one of ['share', 'conversions', "
+                             "'removal_effect'].")
+    frame = _frame(result, ("method", "channel", value, f"{value}_ci_lower", f"{value}_ci_upper"),
+                   "attribution_bars")
+    methods = list(methods) if methods is not None else list(dict.fromkeys(frame["method"]))
+    if value == "removal_effect":
+        methods = [m for m in methods if m == "markov"]
+    order = (frame[frame["method"] == methods[0]].sort_values(value, ascending=False)["channel"].tolist())
+    ax = _axes(ax, (8, 1 + 0.35 * len(order) * max(1, len(methods) ** 0.5)))
+    h = 0.8 / len(methods)
+    for j, m in enumerate(methods):
+        g = frame[frame["method"] == m].set_index("channel").reindex(order)
+        y = np.arange(len(order)) + (j - (len(methods) - 1) / 2) * h
+        est = g[value].to_numpy(float)
+        lo, hi = g[f"{value}_ci_lower"].to_numpy(float), g[f"{value}_ci_upper"].to_numpy(float)
+        err = np.clip(np.vstack([np.nan_to_num(est - lo), np.nan_to_num(hi - est)]), 0, None)
+        ax.barh(y, est, height=h * 0.9, color=PALETTE[j % len(PALETTE)], label=m.replace("_", " "), xerr=err,
+                error_kw={"ecolor": "black", "capsize": 2, "lw": 0.8})
+    ax.set_yticks(np.arange(len(order)), order)
+    ax.invert_yaxis()
+    level = frame["ci_level"].iloc[0] if "ci_level" in frame else 0.95
+    ax.set_xlabel({"share": "share of conversions", "conversions": "attributed conversions",
+                   "removal_effect": "removal effect"}[value] + f" (bootstrap {level:.0%} CI)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title or "Attribution by channel")
+    return ax

@@ -1,0 +1,68 @@
+"""Tests of cxlib.plots.journey: what each plot draws (patches, bar sizes, labels)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.patches import PathPatch, Rectangle
+
+from cxlib.errors import DataContractError, ParameterError
+from cxlib.journey import attribute, from_paths, funnel, top_paths, transition_matrix
+from cxlib.plots import journey as pj
+
+
+@pytest.fixture(scope="module")
+def js():
+    return from_paths(pd.DataFrame({"path": ["a > b", "a > c", "b", "a > b > c"], "conversions": [30, 10, 5, 20],
+                                    "nulls": [20, 30, 15, 5]}))
+
+
+def test_path_flow_node_and_band_sizes(js):
+    ax = pj.path_flow(top_paths(js, k=4))
+    nodes = {p.get_gid(): p for p in ax.patches if isinstance(p, Rectangle) and (p.get_gid() or "").startswith("node")}
+    bands = [p for p in ax.patches if isinstance(p, PathPatch)]
+    total = 135
+    assert nodes["node:0:a"].get_height() == pytest.approx(115 / total)
+    assert nodes["node:0:b"].get_height() == pytest.approx(20 / total)
+    assert nodes["node:1:b"].get_height() == pytest.approx(75 / total)
+    # converted nodes: 'b' alone (col 1) 5, 'a > b' and 'a > c' (col 2) 40, 'a > b > c' (col 3) 20
+    conv = sum(p.get_height() for g, p in nodes.items() if g.endswith(":converted"))
+    assert conv == pytest.approx(65 / total)
+    assert len(bands) == 3 + 2 * 4  # a->b, a->c, b->c, and two ends per path
+    assert any("a\n115" == t.get_text() for t in ax.texts)
+
+
+def test_path_flow_truncates_long_paths():
+    long = pd.DataFrame({"path": ["a > b > c > d > e"], "journeys": [10], "conversions": [4]})
+    ax = pj.path_flow(long, max_steps=3)
+    gids = {p.get_gid() for p in ax.patches}
+    assert "node:2:..." in gids and "node:3:converted" in gids
+    with pytest.raises(DataContractError, match="no path"):
+        pj.path_flow(pd.DataFrame({"path": ["(other)"], "journeys": [3], "conversions": [1]}))
+
+
+def test_funnel_chart_bars_are_overall_rates(js):
+    f = funnel(js, ["a", "b", "c"])
+    ax = pj.funnel_chart(f)
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == pytest.approx(f.to_frame()["overall_rate"].tolist())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+
+
+def test_transition_heatmap_image_is_the_matrix(js):
+    tm = transition_matrix(js)
+    ax = pj.transition_heatmap(tm)
+    assert np.allclose(ax.images[0].get_array(), tm.probabilities.to_numpy())
+    with pytest.raises(ParameterError):
+        pj.transition_heatmap(pd.DataFrame())
+
+
+def test_attribution_bars_with_intervals(js):
+    res = attribute(js, n_boot=100, rng=np.random.default_rng(3))
+    ax = pj.attribution_bars(res, methods=["markov", "linear"])
+    t = res.to_frame()
+    widths = sorted(p.get_width() for p in ax.patches)
+    assert widths == pytest.approx(sorted(t[t.method.isin(["markov", "linear"])]["share"]))
+    assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == 2
+    with pytest.raises(ParameterError, match="value='lift'"):
+        pj.attribution_bars(res, value="lift")

@@ -1,0 +1,209 @@
+"""Tests of cxlib.report.plan: reading plans and validating parameters before anything executes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from cxlib.errors import ParameterError
+from cxlib.report import runner
+from cxlib.report.plan import (REQUIRED_GLOBALS, declared_parameters, load_plan, plan_from_dict, project_root,
+                               resolve_notebook, validate_plan, validate_value)
+
+PARAMS = ('data_dir = "../data/default"\nfindings_path = ""\nperiod = "2025Q4"\ncomparison_period = "2025Q3"\n'
+          'alpha = 0.05\nseed = 20261123\nsegment_columns = ["loyalty_tier", "region"]\n')
+
+
+def write_notebook(path: Path, *cells: str, params: str = PARAMS) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "cxlib", "display_name": "Python (cxlib workbook)", "language": "python"}
+    pcell = nbformat.v4.new_code_cell(params)
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_raw_cell('---\ntitle: "t"\n---'), pcell, *map(nbformat.v4.new_code_cell, cells)]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "customers.csv").write_text("customer_id\nc1\n", encoding="utf-8")
+    mark = 'from pathlib import Path\nPath(r"{p}").write_text("ran")'.format(p=tmp_path / "ran.txt")
+    write_notebook(tmp_path / "notebooks" / "10_metrics.ipynb", mark,
+                   params=PARAMS + "n_boot: int = 2000\nthreshold = 0.5\nlabel = None\n")
+    write_notebook(tmp_path / "notebooks" / "20_journeys.ipynb", mark)
+    write_notebook(tmp_path / "notebooks" / "99_summary.ipynb", mark, params=PARAMS + 'findings_dir = ""\n')
+    return tmp_path
+
+
+def raw_plan(root: Path, **changes) -> dict:
+    raw = {"title": "T", "notebooks_dir": str(root / "notebooks"),
+           "parameters": {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05, "seed": 1,
+                          "segment_columns": ["region"]},
+           "notebooks": [{"notebook": "99_summary.ipynb", "depends_on": "all"},
+                         {"notebook": "10_metrics.ipynb", "parameters": {"n_boot": 500}},
+                         {"notebook": "20_journeys"}]}
+    raw.update(changes)
+    return raw
+
+
+def test_declared_parameters_reads_defaults_without_executing(root):
+    decl = declared_parameters(root / "notebooks" / "10_metrics.ipynb")
+    assert decl == {"data_dir": "../data/default", "findings_path": "", "period": "2025Q4",
+                    "comparison_period": "2025Q3", "alpha": 0.05, "seed": 20261123,
+                    "segment_columns": ["loyalty_tier", "region"], "n_boot": 2000, "threshold": 0.5, "label": None}
+    assert not (root / "ran.txt").exists()
+
+
+def test_plan_resolves_globals_own_parameters_and_dependencies(root):
+    plan = plan_from_dict(raw_plan(root), base=root, data_dir=root / "data")
+    assert plan.names == ["99_summary", "10_metrics", "20_journeys"]
+    assert plan.notebook("99_summary").depends_on == ("10_metrics", "20_journeys")
+    assert plan.notebook("20_journeys").path == root / "notebooks" / "20_journeys.ipynb"
+    resolved = validate_plan(plan)
+    assert resolved["10_metrics"] == {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05, "seed": 1,
+                                      "segment_columns": ["region"], "data_dir": str(root / "data"), "n_boot": 500}
+    assert "n_boot" not in resolved["20_journeys"] and resolved["20_journeys"]["seed"] == 1
+    # the plan round-trips through its dict form (what provenance.json stores)
+    again = plan_from_dict(plan.to_dict(), base=Path("/nowhere"))
+    assert again.names == plan.names and dict(again.parameters) == dict(plan.parameters)
+
+
+def test_data_dir_from_plan_is_relative_to_the_project_root(root):
+    plan = plan_from_dict(raw_plan(root, parameters={**raw_plan(root)["parameters"], "data_dir": "data"}), base=root)
+    assert plan.parameters["data_dir"] == str(root / "data")
+
+
+BAD = [
+    # (where, name, value, expected message fragment)
+    ("own", "n_boots", 10, r"Notebook '10_metrics', parameter 'n_boots': unknown; expected one of the declared"),
+    ("global", "colour", "red", r"global parameter 'colour': unknown; no notebook declares it"),
+    ("own", "n_boot", "2000", r"Notebook '10_metrics', parameter 'n_boot': expected type int \(like the default "
+                              r"2000\); found str '2000'"),
+    ("own", "n_boot", True, r"parameter 'n_boot': expected type int .*found bool True"),
+    ("own", "n_boot", 2.5, r"parameter 'n_boot': expected type int .*found float 2.5"),
+    ("global", "alpha", "0.05", r"Notebook '99_summary', parameter 'alpha': expected type float .*found str"),
+    ("global", "segment_columns", "region", r"parameter 'segment_columns': expected type list .*found str 'region'"),
+    ("global", "segment_columns", ["region", 3], r"parameter 'segment_columns': expected a list of str"),
+    ("global", "period", None, r"Notebook '99_summary', parameter 'period': expected a value of type str; found a "
+                               r"missing value"),
+    ("global", "period", "2025-Q4", r"parameter 'period': expected a quarter like '2025Q4'; found '2025-Q4'"),
+    ("global", "comparison_period", "2025Q5", r"parameter 'comparison_period': expected a quarter like"),
+    ("global", "alpha", 0.5, r"parameter 'alpha': expected a number in \(0, 0.5\); found 0.5"),
+    ("global", "alpha", 0, r"parameter 'alpha': expected a number in \(0, 0.5\); found 0"),
+    ("global", "seed", -1, r"parameter 'seed': expected a non-negative integer seed; found -1"),
+    ("global", "findings_path", "x.json", r"Global parameter 'findings_path' is set by the runner"),
+]
+
+
+@pytest.mark.parametrize("where,name,value,message", BAD, ids=[f"{b[1]}={b[2]!r}" for b in BAD])
+def test_bad_parameters_raise_before_anything_runs(root, where, name, value, message):
+    raw = raw_plan(root)
+    if where == "own":
+        raw["notebooks"][1]["parameters"] = {name: value}
+    else:
+        raw["parameters"] = {**raw["parameters"], name: value}
+    with pytest.raises(ParameterError, match=message):
+        plan = plan_from_dict(raw, base=root, data_dir=root / "data")
+        runner.run_plan(plan, out_dir=root / "reports", renderer=_never, progress=None, data_loader=_never)
+    assert not (root / "ran.txt").exists()  # no notebook executed
+    assert not (root / "reports").exists()  # no build folder, nothing touched
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("must not be called when the plan is invalid")
+
+
+def test_int_is_accepted_for_a_float_default(root):
+    spec = plan_from_dict(raw_plan(root), base=root, data_dir=root / "data").notebook("10_metrics")
+    spec = type(spec)(spec.name, spec.path, {"threshold": 1, "label": "anything"})
+    assert resolve_notebook(spec, {})["threshold"] == 1
+    assert validate_value("nb", "threshold", 1, 0.5) == 1
+
+
+def test_missing_data_folder_and_missing_globals(root):
+    plan = plan_from_dict(raw_plan(root), base=root, data_dir=root / "nope")
+    with pytest.raises(ParameterError, match=r"parameter 'data_dir': expected an existing data folder; found "
+                                             r".*nope.*make data"):
+        validate_plan(plan)
+    plan = plan_from_dict(raw_plan(root), base=root)  # no --data, none in the plan
+    with pytest.raises(ParameterError, match=r"global parameter\(s\) \['data_dir'\] missing; .*pass --data DIR"):
+        validate_plan(plan)
+    params = {k: v for k, v in raw_plan(root)["parameters"].items() if k != "seed"}
+    plan = plan_from_dict(raw_plan(root, parameters=params), base=root, data_dir=root / "data")
+    with pytest.raises(ParameterError, match=r"\['seed'\] missing"):
+        validate_plan(plan)
+    assert set(REQUIRED_GLOBALS) == {"data_dir", "period", "comparison_period", "alpha", "seed"}
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"notebooks": [{"notebook": "10_metrics.ipynb", "depends_on": "20_journeys"},
+                    {"notebook": "20_journeys.ipynb", "depends_on": "10_metrics"}]}, "form a cycle"),
+    ({"notebooks": [{"notebook": "10_metrics.ipynb", "depends_on": "30_churn"}]}, "depends on '30_churn'"),
+    ({"notebooks": ["10_metrics.ipynb", "10_metrics.ipynb"]}, r"\['10_metrics'\] are listed twice"),
+    ({"notebooks": [{"notebook": "10_metrics.ipynb", "params": {}}]}, r"unknown key\(s\) \['params'\]"),
+    ({"notebooks": []}, "lists no notebooks"),
+    ({"colour": "red"}, r"Unknown key\(s\) \['colour'\]"),
+    ({"output": "../evil"}, "must be a plain file stem"),
+])
+def test_malformed_plans(root, change, message):
+    with pytest.raises(ParameterError, match=message):
+        plan_from_dict(raw_plan(root, **change), base=root, data_dir=root / "data")
+
+
+def test_missing_notebook_or_parameters_cell(root):
+    plan = plan_from_dict(raw_plan(root, notebooks=["10_metrics", "30_churn"]), base=root, data_dir=root / "data")
+    with pytest.raises(ParameterError, match=r"Notebook '30_churn': file .*30_churn.ipynb' not found"):
+        validate_plan(plan)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, root / "notebooks" / "30_churn.ipynb")
+    with pytest.raises(ParameterError, match="'30_churn' has no code cell tagged 'parameters'"):
+        validate_plan(plan)
+
+
+def test_load_plan_errors(tmp_path):
+    with pytest.raises(ParameterError, match="not found"):
+        load_plan(tmp_path / "missing.yml")
+    (tmp_path / "bad.yml").write_text("notebooks: [a\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="is not valid YAML"):
+        load_plan(tmp_path / "bad.yml")
+
+
+def test_the_default_plan():
+    root = project_root()
+    plan = load_plan(root / "reports" / "plan.yml", data_dir=root)
+    slugs = ["99_executive_summary", "00_data_overview", "10_metrics", "20_journeys", "30_churn", "35_clv",
+             "40_evaluation", "50_voc", "60_segments"]
+    assert plan.names == slugs and plan.output == "cx-quarterly-review"
+    assert plan.notebook("99_executive_summary").depends_on == tuple(slugs[1:])
+    assert all(plan.notebook(s).depends_on == () for s in slugs[1:])
+    raw = yaml.safe_load((root / "reports" / "plan.yml").read_text(encoding="utf-8"))
+    assert raw["parameters"] == {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05,
+                                 "seed": 20261123, "segment_columns": ["loyalty_tier", "region"]}
+    # the notebooks of this plan that exist accept the plan's parameters
+    existing = [s for s in plan.notebooks if s.path.exists()]
+    assert {"00_data_overview", "99_executive_summary"} <= {s.name for s in existing}
+    for spec in existing:
+        assert resolve_notebook(spec, plan.parameters)["seed"] == 20261123
+
+
+@pytest.mark.parametrize("slug", ["00_data_overview", "99_executive_summary"])
+def test_owned_notebooks_follow_the_conventions(slug):
+    path = project_root() / "notebooks" / f"{slug}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.kernelspec == {"name": "cxlib", "display_name": "Python (cxlib workbook)",
+                                      "language": "python"}
+    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---\ntitle: ")
+    assert nb.cells[1].metadata.tags == ["parameters"]
+    decl = declared_parameters(path)
+    assert {k: decl[k] for k in ("data_dir", "findings_path", "period", "comparison_period", "alpha", "seed",
+                                 "segment_columns")} == {
+        "data_dir": "../data/default", "findings_path": "", "period": "2025Q4", "comparison_period": "2025Q3",
+        "alpha": 0.05, "seed": 20261123, "segment_columns": ["loyalty_tier", "region"]}
+    assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
+               for c in nb.cells if c.cell_type == "code")
+    assert not any("matplotlib.use(" in c.source for c in nb.cells)

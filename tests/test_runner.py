@@ -1,0 +1,415 @@
+"""Tests of cxlib.report.runner: execution, failures, parallelism, atomic publishing, the CLI.
+
+The notebooks are tiny fixtures written into tmp_path and executed for real
+with papermill on the project's ``cxlib`` kernel; the renderer is a fake
+passed in (dependency injection), so these tests check the runner alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from cxlib import findings
+from cxlib.cli import main
+from cxlib.errors import NotebookExecutionError
+from cxlib.report import provenance as prov
+from cxlib.report import runner
+from cxlib.report.plan import plan_from_dict
+
+PARAMS = 'data_dir = "../data"\nfindings_path = ""\nperiod = "2025Q4"\nalpha = 0.05\nseed = 1\n'
+
+
+def write_notebook(path: Path, *cells: str, params: str = PARAMS) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "cxlib", "display_name": "Python (cxlib workbook)", "language": "python"}
+    pcell = nbformat.v4.new_code_cell(params)
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_raw_cell('---\ntitle: "t"\n---'), pcell, *map(nbformat.v4.new_code_cell, cells)]
+    nbformat.write(nb, path)
+    return path
+
+
+RECORD = ('from cxlib.findings import Finding, record\n'
+          'record(findings_path, Finding(key="{key}", section="{key}", label="{key}", estimate={value}, '
+          'method="count", n={value}, period=period))')
+MARK = 'import os\nfrom pathlib import Path\nPath(r"{dir}").joinpath("{name}.ran").write_text(os.getcwd())'
+
+
+@dataclass(frozen=True)
+class FakeRender:
+    html: Path
+    pdf: Path
+    engine: str = "fake"
+    site_dir: Path | None = None
+
+
+class FakeRenderer:
+    """Writes the notebooks' names and stream outputs as 'HTML' and a constant 'PDF'; remembers the call."""
+
+    def __init__(self, fail: BaseException | None = None):
+        self.calls: list[dict] = []
+        self.fail = fail
+
+    def __call__(self, notebooks, out_dir, *, title, subtitle="", engine="auto", progress=None):
+        self.calls.append({"notebooks": [Path(n) for n in notebooks], "title": title, "engine": engine})
+        if self.fail is not None:
+            raise self.fail
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        parts = [f"<h1>{title}</h1>"]
+        for n in notebooks:
+            nb = nbformat.read(n, as_version=4)
+            parts.append(f"<section id='{Path(n).stem}'>")
+            for cell in nb.cells:
+                parts += [o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+                if cell.cell_type == "markdown":
+                    parts.append(cell.source)
+            parts.append("</section>")
+        (out_dir / "report.html").write_text("\n".join(parts), encoding="utf-8")
+        (out_dir / "report.pdf").write_bytes(b"%PDF-1.7 fake\n")
+        return FakeRender(out_dir / "report.html", out_dir / "report.pdf")
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A notebooks folder, a data folder with one file, a reports folder and a marks folder."""
+    nbs, data, marks = tmp_path / "notebooks", tmp_path / "data", tmp_path / "marks"
+    for d in (nbs, data, marks):
+        d.mkdir()
+    (data / "customers.csv").write_text("customer_id\nc1\n", encoding="utf-8")
+    return tmp_path
+
+
+def make_plan(root: Path, entries: list[dict], **params):
+    raw = {"title": "Test report", "output": "test-report", "notebooks_dir": str(root / "notebooks"),
+           "parameters": {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05, "seed": 7,
+                          **params},
+           "notebooks": entries}
+    return plan_from_dict(raw, base=root, data_dir=root / "data")
+
+
+def good_project(root: Path, *, fail: bool = False):
+    nbs, marks = root / "notebooks", root / "marks"
+    params = PARAMS + 'comparison_period = "2025Q3"\n'
+    write_notebook(nbs / "a.ipynb", RECORD.format(key="a", value=3), MARK.format(dir=marks, name="a"),
+                   params=params)
+    write_notebook(nbs / "b.ipynb", RECORD.format(key="b", value=5), MARK.format(dir=marks, name="b"),
+                   params=params)
+    if fail:
+        write_notebook(nbs / "bad.ipynb", "x = 1",
+                       "#| label: tbl-broken\n#| tbl-cap: broken\nraise ValueError('planted failure 42')",
+                       MARK.format(dir=marks, name="bad"), params=params)
+    write_notebook(nbs / "summary.ipynb",
+                   "from cxlib import findings, summary\n"
+                   "fs = findings.read(findings_dir)\n"
+                   "print('\\n'.join(summary.sentence(f) for f in fs))",
+                   MARK.format(dir=marks, name="summary"), params=params + 'findings_dir = ""\n')
+    entries = [{"notebook": "summary.ipynb", "depends_on": "all"}, {"notebook": "a.ipynb"}, {"notebook": "b.ipynb"}]
+    if fail:
+        entries.append({"notebook": "bad.ipynb"})
+    return make_plan(root, entries)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_successful_run_publishes_everything(project):
+    plan = good_project(project)
+    fake, lines = FakeRenderer(), []
+    cwd = os.getcwd()
+    result = runner.run_plan(plan, out_dir=project / "reports", jobs=2, renderer=fake, progress=lines.append,
+                             data_loader=None)
+    assert result.ok and [r.status for r in result.runs] == ["ok", "ok", "ok"]
+    # kernels ran in the notebooks folder; this process's cwd never changed
+    assert {(project / "marks" / f"{n}.ran").read_text() for n in ("a", "b", "summary")} == {
+        str(project / "notebooks")}
+    assert os.getcwd() == cwd
+    out = project / "reports" / "_output"
+    assert result.output_dir == out and result.engine == "fake"
+    assert sorted(p.name for p in out.iterdir()) == ["findings", "notebooks", "provenance.json",
+                                                    "test-report.html", "test-report.pdf"]
+    # stable links point into the published folder
+    link = project / "reports" / "test-report.html"
+    assert link.is_symlink() and os.readlink(link) == "_output/test-report.html"
+    assert link.read_text(encoding="utf-8") == (out / "test-report.html").read_text(encoding="utf-8")
+    # renderer got the notebooks in report order, then the provenance appendix
+    assert [p.stem for p in fake.calls[0]["notebooks"]] == ["summary", "a", "b", "zz_provenance"]
+    assert fake.calls[0]["title"] == "Test report"
+    # the summary read both sidecars and wrote sentences from their numbers
+    html = (out / "test-report.html").read_text(encoding="utf-8")
+    assert "a was 3 in 2025Q4 (count, n = 3)." in html and "b was 5 in 2025Q4 (count, n = 5)." in html
+    assert [f.estimate for f in findings.read(out / "findings")] == [3.0, 5.0]
+    # no build folder left, lock released
+    assert list((project / "reports" / "_build").iterdir()) == []
+    # executed notebooks keep no run times or build paths
+    executed = nbformat.read(out / "notebooks" / "a.ipynb", as_version=4)
+    assert "start_time" not in executed.metadata.papermill and "duration" not in executed.metadata.papermill
+    assert all("execution" not in c.metadata for c in executed.cells)
+    assert executed.metadata.papermill["output_path"] == "a.ipynb"
+    # progress: per-cell lines, per-notebook and total times
+    assert any(re.fullmatch(r"\[a\] cell \d+/\d+ .*", ln) for ln in lines)
+    assert any(re.fullmatch(r"\[summary\] done in \d+\.\d s", ln) for ln in lines)
+    assert re.search(r"published .*test-report\.html and \.pdf in \d+\.\d s", lines[-1])
+
+
+def test_failure_keeps_last_good_report_and_names_cell(project):
+    # a previous good report
+    out = project / "reports" / "_output"
+    (out / "notebooks").mkdir(parents=True)
+    (out / "test-report.html").write_text("<p>last good</p>", encoding="utf-8")
+    (out / "test-report.pdf").write_bytes(b"%PDF last good")
+    (out / "notebooks" / "a.ipynb").write_text("{}", encoding="utf-8")
+    os.symlink("_output/test-report.html", project / "reports" / "test-report.html")
+    before = tree_digest(out)
+
+    plan = good_project(project, fail=True)
+    fake = FakeRenderer()
+    result = runner.run_plan(plan, out_dir=project / "reports", jobs=2, renderer=fake, progress=None,
+                             data_loader=None)
+    assert not result.ok
+    status = {r.notebook: r.status for r in result.runs}
+    assert status == {"summary": "skipped", "a": "ok", "b": "ok", "bad": "failed"}
+    bad = next(r for r in result.runs if r.notebook == "bad")
+    # cell 3 of the source notebook (raw, parameters, x = 1, the failing cell), its label, the exception
+    assert (bad.cell_index, bad.cell_label, bad.ename, bad.evalue) == (3, "tbl-broken", "ValueError",
+                                                                     "planted failure 42")
+    assert "'bad'" in bad.message and "cell 3" in bad.message and "ValueError: planted failure 42" in bad.message
+    # the failed executed notebook is kept, with the traceback
+    kept = project / "reports" / "_failed" / "bad.ipynb"
+    assert result.failed_dir == kept.parent and kept.is_file()
+    assert "planted failure 42" in kept.read_text(encoding="utf-8")
+    # the other independent notebooks ran, the failing one stopped at its failing cell, the summary never ran
+    assert sorted(p.name for p in (project / "marks").iterdir()) == ["a.ran", "b.ran"]
+    # nothing rendered or published: last good report byte-identical
+    assert fake.calls == []
+    assert tree_digest(out) == before
+    assert os.readlink(project / "reports" / "test-report.html") == "_output/test-report.html"
+    with pytest.raises(NotebookExecutionError, match=r"'bad' failed in cell 3 \('tbl-broken'\)"):
+        result.raise_for_failures()
+
+
+def test_independent_notebooks_run_in_parallel_and_summary_last(project):
+    nbs, marks = project / "notebooks", project / "marks"
+    stamp = ('import time, json\nfrom pathlib import Path\nt0 = time.time()\ntime.sleep({sleep})\n'
+             'Path(r"{dir}").joinpath("{name}.json").write_text(json.dumps([t0, time.time()]))')
+    params = PARAMS + 'comparison_period = "2025Q3"\n'
+    for name in ("p1", "p2"):
+        write_notebook(nbs / f"{name}.ipynb", stamp.format(sleep=3, dir=marks, name=name), params=params)
+    write_notebook(nbs / "last.ipynb", stamp.format(sleep=0, dir=marks, name="last"), params=params)
+    plan = make_plan(project, [{"notebook": "p1.ipynb"}, {"notebook": "p2.ipynb"},
+                               {"notebook": "last.ipynb", "depends_on": ["p1", "p2"]}])
+    result = runner.run_plan(plan, out_dir=project / "reports", jobs=2, renderer=FakeRenderer(), progress=None,
+                             data_loader=None)
+    assert result.ok
+    t = {n: json.loads((marks / f"{n}.json").read_text()) for n in ("p1", "p2", "last")}
+    # p1 and p2 overlapped in time (each slept 3 s inside its own kernel)
+    assert max(t["p1"][0], t["p2"][0]) < min(t["p1"][1], t["p2"][1])
+    # the dependant started after both finished
+    assert t["last"][0] >= max(t["p1"][1], t["p2"][1])
+    assert result.seconds < sum(r.seconds for r in result.runs)
+
+
+def test_interrupted_run_keeps_last_good_and_next_run_cleans(project):
+    out = project / "reports" / "_output"
+    out.mkdir(parents=True)
+    (out / "test-report.html").write_text("<p>last good</p>", encoding="utf-8")
+    before = tree_digest(out)
+    plan = good_project(project)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_plan(plan, out_dir=project / "reports", renderer=FakeRenderer(fail=KeyboardInterrupt()),
+                        progress=None, data_loader=None)
+    assert tree_digest(out) == before
+    stale = project / "reports" / "_build" / "run"
+    assert stale.is_dir() and not (project / "reports" / "_build" / ".lock").exists()
+    lines: list[str] = []
+    result = runner.run_plan(plan, out_dir=project / "reports", renderer=FakeRenderer(), progress=lines.append,
+                             data_loader=None)
+    assert result.ok
+    assert f"removed stale build folder {stale}" in lines
+    assert "last good" not in (out / "test-report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_publish_swaps_folders(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+    reports = tmp_path / "reports"
+    old = reports / "_output"
+    old.mkdir(parents=True)
+    (old / "r.html").write_text("old", encoding="utf-8")
+    staged = reports / "_build" / "run" / "report"
+    staged.mkdir(parents=True)
+    (staged / "r.html").write_text("new", encoding="utf-8")
+    (staged / "r.pdf").write_bytes(b"%PDF new")
+    assert runner.publish(staged, reports, output="r") == old
+    assert (old / "r.html").read_text(encoding="utf-8") == "new"
+    assert not staged.exists() and not (reports / "_build" / "run" / "previous").exists()
+    assert (reports / "r.pdf").read_bytes() == b"%PDF new"
+
+
+def test_clean_stale_builds_restores_an_interrupted_publish(tmp_path):
+    reports = tmp_path / "reports"
+    previous = reports / "_build" / "run" / "previous"
+    previous.mkdir(parents=True)
+    (previous / "r.html").write_text("good", encoding="utf-8")
+    removed = runner.clean_stale_builds(reports)
+    assert removed == [reports / "_build" / "run"]
+    assert (reports / "_output" / "r.html").read_text(encoding="utf-8") == "good"
+
+
+def test_concurrent_run_is_refused(project):
+    build = project / "reports" / "_build"
+    build.mkdir(parents=True)
+    (build / ".lock").write_text(str(os.getppid()))  # a live process that is not us
+    with pytest.raises(NotebookExecutionError, match=f"pid {os.getppid()}"):
+        runner.run_plan(good_project(project), out_dir=project / "reports", renderer=FakeRenderer(),
+                        progress=None, data_loader=None)
+
+
+def test_ensure_kernel_accepts_the_project_kernel_and_rejects_others(tmp_path):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    assert (runner.ensure_kernel("cxlib", install=False) / "kernel.json").is_file()
+    empty = KernelSpecManager(kernel_dirs=[str(tmp_path)])
+    empty.ensure_native_kernel = False
+    with pytest.raises(NotebookExecutionError, match="ipykernel install --sys-prefix --name cx-missing"):
+        runner.ensure_kernel("cx-missing", install=False, manager=empty)
+    other = tmp_path / "cx-other"
+    other.mkdir()
+    (other / "kernel.json").write_text(json.dumps({"argv": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f",
+                                                            "{connection_file}"], "display_name": "x",
+                                                   "language": "python"}))
+    with pytest.raises(NotebookExecutionError, match="runs '/usr/bin/python3', not the project's Python"):
+        runner.ensure_kernel("cx-other", install=False, manager=KernelSpecManager(kernel_dirs=[str(tmp_path)]))
+
+
+def test_provenance_record_of_a_run(project):
+    plan = good_project(project)
+    result = runner.run_plan(plan, out_dir=project / "reports", renderer=FakeRenderer(), progress=None,
+                             data_loader=None)
+    record = prov.read(result.provenance)
+    assert record["plan"]["notebooks"][0] == {"notebook": "summary.ipynb", "parameters": {},
+                                              "depends_on": ["a", "b"]}
+    assert record["parameters"]["a"] == {"data_dir": str(project / "data"), "period": "2025Q4",
+                                         "comparison_period": "2025Q3", "alpha": 0.05, "seed": 7}
+    assert record["seeds"] == {"summary": 7, "a": 7, "b": 7}
+    assert record["data"]["sha256"] == {
+        "customers.csv": hashlib.sha256(b"customer_id\nc1\n").hexdigest()}
+    assert set(record["run"]["wall_seconds"]) == {"summary", "a", "b", "render", "total"}
+    assert record["run"]["status"] == "success" and record["run"]["engine"] == "fake"
+    assert record["packages"]["papermill"] and record["packages"]["cxlib"] == "0.1.0"
+    # the rendered appendix carries no run time
+    appendix = nbformat.read(result.output_dir / "notebooks" / "zz_provenance.ipynb", as_version=4)
+    text = "\n".join(c.source for c in appendix.cells)
+    assert record["run"]["started_at"] not in text and "wall" not in text
+    assert hashlib.sha256(b"customer_id\nc1\n").hexdigest() in text
+    # --reproduce: same plan, no differences; a changed input is reported
+    again, changed = runner.reproduce_plan(record)
+    assert again.names == plan.names and dict(again.parameters) == dict(plan.parameters) and changed == []
+    (project / "data" / "customers.csv").write_text("customer_id\nc2\n", encoding="utf-8")
+    assert runner.reproduce_plan(record)[1] == ["customers.csv: content changed"]
+
+
+def test_cli_report_help():
+    res = CliRunner().invoke(main, ["report", "--help"])
+    assert res.exit_code == 0
+    for opt in ("--params", "--data", "--out", "--jobs", "--engine", "--reproduce", "auto|quarto|pandoc"):
+        assert opt in res.output
+
+
+def test_cli_report_exits_nonzero_on_failure(project, monkeypatch):
+    good_project(project, fail=True)
+    plan_file = project / "plan.yml"
+    plan_file.write_text(json.dumps({
+        "title": "T", "output": "test-report", "notebooks_dir": str(project / "notebooks"),
+        "parameters": {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05, "seed": 7},
+        "notebooks": [{"notebook": "a.ipynb"}, {"notebook": "bad.ipynb"}]}), encoding="utf-8")
+    real = runner.run_plan
+    monkeypatch.setattr(runner, "run_plan", lambda plan, **kw: real(
+        plan, **{**kw, "renderer": FakeRenderer(), "data_loader": None, "progress": None}))
+    res = CliRunner().invoke(main, ["report", "--params", str(plan_file), "--data", str(project / "data"),
+                                    "--out", str(project / "reports"), "--jobs", "2"])
+    assert res.exit_code == 1
+    assert "ERROR: Notebook 'bad' failed in cell 3 ('tbl-broken') with ValueError: planted failure 42" in res.output
+    assert (project / "reports" / "_failed" / "bad.ipynb").is_file()
+    # a bad parameter exits 2 before anything runs
+    res = CliRunner().invoke(main, ["report", "--params", str(plan_file), "--data", str(project / "nope")])
+    assert res.exit_code == 2 and "parameter 'data_dir'" in res.output
+
+
+def test_cli_reproduce_warns_on_changed_inputs(project, monkeypatch):
+    plan = good_project(project)
+    result = runner.run_plan(plan, out_dir=project / "reports", renderer=FakeRenderer(), progress=None,
+                             data_loader=None)
+    (project / "data" / "extra.csv").write_text("x\n", encoding="utf-8")
+    seen = {}
+
+    def fake_run(plan, **kw):
+        seen["plan"] = plan
+        return runner.RunResult("ok", (), 0.0, html=Path("r.html"), pdf=Path("r.pdf"))
+
+    monkeypatch.setattr(runner, "run_plan", fake_run)
+    res = CliRunner().invoke(main, ["report", "--reproduce", str(result.provenance)])
+    assert res.exit_code == 0, res.output
+    assert "WARNING: input data differ from the recorded run: extra.csv: new file" in res.output
+    assert seen["plan"].names == ["summary", "a", "b"]
+    assert seen["plan"].parameters["seed"] == 7
+
+
+def test_interrupt_all_stops_a_running_kernel_at_once(project):
+    """Ctrl-C reaches the kernels through the registry (they run in their own session)."""
+    import threading
+    import time
+
+    from cxlib.report.plan import NotebookSpec
+
+    path = write_notebook(project / "notebooks" / "sleepy.ipynb", "import time\ntime.sleep(60)", "x = 2")
+    kernels, lines, out = runner.KernelRegistry(), [], {}
+    started = threading.Event()
+
+    def progress(line):
+        lines.append(line)
+        if "time.sleep(60)" in line or "import time" in line:
+            started.set()
+
+    def target():
+        out["run"] = runner.execute_notebook(NotebookSpec("sleepy", path), {}, output=project / "out.ipynb",
+                                             cwd=project / "notebooks", progress=progress, kernels=kernels)
+
+    worker = threading.Thread(target=target)
+    t0 = time.perf_counter()
+    worker.start()
+    assert started.wait(60)
+    time.sleep(0.5)
+    assert kernels.interrupt_all() == 1
+    worker.join(30)
+    assert not worker.is_alive() and time.perf_counter() - t0 < 30
+    run = out["run"]
+    assert (run.status, run.cell_index, run.ename) == ("failed", 2, "KeyboardInterrupt")
+    assert kernels.interrupt_all() == 0  # the kernel was shut down
+
+
+def test_cli_run_executes_one_notebook(project):
+    good_project(project, fail=True)
+    plan_file = project / "plan.yml"
+    plan_file.write_text(json.dumps({
+        "notebooks_dir": str(project / "notebooks"),
+        "parameters": {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05, "seed": 7},
+        "notebooks": [{"notebook": "a.ipynb"}, {"notebook": "bad.ipynb"}]}), encoding="utf-8")
+    args = ["--params", str(plan_file), "--data", str(project / "data"), "--out", str(project / "single")]
+    res = CliRunner().invoke(main, ["run", str(project / "notebooks" / "a.ipynb"), *args])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip().splitlines()[-1] == str(project / "single" / "a.ipynb")
+    assert findings.read(project / "single" / "findings" / "a.json")[0].estimate == 3.0
+    res = CliRunner().invoke(main, ["run", str(project / "notebooks" / "bad.ipynb"), *args])
+    assert res.exit_code == 1 and "failed in cell 3 ('tbl-broken') with ValueError" in res.output

@@ -1,0 +1,112 @@
+"""Tests of cxlib.summary: sentences carry exactly the recorded numbers (parsed back)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxlib.findings import Finding
+from cxlib.summary import (HEADLINE_COLUMNS, decimals_for, format_p, headlines, parse_sentence, sentence,
+                           summary_markdown)
+
+
+def finding(**kw) -> Finding:
+    base = dict(key="k", section="metrics", label="NPS", estimate=4.1, ci_lower=1.2, ci_upper=7.0, p_value=0.006,
+                n=1204, method="adjusted Wald", unit="points", better="higher", period="2025Q4",
+                comparison="2025Q3")
+    base.update(kw)
+    return Finding(**base)
+
+
+@pytest.mark.parametrize("kw,expected", [
+    ({}, "NPS rose 4.1 points from 2025Q3 to 2025Q4 (95% CI 1.2 to 7.0; p = 0.006, adjusted Wald, n = 1,204), "
+         "significant at 5%, an improvement."),
+    ({"estimate": -4.1, "ci_lower": -7.0, "ci_upper": -1.2},
+     "NPS fell 4.1 points from 2025Q3 to 2025Q4 (95% CI -7.0 to -1.2; p = 0.006, adjusted Wald, n = 1,204), "
+     "significant at 5%, a deterioration."),
+    ({"label": "Complaint rate", "estimate": 0.021, "ci_lower": -0.004, "ci_upper": 0.046, "p_value": 0.1,
+      "unit": "share", "better": "lower", "method": "two-proportion z-test", "n": 8000},
+     "Complaint rate rose 2.1 percentage points from 2025Q3 to 2025Q4 (95% CI -0.4 to 4.6; p = 0.10, "
+     "two-proportion z-test, n = 8,000), not significant at 5%."),
+    ({"estimate": 0.01, "ci_lower": -2.0, "ci_upper": 2.0, "p_value": 0.99},
+     "NPS did not change (0.0 points) from 2025Q3 to 2025Q4 (95% CI -2.0 to 2.0; p = 0.99, adjusted Wald, "
+     "n = 1,204), not significant at 5%."),
+    ({"label": "Mean basket", "estimate": 52.3, "ci_lower": 50.1, "ci_upper": 54.4, "p_value": math.nan,
+      "unit": "EUR", "comparison": "", "method": "t interval", "ci_level": 0.9},
+     "Mean basket was EUR 52.3 in 2025Q4 (90% CI 50.1 to 54.4; t interval, n = 1,204)."),
+    ({"label": "Churn hazard ratio", "estimate": 1.8, "ci_lower": 1.3, "ci_upper": 2.5, "p_value": 0.0002,
+      "unit": "", "comparison": "", "method": "Cox PH", "better": "lower", "n": 640},
+     "Churn hazard ratio was 1.8 in 2025Q4 (95% CI 1.3 to 2.5; p < 0.001, Cox PH, n = 640), significant at 5%."),
+    ({"label": "Customers", "estimate": 12000.0, "ci_lower": math.nan, "ci_upper": math.nan, "p_value": math.nan,
+      "unit": "customers", "comparison": "", "period": "", "method": "count", "n": 12000},
+     "Customers was 12,000 customers (count, n = 12,000)."),
+])
+def test_sentences(kw, expected):
+    assert sentence(finding(**kw)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(est=st.floats(-500, 500, allow_nan=False), half=st.floats(0.001, 100), p=st.floats(0, 1),
+       n=st.integers(1, 10_000_000), change=st.booleans(),
+       unit=st.sampled_from(["points", "%", "share", "pp", "EUR", "minutes", ""]),
+       level=st.sampled_from([0.9, 0.95, 0.99]))
+def test_sentence_numbers_parse_back_to_the_recorded_ones(est, half, p, n, change, unit, level):
+    if unit == "share":
+        est, half = est / 1000, half / 1000
+    f = finding(estimate=est, ci_lower=est - half, ci_upper=est + half, p_value=p, n=n, unit=unit,
+                ci_level=level, comparison="2025Q3" if change else "")
+    parsed = parse_sentence(sentence(f))
+    scale = 100 if unit == "share" else 1
+    dec = decimals_for([est * scale, (est - half) * scale, (est + half) * scale])
+    tol = 0.5 * 10 ** -dec + 1e-9
+    assert parsed["label"] == "NPS" and parsed["method"] == "adjusted Wald" and parsed["n"] == n
+    assert abs(parsed["estimate"] - est * scale) <= tol
+    assert abs(parsed["ci_lower"] - (est - half) * scale) <= tol
+    assert abs(parsed["ci_upper"] - (est + half) * scale) <= tol
+    assert parsed["ci_level"] == pytest.approx(level)
+    if p < 0.001:
+        assert parsed["p_bound"] == "<" and parsed["p_value"] == 0.001
+    else:
+        assert abs(parsed["p_value"] - p) <= (0.005 if p >= 0.1 else 0.0005) + 1e-12
+    assert parsed["significant"] == (p < 1 - level)
+    assert (parsed["comparison"], parsed["period"]) == (("2025Q3" if change else None), "2025Q4")
+
+
+def test_parse_rejects_other_text():
+    with pytest.raises(ValueError, match="Not a summary sentence"):
+        parse_sentence("NPS is great.")
+
+
+def test_format_p_and_decimals():
+    assert [format_p(p) for p in (0.0, 0.000999, 0.001, 0.0494, 0.1, 0.999)] == [
+        "p < 0.001", "p < 0.001", "p = 0.001", "p = 0.049", "p = 0.10", "p = 1.00"]
+    assert [decimals_for(v) for v in ([0.5], [0.05], [250.5], [3, 4], [])] == [3, 4, 0, 0, 0]
+
+
+def test_headlines_order_tone_and_frame():
+    fs = [finding(key="flat", p_value=0.4),
+          finding(key="level", comparison="", p_value=math.nan),
+          finding(key="worse", estimate=-3.0, ci_lower=-5.0, ci_upper=-1.0, p_value=0.01),
+          finding(key="neutral", better="neutral", p_value=0.01)]
+    hs = headlines(fs)
+    assert [h.finding.key for h in hs] == ["worse", "neutral", "level", "flat"]
+    assert [h.tone for h in hs] == ["bad", "neutral", "neutral", "neutral"]
+    frame = hs[0].to_frame()
+    assert tuple(frame.columns) == HEADLINE_COLUMNS and frame.shape == (1, len(HEADLINE_COLUMNS))
+    assert frame.loc[0, "kind"] == "change" and frame.loc[0, "estimate"] == -3.0
+    assert [h.finding.key for h in headlines(fs, sort=False)] == ["flat", "level", "worse", "neutral"]
+
+
+def test_summary_markdown_groups_sections_and_lists_significant_changes_first():
+    fs = [finding(key="n", section="overview", label="Customers", estimate=10.0, comparison="", p_value=math.nan,
+                  ci_lower=math.nan, ci_upper=math.nan, method="count", n=10, unit=""),
+          finding(key="nps"), finding(key="csat", label="CSAT", p_value=0.3)]
+    md = summary_markdown(fs, section_titles={"metrics": "Experience metrics"})
+    lines = md.splitlines()
+    assert lines[0] == "## Headlines" and lines[2].startswith("- NPS rose 4.1 points")
+    assert lines.index("## Overview") < lines.index("## Experience metrics")
+    assert sum(ln.startswith("- ") for ln in lines) == 4  # 1 headline + 3 findings
+    assert "- Customers was 10 in 2025Q4 (count, n = 10)." in lines
+    assert summary_markdown([]) == ""
