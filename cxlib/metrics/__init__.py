@@ -1,0 +1,63 @@
+"""CX metrics with honest uncertainty: every estimate travels with its n, interval and method.
+
+One question, one module:
+
+- :mod:`~cxlib.metrics.survey`: NPS (adjusted Wald, Rocks 2016), CSAT (top-2-box, Wilson), CES (mean, t)
+  and score distributions;
+- :mod:`~cxlib.metrics.customers`: churn and retention (from counts or subscriptions), repeat purchase and
+  acquisition rates;
+- :mod:`~cxlib.metrics.support`: resolution and first-response times, SLA share, backlog, hold and handle times;
+- :mod:`~cxlib.metrics.journeys`: conversion, bounce and cart-abandonment rates;
+- :mod:`~cxlib.metrics._core`: the :class:`MetricResult` schema and the vectorised interval formulas.
+
+Every function returns a :class:`MetricResult` without ``by`` and a frame with the columns of
+:data:`METRIC_COLUMNS` (one row per group, indexed by the ``by`` columns) with it.
+"""
+from __future__ import annotations
+
+from ._core import (
+                    DISTRIBUTION_COLUMNS,
+                    METRIC_COLUMNS,
+                    NPS_PSEUDO_COUNT,
+                    MetricResult,
+                    in_period,
+                    median_interval,
+                    nps_interval,
+                    period_bounds,
+                    period_labels,
+                    t_interval_mean,
+                    wilson_interval,
+)
+from .customers import (
+                    acquisition_rate,
+                    churn_from_counts,
+                    churn_rate,
+                    repeat_purchase_rate,
+                    retention_from_counts,
+                    retention_rate,
+                    subscription_status,
+)
+from .journeys import bounce_rate, cart_abandonment_rate, conversion_rate, journey_table
+from .support import (
+                    backlog,
+                    durations,
+                    first_response_time,
+                    handle_time,
+                    hold_time,
+                    resolution_time,
+                    resolved_within,
+                    sla_share,
+)
+from .survey import ces, csat, mean_score, nps, nps_counts, recode_nps, score_distribution
+
+__all__ = [
+    "METRIC_COLUMNS", "DISTRIBUTION_COLUMNS", "NPS_PSEUDO_COUNT", "MetricResult",
+    "wilson_interval", "nps_interval", "t_interval_mean", "median_interval", "period_bounds", "period_labels",
+    "in_period",
+    "nps", "csat", "ces", "mean_score", "score_distribution", "nps_counts", "recode_nps",
+    "churn_rate", "retention_rate", "churn_from_counts", "retention_from_counts", "subscription_status",
+    "repeat_purchase_rate", "acquisition_rate",
+    "resolution_time", "resolved_within",
+    "first_response_time", "sla_share", "backlog", "hold_time", "handle_time", "durations",
+    "conversion_rate", "bounce_rate", "cart_abandonment_rate", "journey_table",
+]

@@ -1,0 +1,68 @@
+"""Significance tests a quarterly review needs, each returning one tidy row with a plain reading.
+
+One question, one module:
+
+- :mod:`~cxlib.significance.compare`: two periods or segments (:func:`compare_nps`, :func:`compare_csat`,
+  :func:`compare_ces`, :func:`compare_proportions`, :func:`compare_means`) and many segments with
+  Holm/Benjamini-Hochberg control (:func:`pairwise`);
+- :mod:`~cxlib.significance.trend`: is the metric rising? (:func:`trend_test`);
+- :mod:`~cxlib.significance.power`: margin of error, sample size, minimum detectable effect;
+- :mod:`~cxlib.significance.cuped`: variance reduction with a pre-period covariate;
+- :mod:`~cxlib.significance.sequential`: always-valid confidence sequences for weekly peeking;
+- :mod:`~cxlib.significance.review`: the quarterly-review tables (scorecard, trends, segments, power, findings);
+- :mod:`~cxlib.significance._core`: :class:`ComparisonResult`, the vectorised formulas, p-value adjustment.
+
+Every comparison has the columns of :data:`TEST_COLUMNS`, with ``difference = estimate_a - estimate_b``
+(``b`` is the reference).
+"""
+from __future__ import annotations
+
+from ._core import (
+                    ALTERNATIVES,
+                    PADJUST_METHODS,
+                    TEST_COLUMNS,
+                    ComparisonResult,
+                    adjust_pvalues,
+                    cluster_mean_difference,
+                    newcombe_interval,
+                    nps_difference,
+                    pooled_z_test,
+                    welch,
+                    z_test,
+)
+from .compare import compare_ces, compare_csat, compare_means, compare_nps, compare_proportions, pairwise
+from .cuped import compare_adjusted, cuped_theta
+from .power import (
+                    POWER_COLUMNS,
+                    PowerResult,
+                    margin_of_error,
+                    minimum_detectable_effect,
+                    nps_sd,
+                    respondent_sd,
+                    sample_size,
+)
+from .review import (
+                    SCORECARD_COLUMNS,
+                    TREND_COLUMNS,
+                    metric_trends,
+                    recent_periods,
+                    scorecard,
+                    scorecard_display,
+                    scorecard_findings,
+                    segment_comparisons,
+                    sidecar_trends,
+                    survey_power,
+)
+from .sequential import SEQUENCE_COLUMNS, confidence_sequence, cs_radius
+from .trend import slope_test, trend_test
+
+__all__ = [
+    "TEST_COLUMNS", "POWER_COLUMNS", "SEQUENCE_COLUMNS", "SCORECARD_COLUMNS", "TREND_COLUMNS", "ALTERNATIVES",
+    "PADJUST_METHODS", "ComparisonResult", "PowerResult",
+    "compare_nps", "compare_csat", "compare_ces", "compare_proportions", "compare_means", "pairwise",
+    "trend_test", "slope_test", "sample_size", "minimum_detectable_effect", "margin_of_error", "respondent_sd",
+    "nps_sd", "compare_adjusted", "cuped_theta", "confidence_sequence", "cs_radius", "scorecard", "metric_trends",
+    "recent_periods", "scorecard_display", "scorecard_findings", "segment_comparisons", "sidecar_trends",
+    "survey_power", "adjust_pvalues", "cluster_mean_difference",
+    "newcombe_interval", "nps_difference", "pooled_z_test", "welch", "z_test",
+]

@@ -1,0 +1,412 @@
+"""The quarterly-review tables: the scorecard (each metric this period and last, the change and its
+test), the trends, the segment comparisons, the power notes and the findings sidecar."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np  # noqa: F401  (used by the doctests)
+import pandas as pd
+
+from ..errors import DataContractError
+from ..metrics import (
+    MetricResult,
+    ces,
+    churn_rate,
+    conversion_rate,
+    csat,
+    in_period,
+    nps,
+    resolved_within,
+    sla_share,
+    subscription_status,
+)
+from ..metrics._core import check_alpha, numeric_values
+from ..metrics.journeys import journey_table
+from ._core import ComparisonResult
+from .compare import ces_arrays, compare_proportions, csat_arrays, nps_arrays
+
+#: Columns of the scorecard table, in this order.
+SCORECARD_COLUMNS = ("key", "label", "unit", "better", "period", "estimate", "ci_lower", "ci_upper", "n",
+                     "comparison_period", "estimate_comparison", "n_comparison", "change", "change_ci_lower",
+                     "change_ci_upper", "p_value", "significant", "marker", "method", "test_method", "reading")
+
+#: Columns of the trends table written beside the findings for the scorecard's sparklines.
+TREND_COLUMNS = ("key", "period", "estimate", "ci_lower", "ci_upper")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    key: str
+    label: str
+    unit: str
+    better: str
+    table: str
+
+
+SPECS = (
+    _Spec("nps", "NPS", "points", "higher", "survey_responses"),
+    _Spec("csat", "CSAT (top-2-box share)", "share", "higher", "survey_responses"),
+    _Spec("ces", "CES (mean effort, 1-7)", "scale points", "lower", "survey_responses"),
+    _Spec("churn_rate", "Membership churn rate", "share", "lower", "subscriptions"),
+    _Spec("resolved_within", "Tickets resolved within 24 h", "share", "higher", "tickets"),
+    _Spec("sla_share", "Tickets answered within SLA", "share", "higher", "tickets"),
+    _Spec("conversion_rate", "Journey conversion rate", "share", "higher", "events"),
+)
+_TIME_COL = {"survey_responses": "responded_at", "tickets": "opened_at", "events": "timestamp"}
+
+
+def _tables(data: Any) -> Mapping[str, pd.DataFrame]:
+    return getattr(data, "tables", data)
+
+
+def _observed_until(tickets: pd.DataFrame) -> pd.Timestamp:
+    stamps = [pd.to_datetime(tickets[c]).max() for c in ("opened_at", "first_response_at", "resolved_at")
+              if c in tickets.columns]
+    return max(s for s in stamps if not pd.isna(s))
+
+
+def _available(tables: Mapping[str, pd.DataFrame]) -> list[_Spec]:
+    """The metrics whose table (and, for survey metrics, column) is present."""
+    return [s for s in SPECS if s.table in tables
+            and (s.table != "survey_responses" or s.key in tables["survey_responses"].columns)]
+
+
+_in_period = in_period
+
+
+def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, alpha: float,
+             sla_minutes: float, cluster: str | None = None) -> tuple[MetricResult, Any]:
+    """The metric in one period and the raw material of its two-period test."""
+    if spec.table == "subscriptions":
+        status = subscription_status(tables["subscriptions"], period=period)
+        s = status[status["active_start"]]
+        return churn_rate(tables["subscriptions"], period=period, alpha=alpha), (
+            int((~s["active_end"]).sum()), len(s))
+    frame = _in_period(tables[spec.table], _TIME_COL[spec.table], period)
+    if spec.table == "survey_responses":
+        answered = frame[frame[spec.key].notna()]
+        low, high = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}[spec.key]
+        values = numeric_values(answered, spec.key, low=low, high=high, integer=True)
+        clusters = answered[cluster].to_numpy() if cluster is not None else None
+        result = {"nps": nps, "csat": csat, "ces": ces}[spec.key](answered, alpha=alpha)
+        return result, (values, clusters)
+    if spec.key == "resolved_within":  # not the mean time: it is censored (slow recent tickets still open)
+        r = resolved_within(frame, hours=24.0, alpha=alpha, observed_until=_observed_until(tables["tickets"]))
+        return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
+    if spec.key == "sla_share":
+        r = sla_share(frame, minutes=sla_minutes, alpha=alpha)
+        return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
+    table = journey_table(frame)
+    return conversion_rate(frame, alpha=alpha), (int(table["converted"].sum()), len(table))
+
+
+def _compare(spec: _Spec, now: Any, before: Any, *, period: str, comparison_period: str,
+             alpha: float, cluster: str | None = None) -> ComparisonResult:
+    kw = {"group_a": str(period), "group_b": str(comparison_period), "comparison": f"{period} vs {comparison_period}",
+          "alpha": alpha, "warn": False}
+    if spec.table == "survey_responses":
+        (xa, ca), (xb, cb) = now, before
+        clusters = (ca, cb, cluster) if cluster is not None else None
+        if spec.key == "nps":
+            return nps_arrays(xa, xb, clusters=clusters, **kw)
+        if spec.key == "ces":
+            return ces_arrays(xa, xb, clusters=clusters, **kw)
+        return csat_arrays((xa >= 4).astype(float), (xb >= 4).astype(float), clusters=clusters, **kw)
+    return compare_proportions(now[0], now[1], before[0], before[1], metric=spec.key, label=spec.label, **kw)
+
+
+def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
+              sla_minutes: float = 10.0, cluster: str | None = None) -> pd.DataFrame:
+    """The scorecard: every metric in ``period`` and ``comparison_period``, the change and its test.
+
+    Parameters
+    ----------
+    data : Dataset or mapping of table name to DataFrame
+        Needs ``survey_responses``; ``subscriptions``, ``tickets`` and ``events`` add their rows when present.
+    period, comparison_period : str
+        E.g. ``"2025Q4"`` and ``"2025Q3"`` (see :func:`cxlib.metrics.period_bounds`).
+    alpha : float
+        Significance level of the change tests and ``1 - alpha`` the interval level.
+    sla_minutes : float
+        First-response target of the SLA share.
+    cluster : str, optional
+        Cluster column of the survey responses (``"customer_id"``): the survey changes then get
+        cluster-robust standard errors, allowing for customers who answer in both periods or
+        several times (see :func:`~cxlib.significance.cluster_mean_difference`).
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`SCORECARD_COLUMNS`, one row per metric. ``change = estimate -
+        estimate_comparison`` with the interval and p-value of the metric's test (NPS adjusted
+        Wald, CSAT Newcombe + pooled z, CES Welch, or the cluster-robust difference of means with
+        ``cluster``; churn, SLA, resolved-in-24-h and conversion shares Newcombe + pooled z);
+        ``marker`` is ``"▲"``/``"▼"`` for a significant rise/fall and ``""`` otherwise. Support is
+        judged by the share of tickets resolved within 24 h, not by the mean resolution time, which
+        is censored (slow recent tickets are still open). Churn compares two cohorts that share
+        customers, so its test is approximate.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(5)
+    >>> survey = pd.DataFrame({"responded_at": pd.to_datetime("2025-07-01") + pd.to_timedelta(
+    ...     rng.integers(0, 180, 800), unit="D"), "nps": rng.integers(0, 11, 800),
+    ...     "csat": rng.integers(1, 6, 800), "ces": rng.integers(1, 8, 800)})
+    >>> card = scorecard({"survey_responses": survey}, period="2025Q4", comparison_period="2025Q3")
+    >>> card["key"].tolist()
+    ['nps', 'csat', 'ces']
+    """
+    check_alpha(alpha)
+    tables = _tables(data)
+    if "survey_responses" not in tables:
+        raise DataContractError("The scorecard needs the survey_responses table.", table="survey_responses",
+                                rule="table present")
+    rows = []
+    for spec in _available(tables):
+        now, raw_now = _measure(spec, tables, period, alpha=alpha, sla_minutes=sla_minutes, cluster=cluster)
+        before, raw_before = _measure(spec, tables, comparison_period, alpha=alpha, sla_minutes=sla_minutes,
+                                      cluster=cluster)
+        test = _compare(spec, raw_now, raw_before, period=period, comparison_period=comparison_period, alpha=alpha,
+                        cluster=cluster)
+        significant = bool(test.p_value < alpha) if not math.isnan(test.p_value) else False
+        marker = ("▲" if test.difference > 0 else "▼") if significant else ""
+        rows.append({
+            "key": spec.key, "label": spec.label, "unit": spec.unit, "better": spec.better, "period": str(period),
+            "estimate": now.estimate, "ci_lower": now.ci_lower, "ci_upper": now.ci_upper, "n": now.n,
+            "comparison_period": str(comparison_period), "estimate_comparison": before.estimate,
+            "n_comparison": before.n, "change": now.estimate - before.estimate, "change_ci_lower": test.ci_lower,
+            "change_ci_upper": test.ci_upper, "p_value": test.p_value, "significant": significant, "marker": marker,
+            "method": now.method, "test_method": test.method, "reading": test.reading})
+    return pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
+
+
+def recent_periods(period: str, *, count: int = 6, freq: str = "Q") -> list[str]:
+    """The ``count`` periods ending with ``period``, oldest first.
+
+    >>> recent_periods("2025Q4", count=3)
+    ['2025Q2', '2025Q3', '2025Q4']
+    """
+    last = pd.Period(str(period), freq=freq)
+    return [str(last - k) for k in range(count - 1, -1, -1)]
+
+
+def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_minutes: float = 10.0) -> pd.DataFrame:
+    """Every scorecard metric in each of ``periods``: the sparkline table beside the findings.
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`TREND_COLUMNS` (``key, period, estimate, ci_lower, ci_upper``); periods
+        without data are left out.
+
+    Examples
+    --------
+    >>> survey = pd.DataFrame({"responded_at": pd.to_datetime(["2025-08-01", "2025-11-01"] * 5),
+    ...                        "nps": [10, 9, 3, 10, 8, 9, 10, 0, 9, 9]})
+    >>> metric_trends({"survey_responses": survey}, periods=["2025Q3", "2025Q4"])[["key", "period"]].values.tolist()
+    [['nps', '2025Q3'], ['nps', '2025Q4']]
+    """
+    check_alpha(alpha)
+    tables = _tables(data)
+    rows = []
+    for spec in _available(tables):
+        for p in periods:
+            if spec.table != "subscriptions":
+                frame = _in_period(tables[spec.table], _TIME_COL[spec.table], p)
+                if spec.table == "survey_responses" and frame[spec.key].notna().sum() == 0:  # no such question
+                    continue
+                if frame.empty:
+                    continue
+            r, _ = _measure(spec, tables, p, alpha=alpha, sla_minutes=sla_minutes)
+            if r.n == 0:
+                continue
+            rows.append({"key": spec.key, "period": str(p), "estimate": r.estimate, "ci_lower": r.ci_lower,
+                         "ci_upper": r.ci_upper})
+    return pd.DataFrame(rows, columns=list(TREND_COLUMNS))
+
+
+#: Display scale and units of each scorecard metric: shares are shown in percent, changes in points.
+_DISPLAY = {"nps": (1.0, "points", "points"), "csat": (100.0, "%", "pp"), "ces": (1.0, "", "points"),
+            "churn_rate": (100.0, "%", "pp"), "resolved_within": (100.0, "%", "pp"), "sla_share": (100.0, "%", "pp"),
+            "conversion_rate": (100.0, "%", "pp")}
+
+
+def scorecard_display(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard in display units (shares as percent), full precision, readable column names.
+
+    Formatting (digits, p-values, merged intervals) is left to the report layer
+    (``cxlib.report.tables.show_table(..., ci_cols=..., p_value_cols=["p"])``).
+
+    Examples
+    --------
+    >>> card = pd.DataFrame([{"key": "csat", "label": "CSAT", "estimate": 0.8, "ci_lower": 0.7, "ci_upper": 0.9,
+    ...     "estimate_comparison": 0.75, "change": 0.05, "change_ci_lower": -0.01, "change_ci_upper": 0.11,
+    ...     "p_value": 0.1, "marker": "", "n": 100, "n_comparison": 90, "test_method": "Newcombe"}])
+    >>> scorecard_display(card)[["metric", "unit", "this period", "change"]].values.tolist()
+    [['CSAT', '%', 80.0, 5.0]]
+    """
+    out = []
+    for _, row in card.iterrows():
+        k, unit, change_unit = _DISPLAY.get(row["key"], (1.0, "", ""))
+        out.append({"metric": row["label"], "unit": unit, "this period": k * row["estimate"],
+                    "lower": k * row["ci_lower"], "upper": k * row["ci_upper"],
+                    "last period": k * row["estimate_comparison"], "change": k * row["change"],
+                    "change lower": k * row["change_ci_lower"], "change upper": k * row["change_ci_upper"],
+                    "change unit": change_unit, "p": row["p_value"], "sig.": row["marker"], "n": int(row["n"]),
+                    "n last": int(row["n_comparison"]), "test": row["test_method"].split(";")[0]})
+    return pd.DataFrame(out)
+
+
+def short_method(method: str) -> str:
+    """A method's short name for tiles and headline sentences (the table keeps the full text).
+
+    >>> short_method("difference of proportions; Newcombe hybrid score interval, pooled z test; effect size Cohen's h")
+    'Newcombe interval, pooled z test'
+    """
+    names = (("cluster-robust", "difference of means, customer-clustered SE"),
+             ("adjusted-Wald z test", "adjusted-Wald z test (Rocks 2016)"),
+             ("adjusted-Wald interval", "adjusted-Wald interval (Rocks 2016)"),
+             ("Newcombe", "Newcombe interval, pooled z test"), ("Welch", "Welch t test"),
+             ("Student t interval", "t interval"), ("Wilson", "Wilson interval"))
+    for needle, name in names:
+        if needle in method:
+            return name
+    return method.split(";")[0]
+
+
+def scorecard_findings(card: pd.DataFrame, *, section: str = "metrics", alpha: float = 0.05) -> list:
+    """The scorecard as findings for the sidecar: a level (``key``) and a change (``key_change``) per metric.
+
+    Shares are recorded in percent (unit ``"%"``, changes in ``"pp"``), so the executive summary
+    and the scorecard tiles read naturally; values keep full precision.
+
+    Examples
+    --------
+    >>> card = pd.DataFrame([{"key": "nps", "label": "NPS", "unit": "points", "better": "higher",
+    ...     "period": "2025Q4", "estimate": 30.0, "ci_lower": 25.0, "ci_upper": 35.0, "n": 800,
+    ...     "comparison_period": "2025Q3", "estimate_comparison": 27.0, "n_comparison": 790, "change": 3.0,
+    ...     "change_ci_lower": -1.0, "change_ci_upper": 7.0, "p_value": 0.14, "method": "NPS; adjusted Wald",
+    ...     "test_method": "adjusted-Wald z test"}])
+    >>> [(f.key, f.estimate, f.comparison) for f in scorecard_findings(card)]
+    [('nps', 30.0, ''), ('nps_change', 3.0, '2025Q3')]
+    """
+    from ..findings import Finding
+
+    check_alpha(alpha)
+    out = []
+    for _, row in card.iterrows():
+        k, unit, change_unit = _DISPLAY.get(row["key"], (1.0, str(row["unit"]), str(row["unit"])))
+        out.append(Finding(key=row["key"], section=section, label=row["label"], estimate=k * float(row["estimate"]),
+                           ci_lower=k * float(row["ci_lower"]), ci_upper=k * float(row["ci_upper"]),
+                           ci_level=1 - alpha, n=float(row["n"]), method=short_method(row["method"]), unit=unit,
+                           better=row["better"], period=str(row["period"])))
+        out.append(Finding(key=f"{row['key']}_change", section=section, label=row["label"],
+                           estimate=k * float(row["change"]), ci_lower=k * float(row["change_ci_lower"]),
+                           ci_upper=k * float(row["change_ci_upper"]), ci_level=1 - alpha,
+                           p_value=float(row["p_value"]), n=float(row["n"] + row["n_comparison"]),
+                           method=short_method(row["test_method"]), unit=change_unit, better=row["better"],
+                           period=str(row["period"]), comparison=str(row["comparison_period"]),
+                           detail=f"n = {int(row['n'])} in {row['period']}, {int(row['n_comparison'])} in "
+                                  f"{row['comparison_period']}"))
+    return out
+
+
+def sidecar_trends(trends: pd.DataFrame) -> pd.DataFrame:
+    """The trends table in the findings' display units, under both ``key`` and ``key_change``.
+
+    The scorecard tiles look a finding's sparkline and current level up by the finding's key, so the
+    level series is written for the level finding and for its change finding.
+
+    >>> t = pd.DataFrame({"key": ["csat"], "period": ["2025Q4"], "estimate": [0.8], "ci_lower": [0.7],
+    ...                   "ci_upper": [0.9]})
+    >>> sidecar_trends(t)[["key", "estimate"]].values.tolist()
+    [['csat', 80.0], ['csat_change', 80.0]]
+    """
+    scale = trends["key"].map(lambda k: _DISPLAY.get(k, (1.0,))[0]).astype(float)
+    scaled = trends.assign(**{c: trends[c] * scale for c in ("estimate", "ci_lower", "ci_upper")})
+    both = pd.concat([scaled, scaled.assign(key=scaled["key"] + "_change")], ignore_index=True)
+    order = {k: i for i, k in enumerate(dict.fromkeys(both["key"]))}
+    both = both.assign(_o=both["key"].map(order)).sort_values(["_o", "period"], kind="stable")
+    return both.drop(columns="_o").reset_index(drop=True)[list(TREND_COLUMNS)]
+
+
+def survey_power(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
+                 power: float = 0.8) -> pd.DataFrame:
+    """For NPS, CSAT and CES: the minimum detectable change between the two periods' samples.
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`~cxlib.significance.POWER_COLUMNS`, one row per metric (question ``"mde"``,
+        ``difference`` = MDE in the metric's display unit: NPS points, CSAT percentage points, CES
+        scale points), with the per-respondent SD
+        estimated from both periods.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(5)
+    >>> survey = pd.DataFrame({"responded_at": pd.to_datetime("2025-07-01") + pd.to_timedelta(
+    ...     rng.integers(0, 180, 800), unit="D"), "nps": rng.integers(0, 11, 800)})
+    >>> survey_power({"survey_responses": survey}, period="2025Q4", comparison_period="2025Q3")["metric"].tolist()
+    ['nps']
+    """
+    from .power import POWER_COLUMNS, minimum_detectable_effect, respondent_sd
+
+    check_alpha(alpha)
+    survey = _tables(data)["survey_responses"]
+    now = _in_period(survey, "responded_at", period)
+    before = _in_period(survey, "responded_at", comparison_period)
+    rows = []
+    for metric in ("nps", "csat", "ces"):
+        if metric not in survey.columns:
+            continue
+        n_a, n_b = int(now[metric].notna().sum()), int(before[metric].notna().sum())
+        if min(n_a, n_b) < 2:
+            continue
+        sd = respondent_sd(pd.concat([now[metric], before[metric]]).rename(metric), metric=metric)
+        if metric == "csat":  # in percentage points, as the report shows CSAT in percent
+            sd *= 100.0
+        rows.append(minimum_detectable_effect(sd=sd, n_a=n_a, n_b=n_b, alpha=alpha, power=power,
+                                              metric=metric).to_frame())
+    if not rows:
+        return pd.DataFrame(columns=list(POWER_COLUMNS))
+    return pd.concat(rows, ignore_index=True)
+
+
+def segment_comparisons(survey: pd.DataFrame, *, segment_columns: list[str], metrics: tuple[str, ...] = (
+        "nps", "csat", "ces"), padjust: str = "holm", alpha: float = 0.05,
+        cluster: str | None = None) -> pd.DataFrame:
+    """Every segment against the rest, for each segment column and metric, adjusted within each family.
+
+    One family per (metric, segment column): a report reader compares tiers with tiers, regions with regions.
+    ``cluster`` (normally ``"customer_id"``) gives cluster-robust tests, see :func:`pairwise`.
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`~cxlib.significance.pairwise` stacked, plus a leading ``segment`` column.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"tier": np.repeat(["a", "b"], 100), "nps": rng.integers(0, 11, 200)})
+    >>> segment_comparisons(df, segment_columns=["tier"], metrics=("nps",))[["segment", "group_a"]].values.tolist()
+    [['tier', 'a'], ['tier', 'b']]
+    """
+    from .compare import pairwise
+
+    parts = []
+    for metric in metrics:
+        if metric not in survey.columns:
+            continue
+        for column in segment_columns:
+            out = pairwise(survey, metric=metric, group=column, against="rest", padjust=padjust, alpha=alpha,
+                           cluster=cluster)
+            parts.append(out.assign(segment=column))
+    if not parts:
+        return pd.DataFrame(columns=["segment", *ComparisonResult.__dataclass_fields__])
+    out = pd.concat(parts, ignore_index=True)
+    return out[["segment", *[c for c in out.columns if c != "segment"]]]
