@@ -91,6 +91,7 @@ def record(path: str | os.PathLike | None, finding: Finding) -> Finding:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".findings-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(rows, fh, indent=1, sort_keys=True, allow_nan=False)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; sidecars are ordinary report files
     os.replace(tmp, path)
     return finding
 

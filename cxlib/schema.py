@@ -235,7 +235,15 @@ def contract_markdown() -> str:
     out += ["## Files beside the tables", "",
             "- `truth.json` (synthetic data only): every planted quantity of the synthetic CX world "
             "(program effects, BG/NBD and Gamma-Gamma parameters, hazard ratios, the journey Markov chain, "
-            "survey differences). See `cxlib.synth`.", ""]
+            "survey differences). See `cxlib.synth`.",
+            "- `truth_segments.parquet` (synthetic data only): each customer's latent purchase rate, spend "
+            "and behavioural segment, for validating segmentation.",
+            "- `truth_pii.parquet` (synthetic data only): the exact fake e-mail addresses, phone numbers and "
+            "names planted in survey comments, for the tests that scan rendered reports for personal data.",
+            "",
+            "In the synthetic world the `purchase` events of journeys and the rows of `transactions` come from "
+            "two independent processes (the Markov chain of journeys and the BG/NBD purchase process), so each "
+            "keeps its exact planted truth; they are not linked row by row.", ""]
     return "\n".join(out)
 
 

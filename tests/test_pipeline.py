@@ -84,6 +84,18 @@ def _check_report(published: Path, plan_file: Path, data: Path) -> None:
         assert matches, f"no recorded finding has the numbers of: {s}"
         stated.update(matches)
     assert stated == set(recorded)  # every finding is stated, each with its own numbers
+    # privacy: no planted personal data (fake e-mails, phones, names) and no raw customer id is published
+    import re
+
+    import pandas as pd
+
+    from cxlib.privacy import find_personal_data
+
+    planted = pd.read_parquet(data / "truth_pii.parquet")["value"].tolist()
+    assert len(planted) > 0
+    for name, text in (("HTML", html), ("PDF", pdf_text)):
+        assert find_personal_data(text, planted) == [], f"personal data in the {name} report"
+        assert re.findall(r"\bC\d{7}\b", text) == [], f"raw customer ids in the {name} report"
     # provenance: every input file hashed, parameters recorded
     prov = json.loads((published / "provenance.json").read_text(encoding="utf-8"))
     files = sorted(p.name for p in data.iterdir() if p.is_file())
