@@ -88,10 +88,12 @@ def test_notebook_recovers_the_planted_journeys(world):
     assert detail["touchpoint"] == truth["fail_touchpoint"] == "fitting_room_wait" and detail["significant"] == "True"
     assert abs(float(detail["rate_exposed"]) - truth["abandonment_probability"]["fitting_room_wait"]) < 0.08
     assert fail["ci_lower"] > 20 and fail["p_value"] < 1e-6
-    # largest removal effect: the chain's top-ranked touchpoint, its exact value inside the bootstrap CI
+    # largest removal effect among steps not every conversion passes: the chain's top-ranked such
+    # touchpoint, its exact value inside the bootstrap CI
     top = by["journey_top_removal_effect"]
-    tp = top["detail"].split("=", 1)[1]
-    assert tp == truth["removal_ranking"][0]
+    tp = top["detail"].split(";")[0].split("=", 1)[1]
+    ranked = [t for t in truth["removal_ranking"] if truth["removal_effects"][t] < 1 - 1e-9]
+    assert tp == ranked[0]
     assert top["ci_lower"] - 1e-9 <= truth["removal_effects"][tp] <= top["ci_upper"] + 1e-9
     # nothing identifies a customer in the executed notebook
     text = executed.read_text(encoding="utf-8")

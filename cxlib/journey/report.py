@@ -296,7 +296,8 @@ def journey_findings(*, rate: ConversionRate, change: ConversionChange | None, f
     The conversion rate (Wilson CI), its change since ``comparison_period`` (Newcombe CI, z-test p)
     when given, the first-ranked fail touchpoint (risk difference in percentage points, Newcombe CI,
     Holm- or BH-adjusted p, as the fail-point analysis decided) and the touchpoint with the largest
-    Markov removal effect (bootstrap percentile CI).
+    Markov removal effect (bootstrap percentile CI) among those that not every conversion passes
+    (a step such as checkout has a removal effect of exactly 1, which is true but not news).
 
     Examples
     --------
@@ -336,6 +337,9 @@ def journey_findings(*, rate: ConversionRate, change: ConversionChange | None, f
                    f"rate_other={float(top['rate_other'])!r}; significant={bool(top['significant'])}"))
     mk = attribution.to_frame().query("method == 'markov'").sort_values(["removal_effect", "channel"],
                                                                         ascending=[False, True])
+    # A step every conversion passes (e.g. checkout) has a removal effect of exactly 1: true but not news.
+    gatekeepers = mk.loc[mk["removal_effect"] >= 1 - 1e-9, "channel"].tolist()
+    mk = mk.loc[mk["removal_effect"] < 1 - 1e-9]
     if len(mk):
         best = mk.iloc[0]
         out.append(Finding(
@@ -345,5 +349,6 @@ def journey_findings(*, rate: ConversionRate, change: ConversionChange | None, f
             ci_level=attribution.ci_level, n=attribution.n_journeys,
             method=f"Markov removal effect (order {attribution.order}), bootstrap percentile CI "
                    f"({attribution.n_boot} replicates)", unit="share", better="neutral", period=period,
-            detail=f"touchpoint={best['channel']}"))
+            detail=f"touchpoint={best['channel']}; steps every conversion passes (removal effect 1, "
+                   f"not ranked): {', '.join(gatekeepers) or 'none'}"))
     return out
