@@ -127,5 +127,5 @@ def test_tile_texts_without_n_or_ci():
     row = pd.Series({"label": "Revenue", "key": "rev", "estimate": 1234567.0, "ci_lower": math.nan,
                      "ci_upper": math.nan, "ci_level": 0.9, "p_value": math.nan, "n": math.nan, "method": "sum",
                      "unit": "EUR", "better": "higher", "period": "2025Q4", "comparison": ""})
-    assert tile_texts(row) == {"label": "Revenue", "value": "1,234,567.0 EUR", "change": "no CI",
+    assert tile_texts(row) == {"label": "Revenue", "value": "1,234,567 EUR", "change": "no CI",
                                "marker": "○ no test", "footer": "sum"}

@@ -95,6 +95,8 @@ def tile_texts(row: pd.Series, *, level: float | None = None, alpha: float = 0.0
     >>> texts = tile_texts(row, level=41.5)
     >>> texts["value"], texts["change"], texts["marker"]
     ('41.5 pts', '+3.2 pts vs 2025Q3 (95% CI 1.1 to 5.4)', '▲ significant, p = 0.004')
+    >>> tile_texts({"key": "customers", "estimate": 10000.0, "method": "count", "n": 10000, "p_value": None})["value"]
+    '10,000'
     """
     unit = str(row.get("unit") or "")
     estimate = float(row["estimate"])
@@ -109,7 +111,8 @@ def tile_texts(row: pd.Series, *, level: float | None = None, alpha: float = 0.0
             _with_unit(_signed(estimate, digits), unit)
     else:
         change = ci_part
-        value = _with_unit(format_number(estimate, digits), unit)
+        exact_count = ci == "–" and estimate.is_integer()  # a count has no decimals and no interval
+        value = _with_unit(format_number(estimate, 0 if exact_count else digits), unit)
     glyph, words, _ = _verdict(row, alpha)
     n = row.get("n")
     footer = " · ".join(x for x in (f"n = {format_number(int(n), 0)}" if not _missing(n) else "",
