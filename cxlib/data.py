@@ -50,7 +50,8 @@ class Dataset:
         Table name to the file (or folder of parts) it was read from.
     validation : pandas.DataFrame
         One row per table: ``table, file, format, rows, columns, time_column,
-        first, last, checks, status``.
+        first, last, checks, status, repairs`` (``repairs``: what was converted on
+        reading, e.g. time-zone offsets to UTC; empty when nothing).
     """
 
     path: Path
@@ -115,11 +116,12 @@ def _reader_sql(file: Path) -> str:
     return f"read_parquet('{path}')"
 
 
-def read_table(file: str | Path, table: str) -> pd.DataFrame:
+def read_table(file: str | Path, table: str, *, repairs: list[str] | None = None) -> pd.DataFrame:
     """Read one table's file through DuckDB and coerce its columns to the contract's kinds.
 
     Raises ``DataContractError`` for an unreadable file, a missing required
-    column, or values that cannot be read as the column's kind.
+    column, or values that cannot be read as the column's kind.  Repairs made on
+    the way (time-zone conversion) are appended as sentences to ``repairs``.
     """
     file = Path(file)
     spec = TABLES[table]
@@ -141,7 +143,7 @@ def read_table(file: str | Path, table: str) -> pd.DataFrame:
     out = {}
     for col in spec.columns:
         if col.name in raw.columns:
-            out[col.name] = _coerce(raw[col.name], col, table)
+            out[col.name] = _coerce(raw[col.name], col, table, repairs if repairs is not None else [])
     extra = [c for c in raw.columns if c not in out]
     frame = pd.DataFrame(out, index=raw.index)
     for c in extra:  # extra columns are kept untouched (user attributes, e.g. segments)
@@ -154,7 +156,7 @@ def _bad_rows(raw: pd.Series, parsed: pd.Series) -> pd.Series:
     return ~blank & parsed.isna()
 
 
-def _coerce(raw: pd.Series, col: Column, table: str) -> pd.Series:
+def _coerce(raw: pd.Series, col: Column, table: str, repairs: list[str]) -> pd.Series:
     kind = col.kind
     if kind == "string":
         values = raw.astype(object).where(raw.notna(), None)
@@ -182,12 +184,22 @@ def _coerce(raw: pd.Series, col: Column, table: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = raw
         if getattr(parsed.dt, "tz", None) is not None:
+            repairs.append(f"{col.name}: time-zone-aware values ({parsed.dt.tz}) converted to naive UTC")
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     else:
         text = raw.astype("string").str.strip()
+        offsets = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False)
+        if offsets.any():
+            repairs.append(f"{col.name}: {int(offsets.sum()):,} value(s) with a UTC offset converted to UTC")
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         parsed = parsed.dt.tz_localize(None)
         _raise_unparsed(raw, parsed, col, table, "an ISO 8601 date/time")
+    if pd.api.types.is_datetime64_any_dtype(parsed):
+        lo, hi = pd.Timestamp.min, pd.Timestamp.max  # the range of nanosecond timestamps, 1677..2262
+        outside = parsed.notna() & ((parsed < lo) | (parsed > hi))
+        if outside.any():
+            _raise_rows(table, col.name, "timestamp range 1677..2262", raw[outside],
+                        "dates outside the representable range (a placeholder like 9999-12-31 should be empty)")
     parsed = parsed.astype("datetime64[ns]")
     if kind == "date":
         timed = parsed.notna() & (parsed != parsed.dt.normalize())
@@ -254,6 +266,13 @@ def _validate_one(table: str, frame: pd.DataFrame) -> int:
         raise _contract_error_from_pandera(table, frame, exc) from None
     spec = TABLES[table]
     n_checks = sum(len(c.checks) + 1 for c in schema.columns.values()) + 1
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    for c in spec.columns:
+        if c.kind in ("timestamp", "date") and c.name in frame:
+            future = frame[c.name] > now
+            _maybe_raise_frame(table, c.name, "not in the future", frame.loc[future, [*spec.key, c.name]],
+                               f"'{c.name}' after the moment of loading ({now:%Y-%m-%d %H:%M} UTC)")
+            n_checks += 1
     for first, second in spec.ordered:
         if first in frame and second in frame:
             bad = frame[second].notna() & frame[first].notna() & (frame[second] < frame[first])
@@ -390,7 +409,8 @@ def load(path: str | Path, *, tables: Iterable[str] | None = None, require_all: 
     if not files:
         raise DataContractError(f"Data folder {folder} holds no contract table; expected files like "
                                 f"customers.parquet or customers.csv (see data/README.md).")
-    frames = {t: read_table(f, t) for t, f in files.items()}
+    repairs: dict[str, list[str]] = {t: [] for t in files}
+    frames = {t: read_table(f, t, repairs=repairs[t]) for t, f in files.items()}
     checks = validate_tables(frames).set_index("table")["checks"]
     rows = []
     for t, frame in frames.items():
@@ -399,6 +419,6 @@ def load(path: str | Path, *, tables: Iterable[str] | None = None, require_all: 
                      "rows": len(frame), "columns": frame.shape[1], "time_column": time_col or "",
                      "first": frame[time_col].min() if time_col else pd.NaT,
                      "last": frame[time_col].max() if time_col else pd.NaT,
-                     "checks": int(checks[t]), "status": "valid"})
+                     "checks": int(checks[t]), "status": "valid", "repairs": "; ".join(repairs[t])})
     return Dataset(path=folder, tables=MappingProxyType(frames), files=MappingProxyType(files),
                    validation=pd.DataFrame(rows))

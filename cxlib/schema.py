@@ -129,8 +129,8 @@ TRANSACTIONS = Table(
         Column("customer_id", "string", "Customer.", references="customers.customer_id"),
         Column("unit_id", "string", "Store of the purchase.", references="units.unit_id"),
         Column("timestamp", "timestamp", "When the purchase happened (UTC)."),
-        Column("amount", "float", "Basket value.", unit="EUR", min=0),
-        Column("items", "int", "Items bought.", min=1),
+        Column("amount", "float", "Basket value (above 1,000,000 is taken as a data error).", unit="EUR", min=0, max=1e6),
+        Column("items", "int", "Items bought (above 10,000 is taken as a data error).", min=1, max=10_000),
         Column("returned_items", "int", "Items of this basket later returned (0..items).", min=0),
         Column("stockout_items", "int", "Items asked for but out of stock in the customer's size.", min=0),
     ),
@@ -212,7 +212,12 @@ def contract_markdown() -> str:
            "Row-level rules besides the column rules: primary keys are unique; every foreign key exists "
            "in the referenced table; no table is empty; `end_date >= start_date` (subscriptions); "
            "`first_response_at >= opened_at` and `resolved_at >= opened_at` (tickets); "
-           "`returned_items <= items` (transactions); a survey response has at least one of nps, csat, ces.",
+           "`returned_items <= items` (transactions); a survey response has at least one of nps, csat, ces; "
+           "no timestamp or date lies in the future (after the moment of loading).",
+           "",
+           "Repairs (done and reported in the validation summary's `repairs` column, never silently): "
+           "CSV timestamps with a UTC offset are converted to naive UTC; surrounding spaces are stripped and "
+           "empty strings read as missing.",
            ""]
     for t in TABLES.values():
         out += [f"## `{t.name}`", "", t.description, "",

@@ -129,6 +129,26 @@ BAD_INPUTS = {
                                   "transactions", "returned_items", "returned_items <= items"),
     "response without scores": (_break("survey_responses", lambda d: d.assign(csat=[5, None], ces=[None, None])),
                                 "survey_responses", "nps", "at least one score"),
+    "timestamp in the future": (_break("events", lambda d: d.assign(
+        timestamp=[pd.Timestamp("2024-03-01 10:00"), pd.Timestamp("2199-01-01"), pd.Timestamp("2024-03-02")])),
+        "events", "timestamp", "in the future"),
+    "placeholder far-future date": (_break("subscriptions", lambda d: d.assign(
+        end_date=pd.Series([pd.Timestamp("2024-08-01"), pd.Timestamp("9999-12-31")], dtype="datetime64[s]"))),
+        "subscriptions", "end_date", "should be empty"),
+    "huge outlier amount": (_break("transactions", lambda d: d.assign(amount=[59.9, 3e9])),
+                            "transactions", "amount", "<= 1000000"),
+    "score as text": (_break("survey_responses", lambda d: d.assign(nps=["9", "ten"])),
+                      "survey_responses", "nps", "ten"),
+    "negative fee": (_break("subscriptions", lambda d: d.assign(monthly_fee=[5.0, -15.0])),
+                     "subscriptions", "monthly_fee", ">= 0"),
+    "unknown ticket channel": (_break("tickets", lambda d: d.assign(channel=["chat", "fax"])),
+                               "tickets", "channel", "fax"),
+    "first response before opened": (_break("tickets", lambda d: d.assign(
+        first_response_at=[pd.Timestamp("2024-03-31"), pd.NaT])), "tickets", "first_response_at", "before"),
+    "duplicate rollout": (_break("program_rollout", lambda d: pd.concat([d, d])),
+                          "program_rollout", "unit_id", "unique key"),
+    "all-missing required column": (_break("units", lambda d: d.assign(unit_name=[None, None])),
+                                    "units", "unit_name", "not null"),
     "date with time of day": (_break("subscriptions", lambda d: d.assign(
         start_date=[pd.Timestamp("2024-01-05 13:30"), pd.Timestamp("2024-03-01")])),
         "subscriptions", "start_date", "times of day"),
@@ -168,6 +188,23 @@ def test_malformed_csv_and_truncated_parquet_are_clear(tmp_path):
     (folder / "events.parquet").write_bytes(blob[: len(blob) // 2])
     with pytest.raises(DataContractError, match="Table 'events': cannot read events.parquet"):
         data.load(folder)
+
+
+def test_non_utf8_csv_is_named(tmp_path):
+    folder = write(tiny_tables(), tmp_path, "csv")
+    (folder / "units.csv").write_bytes("unit_id,unit_name,region\nS01,M\xfcnster,North\nS02,York,North\n"
+                                       .encode("latin-1"))
+    with pytest.raises(DataContractError, match="Table 'units': cannot read units.csv.*UTF-8"):
+        data.load(folder)
+
+
+def test_time_zone_repairs_are_reported_in_the_validation_summary(tmp_path):
+    tables = tiny_tables()
+    tables["events"]["timestamp"] = ["2024-03-01T11:00:00+01:00", "2024-03-01T10:05:00Z", "2024-03-02 09:00"]
+    ds = data.load(write(tables, tmp_path, "csv"))
+    repairs = ds.validation.set_index("table")["repairs"]
+    assert repairs["events"] == "timestamp: 2 value(s) with a UTC offset converted to UTC"
+    assert repairs["customers"] == ""
 
 
 def test_missing_folder_and_missing_requested_table(tmp_path):
