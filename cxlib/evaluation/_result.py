@@ -227,7 +227,7 @@ def wald_inference(estimate: float, se: float, dof: float, alpha: float) -> dict
 
 def relative_effect(estimate: float, baseline: float, cov: np.ndarray, *, alpha: float,
                     dof: float) -> tuple[float, float, float]:
-    """Relative effect ``estimate / baseline`` with a delta-method interval.
+    """Relative effect ``estimate / baseline`` with a Fieller interval.
 
     Parameters
     ----------
@@ -241,26 +241,39 @@ def relative_effect(estimate: float, baseline: float, cov: np.ndarray, *, alpha:
     Returns
     -------
     (relative, lower, upper) : tuple of float
-        NaN when ``mu0 <= 0`` (a percentage change of a non-positive baseline means nothing).
+        NaN when ``mu0 <= 0`` (a percentage change of a non-positive baseline means nothing);
+        infinite bounds when the baseline itself is not significantly above zero (the
+        Fieller set is then unbounded).
 
     Notes
     -----
-    ``r = tau / mu0`` has gradient ``(1 / mu0, -tau / mu0**2)``, so
-    ``Var(r) ~= g' Sigma g`` (delta method; Oehlert 1992).
+    Fieller (1954): the interval is the set of ratios ``r`` not rejected by the Wald test of
+    ``tau - r mu0 = 0``, i.e. ``(tau - r mu0)^2 <= c^2 (v_tt - 2 r v_tm + r^2 v_mm)``, a
+    quadratic inequality in ``r``.  Unlike the delta method (``r +- c * se(r)``), it contains 0
+    exactly when the test of ``tau = 0`` at the same level does not reject, so the relative
+    interval never contradicts the effect's p-value; with a fixed baseline (``v_mm = 0``) it
+    reduces to ``(tau +- c se) / mu0``.
 
-    >>> relative_effect(-3.0, 10.0, np.diag([1.0, 0.0]), alpha=0.05, dof=math.inf)[0]
-    -0.3
+    >>> [round(x, 4) for x in relative_effect(-3.0, 10.0, np.diag([1.0, 0.0]), alpha=0.05, dof=math.inf)]
+    [-0.3, -0.496, -0.104]
     """
     if not (baseline > 0 and math.isfinite(baseline)):
         return math.nan, math.nan, math.nan
     rel = estimate / baseline
-    grad = np.array([1.0 / baseline, -estimate / baseline ** 2])
-    var = float(grad @ np.asarray(cov, dtype=float) @ grad)
-    if not (var > 0 and math.isfinite(var)):
+    cov = np.asarray(cov, dtype=float)
+    v_tt, v_tm, v_mm = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    if not (v_tt > 0 and math.isfinite(v_tt)):
         return rel, math.nan, math.nan
-    crit = critical_value(alpha, dof)
-    se = math.sqrt(var)
-    return rel, rel - crit * se, rel + crit * se
+    c2 = critical_value(alpha, dof) ** 2
+    a = baseline ** 2 - c2 * v_mm
+    b = -2.0 * (estimate * baseline - c2 * v_tm)
+    k = estimate ** 2 - c2 * v_tt
+    disc = b * b - 4 * a * k
+    if a <= 0 or disc < 0:  # the baseline is indistinguishable from zero: unbounded set
+        return rel, -math.inf, math.inf
+    root = math.sqrt(disc)
+    lo, hi = sorted(((-b - root) / (2 * a), (-b + root) / (2 * a)))
+    return rel, lo, hi
 
 
 # --------------------------------------------------------------------------- input checks
