@@ -186,3 +186,46 @@ def synth_cmd(out: str, customers: int, seed: int, units: int, start: str, end: 
         raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
     rows = truth["sizes"]["rows"]
     click.echo(f"OK: {out}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items() if not t.startswith("truth_")))
+
+
+@main.command("actions")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=str))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder receiving detractors.csv, churn_risk.csv, sla_breaches.csv and manifest.json.")
+@click.option("--period", default="2025Q4", show_default=True, help="Quarter whose detractors are listed.")
+@click.option("--observation-end", "observation_end", default=None,
+              help="Last observed day [default: the last day of --period].")
+@click.option("--sla-hours", "sla_hours", type=click.FloatRange(min=0, min_open=True), default=72.0,
+              show_default=True, help="Resolution SLA for the unresolved-ticket list.")
+@click.option("--save-rate", "save_rate", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Assumed share of churn prevented by acting (expected value only).")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Keep only the top N members at risk.")
+@click.option("--real-ids", "real_ids", is_flag=True, default=False,
+              help="Write real customer ids instead of keyed pseudonyms (opt-in; access-controlled CRM only).")
+def actions_cmd(folder: str, out: str, period: str, observation_end: str | None, sla_hours: float, save_rate: float,
+                top: int | None, real_ids: bool) -> None:
+    """Write the CRM action lists for the data in FOLDER into --out (each file written atomically).
+
+    Customer ids are keyed pseudonyms (CX_PSEUDONYM_KEY) unless --real-ids is given; comments are
+    always redacted.  Prints one line per list (rows, expected value and its assumption).
+    """
+    from .actions.lists import build_action_lists, write_action_lists
+    from .data import load
+    from .errors import CxError, ParameterError
+
+    ids = "real" if real_ids else "pseudonymized"
+    try:
+        ds = load(folder, tables=["customers", "transactions", "subscriptions", "survey_responses", "tickets"])
+        lists = build_action_lists(ds, period=period, observation_end=observation_end, ids=ids, sla_hours=sla_hours,
+                                   save_rate=save_rate, top=top)
+        write_action_lists(lists, out, parameters={"data": folder, "period": period, "observation_end":
+                                                   observation_end, "sla_hours": sla_hours, "save_rate": save_rate,
+                                                   "top": top, "ids": ids})
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
+    for item in lists.values():
+        value = (f"expected value {item.expected_value:,.1f} {item.value_unit} ({item.assumption})"
+                 if item.value_unit else item.assumption)
+        click.echo(f"{item.name:<14} {len(item.frame):>8,} rows  ids: {item.ids:<13} {value}")
+    click.echo(f"OK: {len(lists)} list(s) written to {out}.")

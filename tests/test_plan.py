@@ -177,7 +177,7 @@ def test_the_default_plan():
     root = project_root()
     plan = load_plan(root / "reports" / "plan.yml", data_dir=root)
     slugs = ["99_executive_summary", "00_data_overview", "10_metrics", "20_journeys", "30_churn", "35_clv",
-             "40_evaluation", "50_voc"]
+             "40_evaluation", "50_voc", "60_segments"]
     assert plan.names == slugs and plan.output == "cx-quarterly-review"
     assert plan.notebook("99_executive_summary").depends_on == tuple(slugs[1:])
     assert all(plan.notebook(s).depends_on == () for s in slugs[1:])

@@ -1,0 +1,110 @@
+"""Tests for cxlib/actions/lists.py and cxlib/actions/report.py: CRM lists, ids, values, atomic export."""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.actions.lists import (LIST_SUMMARY_COLUMNS, ActionList, build_action_lists, detractor_list,
+                                 sla_breach_list, write_action_lists)
+from cxlib.actions.report import action_findings, list_overview, risk_by_customer, theme_counts, without_key_warning
+from cxlib.errors import ParameterError
+
+
+@pytest.fixture(autouse=True)
+def key(monkeypatch):
+    monkeypatch.setenv("CX_PSEUDONYM_KEY", "test-secret")
+
+
+def responses():
+    return pd.DataFrame({"response_id": ["R1", "R2", "R3", "R4"], "customer_id": ["C1", "C2", "C3", "C2"],
+                         "responded_at": pd.to_datetime(["2025-10-05", "2025-11-01", "2025-11-02", "2025-07-01"]),
+                         "touchpoint": ["delivery", "store_visit", "app", "app"], "unit_id": [None, "S01", None, None],
+                         "nps": [1, 6, 10, 0], "csat": [1, 3, 5, 1], "ces": [7, 4, 1, 7],
+                         "comment": ["The parcel never arrived, mail me at ann.lee@example.com",
+                                     "Staff were rude and the queue was long", "Great", "old complaint"]})
+
+
+def customers():
+    return pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "first_name": ["Ann", "Bob", "Cy"],
+                         "last_name": ["Lee", "Stone", "Ray"]})
+
+
+def test_detractors_are_pseudonymized_tagged_redacted_and_valued():
+    out = detractor_list(responses(), customers(), period="2025Q4", recovery_rate=0.5)
+    f = out.frame
+    assert out.ids == "pseudonymized" and "customer_id" not in f.columns
+    assert f["customer_pseudonym"].str.fullmatch(r"P[0-9a-f]{16}").all()
+    assert f["response_id"].tolist() == ["R1", "R2"] and f["nps"].tolist() == [1, 6]  # the July answer is not Q4
+    assert f["themes"].tolist() == ["delivery", "waiting_time; staff"]  # in the taxonomy's order
+    assert "[EMAIL]" in f.loc[0, "comment"] and "example.com" not in f.to_csv()
+    assert out.expected_value == pytest.approx(100 * 0.5 * 2 / 3)  # 2 listed of 3 respondents in Q4
+
+
+def test_real_ids_are_an_explicit_opt_in_and_bad_values_raise():
+    out = detractor_list(responses(), customers(), period="2025Q4", ids="real")
+    assert out.frame["customer_id"].tolist() == ["C1", "C2"]
+    with pytest.raises(ParameterError, match="ids"):
+        detractor_list(responses(), customers(), period="2025Q4", ids="raw")
+    with pytest.raises(ParameterError):
+        detractor_list(responses(), customers(), period="2025Q4", recovery_rate=2)
+
+
+def test_sla_breaches_count_tickets_resolved_after_the_end_as_open():
+    t = pd.DataFrame({"ticket_id": ["T1", "T2", "T3", "T4"], "customer_id": ["C1", "C2", "C3", "C1"],
+                      "unit_id": [None] * 4, "channel": ["email"] * 4, "ticket_type": ["complaint"] * 4,
+                      "category": ["delivery"] * 4,
+                      "opened_at": pd.to_datetime(["2025-12-01", "2025-12-30", "2025-12-20", "2026-01-05"]),
+                      "resolved_at": pd.to_datetime([None, None, "2026-01-03", None])})
+    out = sla_breach_list(t, observation_end="2025-12-31", sla_hours=48)
+    assert out.frame["ticket_id"].tolist() == ["T1", "T3"]  # T2 is 48 h old (not past), T4 opened later
+    assert out.frame["hours_past_sla"].tolist() == [744.0 - 48, 12 * 24.0 - 48]
+    assert np.isnan(out.expected_value) and "customer_pseudonym" in out.frame
+
+
+def test_write_is_atomic_with_a_manifest(tmp_path):
+    item = ActionList(name="x", frame=pd.DataFrame({"customer_pseudonym": ["Pa"], "v": [0.1234567891234]}),
+                      ids="pseudonymized", expected_value=3.0, value_unit="EUR", assumption="a")
+    paths = write_action_lists({"x": item}, tmp_path / "out", parameters={"period": "2025Q4"})
+    assert [p.name for p in paths] == ["x.csv", "manifest.json"]
+    assert (tmp_path / "out" / "x.csv").read_text() == "customer_pseudonym,v\nPa,0.1234567891234\n"
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["lists"][0]["rows"] == 1 and manifest["parameters"] == {"period": "2025Q4"}
+    assert oct(os.stat(paths[0]).st_mode & 0o777) == "0o644"
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_report_helpers():
+    item = ActionList(name="detractors", frame=pd.DataFrame({"themes": ["price", "", "none"]}), ids="real",
+                      expected_value=2.0, value_unit="NPS points", assumption="a", method="m")
+    assert list(list_overview({"d": item}).columns) == list(LIST_SUMMARY_COLUMNS)
+    assert theme_counts(item)["theme"].tolist() == ["price", "no comment", "none"]
+    keys = [f.key for f in action_findings({"detractors": item}, period="2025Q4")]
+    assert keys == ["action_detractors_rows", "action_detractors_value"]
+
+
+def test_key_warning_becomes_a_flag(monkeypatch):
+    monkeypatch.delenv("CX_PSEUDONYM_KEY")
+    out, keyless = without_key_warning(detractor_list, responses(), customers(), period="2025Q4")
+    assert keyless and len(out.frame) == 2
+
+
+def test_lists_on_a_synthetic_world_rank_by_value_and_join_back(tmp_path):
+    from cxlib.data import load
+    from cxlib.synth import generate
+    generate(tmp_path / "w", n_customers=1500, seed=4)
+    ds = load(tmp_path / "w")
+    lists = build_action_lists(ds, period="2025Q4", save_rate=0.25)
+    churn = lists["churn_risk"]
+    v = churn.frame["value_at_stake"].to_numpy()
+    assert len(v) > 50 and (np.diff(v) <= 1e-12).all() and churn.frame["rank"].tolist() == list(range(1, len(v) + 1))
+    assert churn.expected_value == pytest.approx(0.25 * v.sum(), rel=1e-9)
+    assert churn.ci_lower < churn.expected_value < churn.ci_upper
+    text = "".join(item.frame.to_csv() for item in lists.values())
+    assert not re.search(r"\bC\d{7}\b", text)  # no raw customer id in any list
+    risk = risk_by_customer(churn, ds.customers["customer_id"].pipe(pd.Index))
+    assert risk.notna().sum() == len(churn.frame)
