@@ -66,3 +66,27 @@ def test_attribution_bars_with_intervals(js):
     assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == 2
     with pytest.raises(ParameterError, match="value='lift'"):
         pj.attribution_bars(res, value="lift")
+
+
+def test_conversion_incidence_draws_the_curves():
+    from cxlib.journey import journeyize, time_to_convert
+
+    t = pd.Timestamp("2025-01-01")
+    rows = [(c, t, "search") for c in "abcde"] + [("a", t + pd.Timedelta(minutes=30), "purchase"),
+                                                   ("b", t + pd.Timedelta(hours=2), "purchase"),
+                                                   ("c", t + pd.Timedelta(minutes=10), "cart"),
+                                                   ("f", t + pd.Timedelta(days=3), "search")]
+    ttc = time_to_convert(journeyize(pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint"]),
+                                     gap="1D"))
+    ax = pj.conversion_incidence(ttc, unit="h")
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    conv = lines["conversion"]
+    # d, e abandon at 0 with f (censored at 0) still at risk: S = 4/6, then c abandons (S = 4/9),
+    # a converts (+ 4/9 * 1/2) and b converts (+ 2/9): 4/9; abandonment 2/6 + 4/6 * 1/3 = 5/9
+    assert conv.get_ydata()[-1] == pytest.approx(4 / 9)
+    assert lines["abandonment"].get_ydata()[-1] == pytest.approx(5 / 9)
+    assert lines["conversion_share"].get_ydata()[0] == pytest.approx(0.4)  # 2 of the 5 finished journeys
+    assert conv.get_xdata()[0] == pytest.approx(1 / 6)  # c leaves at 10 minutes; time 0 dropped on the log axis
+    assert ax.get_xscale() == "log"
+    with pytest.raises(ParameterError, match="unit='weeks'"):
+        pj.conversion_incidence(ttc, unit="weeks")

@@ -48,9 +48,7 @@ def test_median_rank_bounds_have_the_promised_coverage(n):
     assert median_rank_bounds(np.array([5]), 0.05) == (np.array([0]), np.array([0]))  # too few for 95%
 
 
-def test_time_to_convert_with_censoring_matches_lifelines():
-    from lifelines import KaplanMeierFitter
-
+def _ttc_log() -> pd.DataFrame:
     t = pd.Timestamp("2025-01-01")
     rows = []
     durations = {"a": 60, "b": 120, "c": 300, "d": 600}  # conversions after these many seconds
@@ -58,17 +56,77 @@ def test_time_to_convert_with_censoring_matches_lifelines():
         rows += [(c, t, "search"), (c, t + pd.Timedelta(seconds=d), "purchase")]
     rows += [("e", t, "search"), ("e", t + pd.Timedelta(seconds=200), "cart")]  # abandoned at 200 s
     rows += [("f", t + pd.Timedelta(hours=5), "search")]  # censored: last event is the observation end
-    js = journeyize(pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint"]), gap="1h")
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint"])
+
+
+def test_time_to_convert_is_aalen_johansen_and_matches_lifelines():
+    from lifelines import AalenJohansenFitter
+
+    js = journeyize(_ttc_log(), gap="1h")
     res = time_to_convert(js, horizons=["150s", "1h"])
     tab = res.to_frame().set_index("statistic")
     assert list(res.to_frame().columns) == list(TTC_COLUMNS)
     assert tab.loc["median_converters", "estimate"] == pytest.approx(210.0)
-    kmf = KaplanMeierFitter().fit([60, 120, 300, 600, 200, 0], event_observed=[1, 1, 1, 1, 0, 0])
+    # lifelines 0.30: AalenJohansenFitter().fit(T, E, event_of_interest=1); no tied event times, so no jitter
+    T, E = [60, 120, 300, 600, 200, 0], [1, 1, 1, 1, 2, 0]
+    ajf = AalenJohansenFitter(calculate_variance=True).fit(T, E, event_of_interest=1)
+    ref = ajf.cumulative_density_.iloc[:, 0]
+    curve = res.curve.set_index("time_seconds")
+    assert list(curve.index) == [0.0, 60.0, 120.0, 200.0, 300.0, 600.0]
+    np.testing.assert_allclose(curve["conversion_probability"], ref.reindex(curve.index).to_numpy(), atol=1e-12)
+    # by hand: 1/5, + 4/5 * 1/4, abandonment at 200 s (S = 2/5), + 2/5 * 1/2, + 1/5 * 1 = 0.8 = 4 of 5 known
+    assert curve["conversion_probability"].tolist() == pytest.approx([0, 0.2, 0.4, 0.4, 0.6, 0.8])
+    assert curve.loc[200.0, "abandonment_probability"] == pytest.approx(0.2)
+    # lifelines labels its two columns the other way round (its "upper" is exp(-exp(log(-log F) + z se)),
+    # the smaller value), so compare the pointwise min and max
+    ci = ajf.confidence_interval_.reindex(curve.index).to_numpy()
+    finite = (curve.index > 0) & (curve.index < 600)  # lifelines divides by n - d = 0 at 600 s
+    np.testing.assert_allclose(curve.loc[finite, "ci_lower"], ci[finite].min(axis=1), rtol=1e-9)
+    np.testing.assert_allclose(curve.loc[finite, "ci_upper"], ci[finite].max(axis=1), rtol=1e-9)
+    assert (curve.loc[finite, "ci_lower"] < curve.loc[finite, "conversion_probability"]).all()
+    # at 600 s the last journey converts (n = d = 1): lifelines gives NaN, the term is 0 * inf = 0 here
+    assert np.isnan(ci[-1]).all()
+    assert 0 < curve.loc[600.0, "ci_lower"] < 0.8 < curve.loc[600.0, "ci_upper"]
     by = tab[tab.index == "conversion_by"].set_index("horizon_seconds")
-    assert by.loc[150.0, "estimate"] == pytest.approx(1 - float(kmf.survival_function_at_times(150).iloc[0]))
-    assert by.loc[3600.0, "estimate"] == pytest.approx(1.0)
-    assert tab.loc["median_kaplan_meier", "estimate"] == pytest.approx(kmf.median_survival_time_)
-    assert res.curve["conversion_probability"].is_monotonic_increasing
+    assert by.loc[150.0, "estimate"] == pytest.approx(0.4)
+    assert by.loc[150.0, "ci_lower"] < 0.4 < by.loc[150.0, "ci_upper"]
+    # the old Kaplan-Meier view (abandonment censored) said 1.0 here; 4 of the 5 finished journeys converted
+    assert by.loc[3600.0, "estimate"] == pytest.approx(0.8) == pytest.approx(res.conversion_share)
+    assert tab.loc["median_cumulative_incidence", "estimate"] == pytest.approx(300.0)  # first time F >= 0.5
+
+
+def test_cumulative_incidence_reaches_the_plain_conversion_share():
+    """On a real-sized log the late-horizon incidence equals the share of converted journeys (few censored)."""
+    js = journeyize(small_log(), gap="2h")
+    res = time_to_convert(js, horizons=["1h", "365D"])
+    out = js.outcomes().set_index("outcome")["journeys"]
+    share = out["conversion"] / (out["conversion"] + out["abandonment"])
+    late = res.to_frame().query("statistic == 'conversion_by'").set_index("horizon_seconds")
+    est = late.loc[365 * 86400.0]
+    assert res.conversion_share == pytest.approx(share)
+    assert abs(est["estimate"] - share) < 0.01  # censored journeys are a handful at the end of the log
+    assert est["ci_lower"] < share < est["ci_upper"]
+    assert late.loc[3600.0, "estimate"] <= est["estimate"]
+    d = res.curve
+    total = d["conversions"].sum() + d["abandonments"].sum() + d["censored"].sum()
+    assert total == js.n_journeys
+    assert d["conversion_probability"].is_monotonic_increasing
+    assert (d["conversion_probability"] + d["abandonment_probability"] <= 1 + 1e-12).all()
+
+
+def test_aalen_johansen_without_censoring_is_the_empirical_share():
+    from cxlib.journey.timing import aalen_johansen
+
+    rng = np.random.default_rng(7)
+    t = rng.exponential(100, 500).round()  # ties between the two kinds of event on purpose
+    e = rng.choice([1, 2], size=500, p=[0.3, 0.7])
+    cif = aalen_johansen(t, e).set_index("time_seconds")
+    for h in (50.0, 100.0, 300.0):
+        F = cif.loc[cif.index <= h, "conversion_probability"].iloc[-1]
+        assert F == pytest.approx(np.mean((t <= h) & (e == 1)))
+    assert cif["conversion_probability"].iloc[-1] == pytest.approx(np.mean(e == 1))
+    with pytest.raises(ParameterError, match="0 \\(censored\\)"):
+        aalen_johansen([1.0], [3])
 
 
 def test_timing_needs_times():

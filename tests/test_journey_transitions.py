@@ -100,3 +100,24 @@ def test_dfg_against_live_pm4py():
     got = directly_follows(journeyize(log)).edges
     assert {(a, b): int(n) for a, b, n in got[["source", "target", "frequency"]].itertuples(index=False)} == \
         {k: int(v) for k, v in dfg_ref.items()}
+
+
+@pytest.mark.parametrize("journey_col", ["journey_id", None])
+@pytest.mark.parametrize("censored", ["exclude", "truncate", "abandonment"])
+def test_event_table_route_equals_list_route(journey_col, censored):
+    """Counts from the event table (lead() over the sorted events) equal those from the journey lists."""
+    import dataclasses
+
+    js = journeyize(small_log(), journey_col=journey_col, gap="2h")
+    lists = dataclasses.replace(js, events_table=None, _built={"table": js.table})  # forces the list route
+    assert lists.events_table is None and js.events_table is not None
+    a, b = transition_matrix(js, censored=censored), transition_matrix(lists, censored=censored)
+    pd.testing.assert_frame_equal(a.counts, b.counts)
+    assert a.n_journeys == b.n_journeys > 0
+    assert a.counts.to_numpy().sum() > js.n_journeys  # start edges alone are one per journey kept
+    d1, d2 = directly_follows(js), directly_follows(lists)
+    pd.testing.assert_frame_equal(d1.edges, d2.edges)
+    for s1, s2 in ((d1.start_activities, d2.start_activities), (d1.end_activities, d2.end_activities),
+                   (d1.activities, d2.activities)):
+        pd.testing.assert_series_equal(s1, s2)
+    assert int(d1.activities.sum()) == js.n_events

@@ -7,7 +7,8 @@ One module per question:
 * :mod:`~cxlib.journey.funnel` -- ordered funnels with intervals and a two-segment test;
 * :mod:`~cxlib.journey.transitions` -- transition matrix and directly-follows graph;
 * :mod:`~cxlib.journey.attribution` -- exact Markov removal effects, heuristics, bootstrap intervals;
-* :mod:`~cxlib.journey.timing` -- time between touchpoints and time to convert;
+* :mod:`~cxlib.journey.timing` -- time between touchpoints and time to convert (cumulative incidence,
+  abandonment competing);
 * :mod:`~cxlib.journey.failpoints` -- touchpoints after which journeys fail.
 
 Importing the package has no side effects.
@@ -19,10 +20,10 @@ from .failpoints import FailPoints, fail_points
 from .funnel import Funnel, FunnelComparison, compare_funnels, funnel
 from .paths import PathTable, path_lengths, top_paths
 from .sessions import Journeys, from_paths, journeyize
-from .timing import TimeToConvert, time_between, time_to_convert
+from .timing import TimeToConvert, aalen_johansen, time_between, time_to_convert
 from .transitions import DirectlyFollows, TransitionMatrix, directly_follows, transition_matrix
 
 __all__ = ["Journeys", "journeyize", "from_paths", "PathTable", "top_paths", "path_lengths", "Funnel", "funnel",
            "FunnelComparison", "compare_funnels", "TransitionMatrix", "transition_matrix", "DirectlyFollows",
            "directly_follows", "Attribution", "attribute", "removal_effects", "TimeToConvert", "time_between",
-           "time_to_convert", "FailPoints", "fail_points"]
+           "time_to_convert", "aalen_johansen", "FailPoints", "fail_points"]

@@ -108,16 +108,20 @@ b AS (SELECT CASE WHEN rk <= {int(k)} THEN rk ELSE {int(k) + 1} END AS rank,
              CASE WHEN rk <= {int(k)} THEN array_to_string(p.p, {literal(SEP)}) ELSE {literal(OTHER)} END AS path,
              CASE WHEN rk <= {int(k)} THEN len(p.p) END AS length, weight, converted, dur, p.p AS variant
       FROM p JOIN r ON p.p = r.p)"""
-    agg = js.engine.df(base + """
+    ranked = js.engine.temp_name("ranked_paths")  # evaluated once, read by the two aggregations below
+    js.engine.execute(f"CREATE TEMP TABLE {ranked} AS {base} SELECT rank, path, length, weight, converted, dur, "
+                      "variant FROM b")
+    agg = js.engine.df(f"""
 SELECT rank, path, max(length) AS length, sum(weight)::BIGINT AS journeys,
        sum(CASE WHEN converted THEN weight ELSE 0 END)::BIGINT AS conversions,
        count(DISTINCT variant)::BIGINT AS variants
-FROM b GROUP BY rank, path ORDER BY rank""")
+FROM {ranked} GROUP BY rank, path ORDER BY rank""")
     if int(k) + 1 not in set(agg["rank"]):  # keep the (other) row, empty, so every table has k + 1 rows or fewer
         agg = pd.concat([agg, pd.DataFrame({"rank": [int(k) + 1], "path": [OTHER], "length": [np.nan],
                                             "journeys": [0], "conversions": [0], "variants": [0]})],
                         ignore_index=True)
-    dur = median_with_ci(js.engine, base + " SELECT rank, dur AS x FROM b", ["rank"], alpha)
+    dur = median_with_ci(js.engine, f"SELECT rank, dur AS x FROM {ranked}", ["rank"], alpha)
+    js.engine.execute(f"DROP TABLE {ranked}")
     out = agg.merge(dur[["rank", "median", "ci_lower", "ci_upper"]].rename(columns={
         "median": "median_duration_s", "ci_lower": "duration_ci_lower", "ci_upper": "duration_ci_upper"}),
         on="rank", how="left")

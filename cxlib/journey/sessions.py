@@ -10,13 +10,20 @@ identifier.  It ends in
   the end of observation, so the customer may still come back and convert;
 * ``abandonment``: no conversion and at least ``gap`` of silence afterwards.
 
-The journeys live in a temporary DuckDB table (one row per journey, the
-touchpoints and their times as lists), which every other function of
-:mod:`cxlib.journey` reads with SQL; nothing is copied into pandas.
+The journeys live in temporary DuckDB tables, which every other function of
+:mod:`cxlib.journey` reads with SQL; nothing is copied into pandas.  One sorted
+window pass over the events gives an event table (position, journey number,
+next touchpoint of the same journey and the time to it) and a list-free
+journey table; questions about consecutive pairs (directly-follows graph,
+first-order transitions) are plain GROUP BYs over the event table.  The list
+form (touchpoints and times per journey, what path variants, funnels and
+attribution need) is built only when first asked for, by sorting each
+journey's few events (``list_sort`` of (position, touchpoint, time) structs,
+cheaper than DuckDB's ordered ``list(... ORDER BY ...)`` aggregate).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,18 +48,34 @@ DEFAULT_GAP = "30min"
 
 @dataclass(frozen=True, eq=False)
 class Journeys:
-    """Journeys held in a temporary DuckDB table (one row per journey).
+    """Journeys held in temporary DuckDB tables.
+
+    :func:`journeyize` keeps two tables: one row per *event* (``events_table``: the journey key,
+    the position, the next touchpoint of the same journey and the seconds until it, computed in one
+    sorted window pass) and one row per *journey* without lists (``journey_table``).  Questions
+    about consecutive pairs (directly-follows graph, first-order transition counts) are answered
+    from the event table by a plain GROUP BY.  The list form :attr:`table` (touchpoints and times
+    as lists, what path variants, funnels and attribution read) is built on first use and kept.
 
     Attributes
     ----------
     engine : Engine
-        Where the table lives.
+        Where the tables live.
     table : str
-        Name of the temporary table, columns :data:`JOURNEY_COLUMNS`: ``touchpoints``
-        (list, conversion included), ``times`` (list of timestamps, NULL for path-level
-        input), ``path`` (touchpoints before the conversion), ``outcome`` (one of
-        :data:`OUTCOMES`), ``weight`` (number of identical journeys the row stands for:
-        1 for events, the count for path-level input).
+        Name of the temporary journey table with lists, columns :data:`JOURNEY_COLUMNS`:
+        ``touchpoints`` (list, conversion included), ``times`` (list of timestamps, NULL for
+        path-level input), ``path`` (touchpoints before the conversion), ``outcome`` (one of
+        :data:`OUTCOMES`), ``weight`` (number of identical journeys the row stands for: 1 for
+        events, the count for path-level input).  Built lazily.
+    events_table : str or None
+        Event-level table (None for path-level input): ``jkey, k, [customer_id,] ts, tp, r, first,
+        nxt, dt`` (``customer_id`` only with explicit journey ids; otherwise it is ``jkey``) --
+        ``(jkey, k)`` identifies the journey, ``r`` orders events within ``jkey``,
+        ``first`` marks a journey's first event, ``nxt`` is the next touchpoint of the same
+        journey (NULL at its last event) and ``dt`` the seconds until it.
+    journey_table : str
+        One row per journey: ``jkey, k`` and the list-free columns of :data:`JOURNEY_COLUMNS`
+        (without ``journey_id``, a string built only with the lists) plus ``first_tp, last_tp``.
     conversion : str
         The touchpoint that converts.
     gap : pandas.Timedelta
@@ -66,7 +89,7 @@ class Journeys:
     """
 
     engine: Engine
-    table: str
+    journey_table: str
     conversion: str
     gap: pd.Timedelta | None
     observation_end: pd.Timestamp | None
@@ -74,6 +97,15 @@ class Journeys:
     n_events: int
     has_times: bool
     source: str
+    events_table: str | None = None
+    _built: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def table(self) -> str:
+        """The journey table with lists (:data:`JOURNEY_COLUMNS`), built from the events on first use."""
+        if "table" not in self._built:
+            self._built["table"] = _list_table(self)
+        return self._built["table"]
 
     def __repr__(self) -> str:
         return (f"Journeys(n_journeys={self.n_journeys:,}, n_events={self.n_events:,}, conversion={self.conversion!r}, "
@@ -200,47 +232,74 @@ def journeyize(data: Any, *, table: str = "events", customer_col: str = "custome
             except (ValueError, TypeError):
                 raise ParameterError(f"Time bound {bound!r} is not a timestamp (use 'YYYY-MM-DD').") from None
             where.append(f"CAST({t} AS TIMESTAMP) {op} TIMESTAMP {literal(ts.isoformat(sep=' '))}")
-    obs = "max(ended_at) OVER ()"
-    if observation_end is not None:
-        obs = f"TIMESTAMP {literal(pd.Timestamp(observation_end).isoformat(sep=' '))}"
     key = f"CAST({ident(journey_col)} AS VARCHAR)" if explicit else f"CAST({ident(customer_col)} AS VARCHAR)"
     order = "ts, tp = " + conv + ", tp"
-    gap_cond = "" if explicit else f" OR ts - lag(ts) OVER w > {_interval(gap_td)}"
-    jid = ("jkey || CASE WHEN k > 1 THEN '#' || k ELSE '' END" if explicit else "customer_id || ':' || k")
-    out = eng.temp_name("journeys")
-    eng.execute(f"""
-CREATE TEMP TABLE {out} AS
-WITH e AS (
-  SELECT {key} AS jkey, CAST({ident(customer_col)} AS VARCHAR) AS customer_id, CAST({t} AS TIMESTAMP) AS ts,
-         CAST({ident(step_col)} AS VARCHAR) AS tp
-  FROM {src} WHERE {' AND '.join(where)}
-), f AS (
-  SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR lag(tp) OVER w = {conv}{gap_cond} THEN 1 ELSE 0 END AS new_j
-  FROM e WINDOW w AS (PARTITION BY jkey ORDER BY {order})
-), g AS (
-  SELECT *, sum(new_j) OVER (PARTITION BY jkey ORDER BY {order} ROWS UNBOUNDED PRECEDING) AS k FROM f
-), j AS (
-  SELECT jkey, k, min(customer_id) AS customer_id, list(tp ORDER BY {order}) AS touchpoints,
-         list(ts ORDER BY {order}) AS times, min(ts) AS started_at, max(ts) AS ended_at,
-         count(*)::BIGINT AS n_events, bool_or(tp = {conv}) AS converted
-  FROM g GROUP BY jkey, k
-)
-SELECT {jid} AS journey_id, customer_id, started_at, ended_at, n_events, touchpoints, times,
-       CASE WHEN converted THEN list_slice(touchpoints, 1, len(touchpoints) - 1) ELSE touchpoints END AS path,
-       converted,
-       CASE WHEN converted THEN 'conversion'
-            WHEN ended_at + {_interval(gap_td)} > {obs} THEN 'censored' ELSE 'abandonment' END AS outcome,
-       1::BIGINT AS weight
-FROM j""")
-    n_j, n_e, last = eng.fetchall(f"SELECT count(*), coalesce(sum(n_events), 0), max(ended_at) FROM {out}")[0]
-    if n_j == 0:
+    gap_sql = _interval(gap_td)
+    gap_prev = "" if explicit else f" OR ts - lag(ts) OVER w > {gap_sql}"
+    gap_next = "" if explicit else f" AND lead(ts) OVER w - ts <= {gap_sql}"
+    ev = eng.temp_name("events")
+    # One sorted window pass per customer (or explicit id) gives the position r, the journey start, the
+    # next event of the same journey and the seconds to it.  With explicit ids the journey number k is a
+    # running count of earlier conversions in the same pass; with the inactivity gap it needs a second
+    # window (a running count of starts, sorted on the integer r).  With the gap the key is the customer,
+    # so the customer column is not stored twice.
+    window = f"WINDOW w AS (PARTITION BY jkey ORDER BY {order})"
+    per_event = f"""row_number() OVER w AS r,
+         (lag(ts) OVER w IS NULL OR lag(tp) OVER w = {conv}{gap_prev}) AS first,
+         CASE WHEN tp != {conv}{gap_next} THEN lead(tp) OVER w END AS nxt,
+         CASE WHEN tp != {conv}{gap_next} THEN epoch(lead(ts) OVER w - ts) END::DOUBLE AS dt"""
+    cust = f", CAST({ident(customer_col)} AS VARCHAR) AS customer_id" if explicit else ""
+    e_sql = (f"SELECT {key} AS jkey{cust}, CAST({t} AS TIMESTAMP) AS ts, CAST({ident(step_col)} AS VARCHAR) AS tp "
+             f"FROM {src} WHERE {' AND '.join(where)}")
+    if explicit:
+        body = f"""SELECT jkey, 1 + coalesce(count(*) FILTER (WHERE tp = {conv}) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
+         AND 1 PRECEDING), 0) AS k, customer_id, ts, tp, {per_event}
+FROM ({e_sql}) e {window}"""
+    else:
+        body = f"""SELECT jkey, sum(first::INT) OVER (PARTITION BY jkey ORDER BY r ROWS UNBOUNDED PRECEDING) AS k,
+       ts, tp, r, first, nxt, dt
+FROM (SELECT *, {per_event} FROM ({e_sql}) e {window}) f"""
+    eng.execute(f"CREATE TEMP TABLE {ev} AS {body}")
+    n_e, last = eng.fetchall(f"SELECT count(*), max(ts) FROM {ev}")[0]
+    if n_e == 0:
+        eng.execute(f"DROP TABLE {ev}")
         raise DataContractError(f"No events left to journey-ize in {table!r} (after the time bounds "
                                 f"start={start!r}, end={end!r}).", table=table, rule="non-empty table")
     obs_end = pd.Timestamp(observation_end) if observation_end is not None else pd.Timestamp(last)
+    jid = ("jkey || CASE WHEN k > 1 THEN '#' || k ELSE '' END" if explicit else "customer_id || ':' || k")
+    select = f"""{{jid}}customer_id, started_at, ended_at, n_events, {{lists}}converted,
+       CASE WHEN converted THEN 'conversion'
+            WHEN ended_at + {gap_sql} > TIMESTAMP {literal(obs_end.isoformat(sep=' '))} THEN 'censored'
+            ELSE 'abandonment' END AS outcome, 1::BIGINT AS weight"""
+    aggregates = (f"min({'customer_id' if explicit else 'jkey'}) AS customer_id, min(ts) AS started_at, "
+                  f"max(ts) AS ended_at, "
+                  f"count(*)::BIGINT AS n_events, bool_or(tp = {conv}) AS converted")
+    jt = eng.temp_name("journeys")
+    eng.execute(f"""
+CREATE TEMP TABLE {jt} AS
+SELECT jkey, k, {select.format(jid="", lists="")}, first_tp, last_tp
+FROM (SELECT jkey, k, {aggregates}, arg_min(tp, r) AS first_tp, arg_max(tp, r) AS last_tp
+      FROM {ev} GROUP BY jkey, k)""")
+    n_j = eng.fetchall(f"SELECT count(*) FROM {jt}")[0][0]
     how = f"explicit {journey_col}" if explicit else f"inactivity gap {gap_td}"
-    return Journeys(engine=eng, table=out, conversion=conversion, gap=gap_td, observation_end=obs_end,
-                    n_journeys=int(n_j), n_events=int(n_e), has_times=True,
-                    source=f"events ({how}; conversion {conversion!r})")
+    lists = """touchpoints, times,
+       CASE WHEN converted THEN list_slice(touchpoints, 1, len(touchpoints) - 1) ELSE touchpoints END AS path, """
+    list_sql = f"""
+SELECT {select.format(jid=jid + " AS journey_id, ", lists=lists)}
+FROM (SELECT * EXCLUDE (s), list_transform(s, lambda x: x.tp) AS touchpoints,
+             list_transform(s, lambda x: x.ts) AS times
+      FROM (SELECT jkey, k, {aggregates}, list_sort(list({{'r': r, 'tp': tp, 'ts': ts}})) AS s
+            FROM {ev} GROUP BY jkey, k))"""
+    return Journeys(engine=eng, journey_table=jt, events_table=ev, conversion=conversion, gap=gap_td,
+                    observation_end=obs_end, n_journeys=int(n_j), n_events=int(n_e), has_times=True,
+                    source=f"events ({how}; conversion {conversion!r})", _built={"list_sql": list_sql})
+
+
+def _list_table(js: Journeys) -> str:
+    """Build the journey table with touchpoint and time lists from the event table (sorted within journeys)."""
+    out = js.engine.temp_name("journey_lists")
+    js.engine.execute(f"CREATE TEMP TABLE {out} AS {js._built['list_sql']}")
+    return out
 
 
 def from_paths(data: Any, *, path_col: str = "path", conversions_col: str = "conversions",
@@ -303,8 +362,9 @@ FROM p WHERE z > 0""")
     n_j, n_e = eng.fetchall(f"SELECT coalesce(sum(weight), 0), coalesce(sum(weight * n_events), 0) FROM {out}")[0]
     if n_j == 0:
         raise DataContractError("The path data hold no journey (all counts are zero).", rule="non-empty table")
-    return Journeys(engine=eng, table=out, conversion=conversion, gap=None, observation_end=None,
-                    n_journeys=int(n_j), n_events=int(n_e), has_times=False, source="path counts")
+    return Journeys(engine=eng, journey_table=out, conversion=conversion, gap=None, observation_end=None,
+                    n_journeys=int(n_j), n_events=int(n_e), has_times=False, source="path counts",
+                    _built={"table": out})
 
 
 def as_journeys(data: Any, **kwargs: Any) -> Journeys:

@@ -164,9 +164,12 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
     """
     check_alpha(alpha)
     js = as_journeys(journeys)
-    edges = edges_sql(js, order=order, censored=censored, collapse_repeats=collapse_repeats)
-    e = js.engine.df(f"SELECT src, dst, sum(n * k)::BIGINT AS c FROM ({edges}) GROUP BY src, dst")
-    n = js.engine.fetchall(f"SELECT sum(n)::BIGINT FROM ({distinct_paths_sql(js, censored=censored)})")[0][0] or 0
+    if js.events_table is not None and check_order(order) == 1 and not collapse_repeats:
+        e, n = _counts_from_events(js, censored)
+    else:
+        edges = edges_sql(js, order=order, censored=censored, collapse_repeats=collapse_repeats)
+        e = js.engine.df(f"SELECT src, dst, sum(n * k)::BIGINT AS c FROM ({edges}) GROUP BY src, dst")
+        n = js.engine.fetchall(f"SELECT sum(n)::BIGINT FROM ({distinct_paths_sql(js, censored=censored)})")[0][0] or 0
     transient = [START] + sorted(set(e["src"]) - {START})
     extra = sorted(set(e["dst"]) - set(transient) - {CONVERSION, NULL})
     rows = transient + extra
@@ -178,6 +181,35 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
     probs = counts.div(tot, axis=0).fillna(0.0)
     return TransitionMatrix(counts=counts, probabilities=probs, order=check_order(order), censored=censored,
                             n_journeys=int(n), ci_level=1 - alpha)
+
+
+def _counts_from_events(js: Journeys, censored: str) -> tuple[pd.DataFrame, int]:
+    """First-order transition counts ``src, dst, c`` and journeys counted, from the event table (no lists).
+
+    Each journey's first event gives ``(start) -> touchpoint``, each event with a successor in the
+    same journey ``touchpoint -> next`` (the conversion touchpoint becomes ``(conversion)``), and a
+    journey ending without conversion ``last touchpoint -> (null)`` when its outcome counts as
+    abandonment.  ``censored="exclude"`` subtracts the edges of censored journeys (a semi-join
+    against the few journeys still open at the end of observation).
+    """
+    check_choice("censored", censored, CENSORED_POLICIES)
+    ev, jt, conv = js.events_table, js.journey_table, literal(js.conversion)
+    edges = f"""
+SELECT {literal(START)} AS src, CASE WHEN tp = {conv} THEN {literal(CONVERSION)} ELSE tp END AS dst FROM {{ev}} WHERE first
+UNION ALL
+SELECT tp, CASE WHEN nxt = {conv} THEN {literal(CONVERSION)} ELSE nxt END FROM {{ev}} WHERE nxt IS NOT NULL"""
+    lost = "('abandonment', 'censored')" if censored == "abandonment" else "('abandonment')"
+    parts = [f"SELECT src, dst, count(*) AS c FROM ({edges.format(ev=ev)}) GROUP BY ALL",
+             f"SELECT last_tp, {literal(NULL)}, count(*) FROM {jt} WHERE NOT converted AND outcome IN {lost} GROUP BY ALL"]
+    if censored == "exclude":
+        open_ev = (f"(SELECT * FROM {ev} e SEMI JOIN (SELECT jkey, k FROM {jt} WHERE outcome = 'censored') o "
+                   f"ON e.jkey IS NOT DISTINCT FROM o.jkey AND e.k = o.k)")
+        parts.append(f"SELECT src, dst, -count(*) FROM ({edges.format(ev=open_ev)}) GROUP BY ALL")
+    e = js.engine.df(f"SELECT src, dst, sum(c)::BIGINT AS c FROM ({' UNION ALL '.join(parts)}) "
+                     f"GROUP BY src, dst HAVING sum(c) > 0")
+    keep = "WHERE outcome != 'censored'" if censored == "exclude" else ""
+    n = js.engine.fetchall(f"SELECT count(*) FROM {jt} {keep}")[0][0]
+    return e, int(n)
 
 
 @dataclass(frozen=True)
@@ -202,7 +234,9 @@ class DirectlyFollows:
 def directly_follows(journeys: Any) -> DirectlyFollows:
     """The directly-follows graph over all touchpoints, the conversion included (process-mining view).
 
-    One SQL pass over the journeys: each pair of consecutive events is an edge; frequency counts
+    One GROUP BY over the event table of :func:`~cxlib.journey.journeyize` (each event already
+    knows the next touchpoint of its journey and the seconds to it): each pair of consecutive
+    events is an edge; frequency counts
     occurrences, ``journeys`` the journeys containing the edge at least once; ``share_of_source``
     is frequency over all edges leaving the source; times are the median and quartiles of the
     gaps between the two events (seconds).
@@ -219,29 +253,12 @@ def directly_follows(journeys: Any) -> DirectlyFollows:
     [['search', 'cart', 2, 180.0], ['cart', 'purchase', 1, 120.0]]
     """
     js = as_journeys(journeys)
-    t = js.table
-    edges = js.engine.df(f"""
-WITH s AS (SELECT journey_id, weight, touchpoints AS tp, times, unnest(generate_series(1, len(touchpoints) - 1)) AS i
-           FROM {t} WHERE len(touchpoints) > 1),
-e AS (SELECT journey_id, weight, tp[i] AS source, tp[i + 1] AS target, epoch(times[i + 1] - times[i]) AS secs FROM s)
-SELECT source, target, sum(weight)::BIGINT AS frequency, count(DISTINCT journey_id)::BIGINT AS journeys,
-       median(secs)::DOUBLE AS median_seconds, quantile_cont(secs, 0.25)::DOUBLE AS p25_seconds,
-       quantile_cont(secs, 0.75)::DOUBLE AS p75_seconds
-FROM e GROUP BY source, target ORDER BY frequency DESC, source, target""")
-    if not js.has_times:  # path-level rows stand for `weight` journeys each
-        edges["journeys"] = js.engine.df(f"""
-SELECT source, target, sum(weight)::BIGINT AS journeys FROM (
-  SELECT DISTINCT journey_id, weight, touchpoints[i] AS source, touchpoints[i + 1] AS target
-  FROM (SELECT *, unnest(generate_series(1, len(touchpoints) - 1)) AS i FROM {t} WHERE len(touchpoints) > 1))
-GROUP BY ALL""").set_index(["source", "target"])["journeys"].reindex(
-            pd.MultiIndex.from_frame(edges[["source", "target"]])).to_numpy()
+    if js.events_table is not None:
+        edges, ends, acts = _dfg_from_events(js)
+    else:
+        edges, ends, acts = _dfg_from_lists(js)
     out_tot = edges.groupby("source")["frequency"].transform("sum")
     edges["share_of_source"] = edges["frequency"] / out_tot
-    ends = js.engine.df(f"""
-SELECT touchpoints[1] AS first, touchpoints[len(touchpoints)] AS last, sum(weight)::BIGINT AS n
-FROM {t} WHERE len(touchpoints) > 0 GROUP BY ALL""")
-    acts = js.engine.df(f"SELECT tp, sum(weight)::BIGINT AS n FROM (SELECT unnest(touchpoints) AS tp, weight "
-                        f"FROM {t}) GROUP BY tp ORDER BY n DESC, tp")
     start = ends.groupby("first")["n"].sum().sort_values(ascending=False, kind="mergesort")
     end = ends.groupby("last")["n"].sum().sort_values(ascending=False, kind="mergesort")
     return DirectlyFollows(edges=edges[list(DFG_COLUMNS)].reset_index(drop=True),
@@ -249,3 +266,41 @@ FROM {t} WHERE len(touchpoints) > 0 GROUP BY ALL""")
                            end_activities=end.rename_axis("touchpoint").rename("journeys"),
                            activities=acts.set_index("tp")["n"].rename_axis("touchpoint").rename("events"),
                            n_journeys=js.n_journeys)
+
+
+def _dfg_from_events(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Edges, (first, last, n) and activity counts straight from the event table (no lists)."""
+    ev, jt = js.events_table, js.journey_table
+    edges = js.engine.df(f"""
+SELECT tp AS source, nxt AS target, count(*)::BIGINT AS frequency, count(DISTINCT (jkey, k))::BIGINT AS journeys,
+       median(dt)::DOUBLE AS median_seconds, quantile_cont(dt, 0.25)::DOUBLE AS p25_seconds,
+       quantile_cont(dt, 0.75)::DOUBLE AS p75_seconds
+FROM {ev} WHERE nxt IS NOT NULL GROUP BY tp, nxt ORDER BY frequency DESC, source, target""")
+    ends = js.engine.df(f"SELECT first_tp AS first, last_tp AS last, count(*)::BIGINT AS n FROM {jt} GROUP BY ALL")
+    acts = js.engine.df(f"SELECT tp, count(*)::BIGINT AS n FROM {ev} GROUP BY tp ORDER BY n DESC, tp")
+    return edges, ends, acts
+
+
+def _dfg_from_lists(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The same from the list table (path-level input, where a row stands for ``weight`` journeys)."""
+    t = js.table
+    edges = js.engine.df(f"""
+WITH s AS (SELECT journey_id, weight, touchpoints AS tp, times, unnest(generate_series(1, len(touchpoints) - 1)) AS i
+           FROM {t} WHERE len(touchpoints) > 1)
+SELECT tp[i] AS source, tp[i + 1] AS target, sum(weight)::BIGINT AS frequency,
+       median(epoch(times[i + 1] - times[i]))::DOUBLE AS median_seconds,
+       quantile_cont(epoch(times[i + 1] - times[i]), 0.25)::DOUBLE AS p25_seconds,
+       quantile_cont(epoch(times[i + 1] - times[i]), 0.75)::DOUBLE AS p75_seconds
+FROM s GROUP BY ALL ORDER BY frequency DESC, source, target""")
+    edges["journeys"] = js.engine.df(f"""
+SELECT source, target, sum(weight)::BIGINT AS journeys FROM (
+  SELECT DISTINCT journey_id, weight, touchpoints[i] AS source, touchpoints[i + 1] AS target
+  FROM (SELECT *, unnest(generate_series(1, len(touchpoints) - 1)) AS i FROM {t} WHERE len(touchpoints) > 1))
+GROUP BY ALL""").set_index(["source", "target"])["journeys"].reindex(
+        pd.MultiIndex.from_frame(edges[["source", "target"]])).to_numpy()
+    ends = js.engine.df(f"""
+SELECT touchpoints[1] AS first, touchpoints[len(touchpoints)] AS last, sum(weight)::BIGINT AS n
+FROM {t} WHERE len(touchpoints) > 0 GROUP BY ALL""")
+    acts = js.engine.df(f"SELECT tp, sum(weight)::BIGINT AS n FROM (SELECT unnest(touchpoints) AS tp, weight "
+                        f"FROM {t}) GROUP BY tp ORDER BY n DESC, tp")
+    return edges, ends, acts

@@ -18,7 +18,7 @@ from matplotlib.path import Path as MplPath
 
 from ..errors import DataContractError, ParameterError
 
-__all__ = ["path_flow", "funnel_chart", "transition_heatmap", "attribution_bars"]
+__all__ = ["path_flow", "funnel_chart", "transition_heatmap", "attribution_bars", "conversion_incidence"]
 
 PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#843c0c", "#6b7280",
            "#0e7c7b", "#b83b5e", "#5f6caf", "#8c6d31", "#3f7f3f", "#a05195")
@@ -238,4 +238,59 @@ def attribution_bars(result: Any, *, value: str = "share", methods: Sequence[str
                    "removal_effect": "removal effect"}[value] + f" (bootstrap {level:.0%} CI)")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title or "Attribution by channel")
+    return ax
+
+
+_UNITS = {"min": 60.0, "h": 3600.0, "D": 86400.0}
+
+
+def conversion_incidence(result: Any, *, unit: str = "h", log_x: bool = True, ax: Axes | None = None,
+                         title: str | None = None) -> Axes:
+    """Cumulative incidence of conversion and of abandonment over time since journey start.
+
+    Parameters
+    ----------
+    result : TimeToConvert or DataFrame
+        ``time_to_convert(...)`` or its ``curve`` (columns ``time_seconds, conversion_probability,
+        ci_lower, ci_upper, abandonment_probability``).
+    unit : {"min", "h", "D"}
+        Time unit of the x axis.
+    log_x : bool
+        Logarithmic time axis (journeys last from minutes to days); time 0 is left out.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Lines with ``gid`` ``"conversion"`` (step curve, with its CI band) and ``"abandonment"``,
+        and, for a TimeToConvert, a dashed ``"conversion_share"`` line at the plain share of
+        converted journeys (where the conversion curve ends when nothing is censored).
+    """
+    if unit not in _UNITS:
+        raise ParameterError(f"unit={unit!r} is not allowed; choose one of {list(_UNITS)}.")
+    curve = result.curve if hasattr(result, "curve") else result
+    curve = _frame(curve, ("time_seconds", "conversion_probability", "ci_lower", "ci_upper",
+                           "abandonment_probability"), "conversion_incidence")
+    if log_x:
+        curve = curve[curve["time_seconds"] > 0]
+    if curve.empty:
+        raise DataContractError("conversion_incidence has no time to draw.", rule="non-empty")
+    x = curve["time_seconds"].to_numpy(float) / _UNITS[unit]
+    ax = _axes(ax, (8, 4.5))
+    ax.step(x, curve["conversion_probability"], where="post", color="#2e7d32", label="converted", gid="conversion")
+    ax.fill_between(x, curve["ci_lower"].to_numpy(float), curve["ci_upper"].to_numpy(float), step="post",
+                    color="#2e7d32", alpha=0.2, lw=0)
+    ax.step(x, curve["abandonment_probability"], where="post", color="#9e9e9e", label="abandoned",
+            gid="abandonment")
+    share = getattr(result, "conversion_share", None)
+    if share is not None and np.isfinite(share):
+        ax.axhline(share, color="#2e7d32", ls="--", lw=0.8, gid="conversion_share",
+                   label=f"share of finished journeys converted ({share:.1%})")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel({"min": "minutes", "h": "hours", "D": "days"}[unit] + " since the journey's first event")
+    level = getattr(result, "ci_level", None)
+    ax.set_ylabel("cumulative incidence" + (f" ({level:.0%} CI)" if level else ""))
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title or "Time to conversion, abandonment competing (Aalen-Johansen)")
     return ax
