@@ -207,3 +207,21 @@ def test_owned_notebooks_follow_the_conventions(slug):
     assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
                for c in nb.cells if c.cell_type == "code")
     assert not any("matplotlib.use(" in c.source for c in nb.cells)
+
+
+def test_cross_reference_labels_are_unique_across_the_planned_notebooks():
+    """The renderer refuses a label used twice in the assembled report: catch it before any run."""
+    import nbformat
+
+    from cxlib.report.render import parse_cell_options
+
+    root = project_root()
+    plan = load_plan(root / "reports" / "plan.yml", data_dir=root)
+    seen: dict[str, str] = {}
+    for spec in plan.notebooks:
+        for cell in nbformat.read(spec.path, as_version=4).cells:
+            label = parse_cell_options(cell.source)[0].get("label") if cell.cell_type == "code" else None
+            if label:
+                assert label not in seen, f"label {label!r} in {spec.name} and {seen[label]}"
+                seen[label] = spec.name
+    assert len(seen) > 20
