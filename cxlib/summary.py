@@ -122,6 +122,10 @@ def sentence(f: Finding) -> str:
     ...                  ci_upper=7.0, p_value=0.006, n=1204, method="adjusted Wald", unit="points",
     ...                  better="higher", period="2025Q4", comparison="2025Q3"))
     'NPS rose 4.1 points from 2025Q3 to 2025Q4 (95% CI 1.2 to 7.0; p = 0.006, adjusted Wald, n = 1,204), significant at 5%, an improvement.'
+    >>> sentence(Finding(key="alert_rest_1", section="segments", label="NPS of touchpoint support", estimate=-31.4,
+    ...                  ci_lower=-43.5, ci_upper=-19.4, p_value=0.0001, n=1803, method="difference of NPS",
+    ...                  unit="points", better="higher", period="2025Q4", comparison="rest"))
+    'NPS of touchpoint support was 31.4 points lower than the rest in 2025Q4 (95% CI -43.5 to -19.4; p < 0.001, difference of NPS, n = 1,803), significant at 5%, a deterioration.'
     >>> sentence(Finding(key="customers", section="overview", label="Customers", estimate=1500, n=1500,
     ...                  method="count", period="2025Q4"))
     'Customers was 1,500 in 2025Q4 (count, n = 1,500).'
@@ -131,7 +135,12 @@ def sentence(f: Finding) -> str:
     dec = decimals_for([est, lo, hi])
     change = bool(f.comparison)
     shown = format_number(abs(est) if change else est, dec)
-    if change:
+    if change and not _PERIOD.match(f.comparison):
+        # a contrast with a group, not a change over time: "... was 3.1 points lower than the rest in 2025Q4"
+        versus = "the rest" if f.comparison == "rest" else f.comparison
+        head = (f"{f.label} was {_with_unit(shown, f.unit, as_change=True)} "
+                f"{'higher' if est > 0 else 'lower'} than {versus}") + (f" in {f.period}" if f.period else "")
+    elif change:
         if float(shown.replace(",", "")) == 0:
             head = f"{f.label} did not change ({_with_unit(format_number(0, dec), f.unit, as_change=True)})"
         else:
@@ -215,9 +224,12 @@ def summary_markdown(findings: Sequence[Finding], *, section_titles: dict[str, s
 
 
 _NUM = r"-?[\d,]+(?:\.\d+)?"
+_PERIOD = re.compile(r"^\d{4}(?:Q[1-4]|-\d{2}(?:-\d{2})?|H[12])?$")
+
 _SENTENCE = re.compile(
     rf"^(?P<label>.+?) (?:(?P<verb>rose|fell) |(?P<nochange>did not change \()|was )"
     rf"(?:(?P<cur>{'|'.join(CURRENCIES)}) )?(?P<est>{_NUM})(?P<unit>%| [^(]+?)??\)?"
+    rf"(?: (?P<dir>higher|lower) than (?P<versus>.+?))??"
     rf"(?: from (?P<comparison>\S+) to (?P<period>\S+)| since (?P<since>\S+)| in (?P<in>\S+))? "
     rf"\((?:(?P<level>[\d.]+)% CI (?P<lo>{_NUM}) to (?P<hi>{_NUM}); )?"
     rf"(?:p (?P<pop>[=<]) (?P<p>[\d.]+), )?(?P<method>.+?)(?:, n = (?P<n>[\d,]+))?\)"
@@ -243,10 +255,11 @@ def parse_sentence(text: str) -> dict[str, Any]:
         return math.nan if s is None else float(s.replace(",", ""))
 
     est = num(g["est"])
-    if g["verb"] == "fell":
+    if g["verb"] == "fell" or g["dir"] == "lower":
         est = -est
     return {"label": g["label"], "estimate": est, "ci_lower": num(g["lo"]), "ci_upper": num(g["hi"]),
             "ci_level": num(g["level"]) / 100 if g["level"] else math.nan, "p_value": num(g["p"]),
             "p_bound": g["pop"], "n": num(g["n"]), "method": g["method"],
             "significant": None if g["sig"] is None else g["sig"] == "significant",
-            "period": g["period"] or g["in"], "comparison": g["comparison"] or g["since"]}
+            "period": g["period"] or g["in"],
+            "comparison": g["comparison"] or g["since"] or ("rest" if g["versus"] == "the rest" else g["versus"])}

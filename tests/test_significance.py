@@ -621,7 +621,9 @@ def test_notebook_runs_and_records_findings(tmp_path) -> None:
                                parameters={"data_dir": str(tmp_path / "data"), "findings_path": str(sidecar)},
                                progress_bar=False)
     keys = [f.key for f in findings.read(sidecar)]
-    assert keys[:2] == ["nps", "nps_change"] and len(keys) == 14
+    # 6 metrics x (level, change); the conversion rate's headline belongs to the journeys section
+    assert keys[:2] == ["nps", "nps_change"] and len(keys) == 12 and "conversion_rate" not in keys
     trends = pd.read_csv(sidecar.with_suffix(".trends.csv"))
-    assert list(trends.columns) == list(TREND_COLUMNS) and set(trends["key"]) == set(keys)
+    assert list(trends.columns) == list(TREND_COLUMNS)
+    assert set(trends["key"]) == set(keys) | {"conversion_rate", "conversion_rate_change"}
     assert trends.groupby("key").size().max() == 6  # trend_quarters = 6

@@ -110,3 +110,21 @@ def test_summary_markdown_groups_sections_and_lists_significant_changes_first():
     assert sum(ln.startswith("- ") for ln in lines) == 4  # 1 headline + 3 findings
     assert "- Customers was 10 in 2025Q4 (count, n = 10)." in lines
     assert summary_markdown([]) == ""
+
+
+def test_contrast_with_the_rest_reads_as_higher_or_lower_and_parses_back():
+    from cxlib.findings import Finding
+    from cxlib.summary import parse_sentence, sentence
+
+    f = Finding(key="a", section="segments", label="CSAT of loyalty_tier bronze", estimate=-0.103, ci_lower=-0.148,
+                ci_upper=-0.058, p_value=0.0004, n=1603, method="difference of proportions", unit="share",
+                better="higher", period="2025Q4", comparison="rest")
+    text = sentence(f)
+    assert text.startswith("CSAT of loyalty_tier bronze was 10.3 percentage points lower than the rest in 2025Q4 (")
+    assert "from rest" not in text and text.endswith("a deterioration.")
+    back = parse_sentence(text)
+    assert back["estimate"] == -10.3 and back["comparison"] == "rest" and back["period"] == "2025Q4"
+    assert (back["ci_lower"], back["ci_upper"], back["n"]) == (-14.8, -5.8, 1603)
+    period_change = sentence(Finding(key="b", section="m", label="NPS", estimate=2.0, method="m", unit="points",
+                                     period="2025Q4", comparison="2025Q3"))
+    assert period_change.startswith("NPS rose 2 points from 2025Q3 to 2025Q4")

@@ -385,20 +385,24 @@ def simulate_alert_fdr(*, dashboards: int = 1000, cells: int = 200, changed_shar
                          mean_false_alerts=float(false.mean()), method=method)
 
 
+def _reference_text(reference: str) -> str:
+    return "the rest" if reference == "rest" else reference
+
+
 def alert_findings(board: AlertBoard, *, section: str = "segments", top: int = 3) -> list[Finding]:
     """Headline findings: the number of alerts, and the ``top`` worsened alerts with their evidence."""
     alerts = board.alerts
     out = [Finding(key=f"alerts_{board.against}_count", section=section,
-                   label=f"Alerts ({board.against}: {board.period} vs {board.reference}) among tested cells",
+                   label=f"The number of alerts ({board.period} vs {_reference_text(board.reference)}, "
+                         f"among {board.n_tested:,} tested cells)",
                    estimate=float(len(alerts)), n=float(board.n_tested), ci_level=1 - board.alpha,
                    method=f"{_PADJ_NAME[board.padjust]} adjustment at alpha = {board.alpha:g} plus a practical-size "
                           "threshold per metric", unit="alerts", better="neutral", period=board.period,
-                   comparison=board.reference,
                    detail=f"{int((alerts['direction'] == 'worsened').sum())} worsened")]
     for i, r in enumerate(alerts[alerts["direction"] == "worsened"].head(top).itertuples(), start=1):
         unit = {"nps": "points", "csat": "share", "ces": "scale points"}[r.metric]
         out.append(Finding(key=f"alert_{board.against}_{i}", section=section,
-                           label=f"{r.metric.upper()} change in {r.dimension} = {r.cell}", estimate=float(r.change),
+                           label=f"{r.metric.upper()} of {r.dimension} {r.cell}", estimate=float(r.change),
                            ci_lower=float(r.ci_lower), ci_upper=float(r.ci_upper), ci_level=float(r.ci_level),
                            p_value=float(r.p_adjusted), n=float(r.n + r.n_reference), method=str(r.method), unit=unit,
                            better=BETTER[r.metric], period=board.period, comparison=board.reference,

@@ -53,8 +53,11 @@ SPECS = (
     _Spec("churn_rate", "Membership churn rate", "share", "lower", "subscriptions"),
     _Spec("resolved_within", "Tickets resolved within 24 h", "share", "higher", "tickets"),
     _Spec("sla_share", "Tickets answered within SLA", "share", "higher", "tickets"),
-    _Spec("conversion_rate", "Journey conversion rate", "share", "higher", "events"),
+    _Spec("conversion_rate", "Journey conversion rate (open journeys as not converted)", "share", "higher", "events"),
 )
+# Headlines recorded by another section of the report (a second, differently defined number for the
+# same thing would confuse the executive summary).
+JOURNEY_SECTION_KEYS = frozenset({"conversion_rate"})
 _TIME_COL = {"survey_responses": "responded_at", "tickets": "opened_at", "events": "timestamp"}
 
 
@@ -250,6 +253,8 @@ def scorecard_display(card: pd.DataFrame) -> pd.DataFrame:
     """
     out = []
     for _, row in card.iterrows():
+        if row["key"] in JOURNEY_SECTION_KEYS:
+            continue  # the journeys section records it, with journeys still open at the end censored
         k, unit, change_unit = _DISPLAY.get(row["key"], (1.0, "", ""))
         out.append({"metric": row["label"], "unit": unit, "this period": k * row["estimate"],
                     "lower": k * row["ci_lower"], "upper": k * row["ci_upper"],
@@ -298,6 +303,8 @@ def scorecard_findings(card: pd.DataFrame, *, section: str = "metrics", alpha: f
     check_alpha(alpha)
     out = []
     for _, row in card.iterrows():
+        if row["key"] in JOURNEY_SECTION_KEYS:
+            continue  # the journeys section records it, with journeys still open at the end censored
         k, unit, change_unit = _DISPLAY.get(row["key"], (1.0, str(row["unit"]), str(row["unit"])))
         out.append(Finding(key=row["key"], section=section, label=row["label"], estimate=k * float(row["estimate"]),
                            ci_lower=k * float(row["ci_lower"]), ci_upper=k * float(row["ci_upper"]),
