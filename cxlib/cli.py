@@ -184,6 +184,10 @@ def synth_cmd(out: str, customers: int, seed: int, units: int, start: str, end: 
     except CxError as exc:
         click.echo(f"ERROR: {exc}", err=True)
         raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
+    except OSError as exc:  # full disk, permissions: the writer keeps any previous dataset intact
+        click.echo(f"ERROR: could not write the synthetic data to {out} ({exc.strerror or exc}); "
+                   "any previous dataset there is unchanged. Free space or choose another --out.", err=True)
+        raise SystemExit(1) from None
     rows = truth["sizes"]["rows"]
     click.echo(f"OK: {out}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items() if not t.startswith("truth_")))
 

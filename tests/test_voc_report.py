@@ -50,7 +50,8 @@ def test_overview_and_findings_carry_uncertainty(frame):
         assert f.section == "voc" and f.n > 0 and f.method
         assert f.ci_lower <= f.estimate <= f.ci_upper
     top = found[0]
-    assert top.label.endswith(shares.sort_values("share").iloc[-1]["theme"])
+    assert top.label == f"The share of comments on {shares.sort_values('share').iloc[-1]['theme']} (the most mentioned theme)"
+    assert top.unit == "share"
 
 
 def test_notebook_follows_the_conventions():

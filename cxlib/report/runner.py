@@ -32,6 +32,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as _dt
+import errno
 import os
 import shutil
 import subprocess
@@ -47,7 +48,7 @@ from typing import Any, Literal
 import nbformat
 import pandas as pd
 
-from ..errors import NotebookExecutionError, ParameterError, check_choice
+from ..errors import CxError, NotebookExecutionError, ParameterError, check_choice
 from . import provenance as prov
 from .plan import NotebookSpec, Plan, project_root, validate_plan
 
@@ -244,31 +245,61 @@ def cell_label(source: str, width: int = 60) -> str:
 _TIMING_KEYS = ("start_time", "end_time", "duration")
 
 
-def _scrub(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """Drop run times and build paths from an executed notebook (they live in provenance.json)."""
+def _scrub(nb: nbformat.NotebookNode, name: str,
+           paths: Mapping[str, str] | None = None) -> nbformat.NotebookNode:
+    """Drop run times and build paths from an executed notebook (they live in provenance.json).
+
+    Papermill gives its injected-parameters cell a random id on every run; it gets the fixed id
+    ``injected-parameters`` so that two runs give byte-identical notebooks.  ``paths`` maps build
+    paths to where they end up (the staged report folder to the published ``_output``), rewritten
+    in the injected parameters.
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('findings_path = "/b/run/f.json"')])
+    >>> nb.cells[0].metadata["tags"] = ["injected-parameters"]
+    >>> nb.metadata["papermill"] = {"parameters": {"findings_path": "/b/run/f.json"}, "duration": 1.5}
+    >>> out = _scrub(nb, "n", {"/b/run": "/r/_output"})
+    >>> out.cells[0].id, out.cells[0].source, out.metadata.papermill.parameters["findings_path"]
+    ('injected-parameters', 'findings_path = "/r/_output/f.json"', '/r/_output/f.json')
+    """
+    paths = dict(paths or {})
+
+    def moved(text: str) -> str:
+        for old, new in paths.items():
+            text = text.replace(old, new)
+        return text
+
     pm = nb.metadata.get("papermill", {})
     for key in _TIMING_KEYS:
         pm.pop(key, None)
     pm["input_path"] = f"{name}.ipynb"
     pm["output_path"] = f"{name}.ipynb"
+    if isinstance(pm.get("parameters"), dict):
+        pm["parameters"] = {k: moved(v) if isinstance(v, str) else v for k, v in pm["parameters"].items()}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cpm = cell.metadata.get("papermill")
         if isinstance(cpm, dict):
             for key in _TIMING_KEYS:
                 cpm.pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+            cell.source = moved(cell.source)
     return nb
 
 
 def execute_notebook(spec: NotebookSpec, parameters: Mapping[str, Any], *, output: Path, cwd: Path,
                      kernel: str = KERNEL_NAME, progress: Progress | None = None,
                      cancel: threading.Event | None = None, timeout: int | None = None,
-                     kernels: KernelRegistry | None = None) -> NotebookRun:
+                     kernels: KernelRegistry | None = None,
+                     paths: Mapping[str, str] | None = None) -> NotebookRun:
     """Execute one notebook with papermill into ``output``; never raises for a notebook error.
 
     Returns a :class:`NotebookRun` whose ``message`` names the notebook, the
     failing cell (0-based index in the source notebook, label or first line)
     and the exception.  ``KeyboardInterrupt`` propagates.
+
+    ``paths`` maps build folders to their final place (see :func:`_scrub`), so
+    the published notebook names where its findings really are.
 
     The kernel starts in ``cwd``; this process's own working directory is never
     changed (papermill's ``cwd=`` would ``chdir`` the whole process, which
@@ -295,8 +326,9 @@ def execute_notebook(spec: NotebookSpec, parameters: Mapping[str, Any], *, outpu
     progress(f"[{name}] started")
     try:
         extra = {"kernel_manager_class": kernels.manager_class()} if kernels is not None else {}
-        pm.execute_notebook(str(spec.path), str(output), parameters=dict(parameters), kernel_name=kernel,
-                            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+        # sorted: the injected cell must not depend on the order a plan (or provenance.json) lists them in
+        pm.execute_notebook(str(spec.path), str(output), parameters=dict(sorted(parameters.items())),
+                            kernel_name=kernel, progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                             resources={"metadata": {"path": str(cwd)}}, on_cell_start=on_cell_start,
                             on_notebook_start=on_notebook_start, execution_timeout=timeout, **extra)
     except PapermillExecutionError as err:
@@ -319,7 +351,7 @@ def execute_notebook(spec: NotebookSpec, parameters: Mapping[str, Any], *, outpu
         return NotebookRun(name, "failed", seconds, output if output.exists() else None, None, "",
                            type(exc).__name__, str(exc), msg)
     seconds = time.perf_counter() - t0
-    nbformat.write(_scrub(nbformat.read(output, as_version=4), name), output)
+    nbformat.write(_scrub(nbformat.read(output, as_version=4), name, paths), output)
     progress(f"[{name}] done in {seconds:.1f} s")
     return NotebookRun(name, "ok", seconds, output)
 
@@ -401,6 +433,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _replace_link(link: Path, target: str) -> None:
+    if link.is_symlink() and os.readlink(link) == target:
+        return  # already right (the target name never changes): nothing to write
     tmp = link.with_name(f".{link.name}.tmp")
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
@@ -518,7 +552,9 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
     RunResult
         ``status == "failed"`` when a notebook failed or was skipped; nothing
         was published then.  Raises ``ParameterError`` (bad plan) or
-        ``DataContractError`` (bad data) before any notebook runs.
+        ``DataContractError`` (bad data) before any notebook runs; raises
+    ``RenderError`` when rendering or writing the report fails (a full
+    disk, for instance), leaving the last good report untouched.
     """
     engine = check_choice("engine", engine, ["auto", "quarto", "pandoc"])
     say = progress or (lambda m: None)
@@ -551,7 +587,7 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
                 params["findings_dir"] = str(staged / "findings")
             return execute_notebook(spec, params, output=staged / "notebooks" / f"{spec.name}.ipynb",
                                     cwd=plan.notebooks_dir, kernel=kernel, progress=say, cancel=cancel,
-                                    timeout=timeout, kernels=kernels)
+                                    timeout=timeout, kernels=kernels, paths={str(staged): str(out_dir / "_output")})
 
         say(f"running {len(plan.notebooks)} notebook(s) on {jobs} job(s)")
         results = _schedule(plan, run_one, jobs, cancel, kernels)
@@ -570,24 +606,27 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
                     say(r.message)
             return RunResult("failed", runs, seconds, failed_dir=failed_dir)
 
-        record = prov.collect(root=project_root(), plan=plan.to_dict(), parameters=resolved, data_dir=data_dir,
-                              validation=validation, timings=timings, started_at=started_at, status="executed")
-        appendix = staged / "notebooks" / "zz_provenance.ipynb"
-        nbformat.write(prov.appendix_notebook(record), appendix)
-        say("rendering HTML and PDF")
-        t_render = time.perf_counter()
-        render = renderer or _default_renderer()
-        rendered = render([r.output for r in runs] + [appendix], build / "render", title=plan.title,
-                          subtitle=plan.subtitle, engine=engine, progress=say)
-        timings["render"] = time.perf_counter() - t_render
-        say(f"rendered ({rendered.engine}) in {timings['render']:.1f} s")
-        os.replace(rendered.html, staged / f"{plan.output}.html")
-        os.replace(rendered.pdf, staged / f"{plan.output}.pdf")
-        timings["total"] = time.perf_counter() - t_start
-        record["run"].update(finished_at=_now(), status="success", engine=str(rendered.engine),
-                             wall_seconds={k: round(v, 3) for k, v in timings.items()})
-        prov.write(staged / "provenance.json", record)
-        target = publish(staged, out_dir, output=plan.output)
+        try:
+            record = prov.collect(root=project_root(), plan=plan.to_dict(), parameters=resolved, data_dir=data_dir,
+                                  validation=validation, timings=timings, started_at=started_at, status="executed")
+            appendix = staged / "notebooks" / "zz_provenance.ipynb"
+            nbformat.write(prov.appendix_notebook(record), appendix)
+            say("rendering HTML and PDF")
+            t_render = time.perf_counter()
+            render = renderer or _default_renderer()
+            rendered = render([r.output for r in runs] + [appendix], build / "render", title=plan.title,
+                              subtitle=plan.subtitle, engine=engine, progress=say)
+            timings["render"] = time.perf_counter() - t_render
+            say(f"rendered ({rendered.engine}) in {timings['render']:.1f} s")
+            os.replace(rendered.html, staged / f"{plan.output}.html")
+            os.replace(rendered.pdf, staged / f"{plan.output}.pdf")
+            timings["total"] = time.perf_counter() - t_start
+            record["run"].update(finished_at=_now(), status="success", engine=str(rendered.engine),
+                                 wall_seconds={k: round(v, 3) for k, v in timings.items()})
+            prov.write(staged / "provenance.json", record)
+            target = publish(staged, out_dir, output=plan.output)
+        except OSError as exc:  # full disk, quota, permissions: a clear error, the last good report untouched
+            raise _write_failure(exc, out_dir, published=not staged.exists()) from exc
         shutil.rmtree(build, ignore_errors=True)
         seconds = time.perf_counter() - t_start
         say(f"published {target / (plan.output + '.html')} and .pdf in {seconds:.1f} s")
@@ -596,6 +635,20 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
     finally:
         if lock.exists() and lock.read_text().strip() == str(os.getpid()):
             lock.unlink()
+
+
+def _write_failure(exc: OSError, out_dir: Path, *, published: bool = False) -> CxError:
+    """The error for a report that could not be written (``ENOSPC`` and friends) after its notebooks ran."""
+    from .render import RenderError
+
+    reason = "the disk is full" if exc.errno == errno.ENOSPC else f"{type(exc).__name__}"
+    if published:
+        return RenderError(f"The report was published in {out_dir / '_output'}, but updating the links beside it "
+                           f"failed: {reason} ({exc}). Open the files in _output/ directly, or free space and run "
+                           "again.")
+    return RenderError(f"Writing the report failed: {reason} ({exc}). Nothing was published: the last good report "
+                       f"in {out_dir / '_output'} is untouched, and the next run removes the unfinished build "
+                       f"folder {out_dir / '_build'} by itself. Free space (or fix the permissions) and run again.")
 
 
 def _declared(spec: NotebookSpec) -> list[str]:

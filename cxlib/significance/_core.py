@@ -264,7 +264,11 @@ def nps_difference(promoters_a: Any, detractors_a: Any, n_a: Any, promoters_b: A
     With :math:`p'_g = (P_g + T/4)/(n_g + T)` and :math:`d'_g = (D_g + T/4)/(n_g + T)`,
     :math:`\\Delta' = (p'_a - d'_a) - (p'_b - d'_b)` and
     :math:`\\mathrm{se} = \\sqrt{\\sum_g [p'_g + d'_g - (p'_g - d'_g)^2]/(n_g + T)}`;
-    :math:`z = \\Delta'/\\mathrm{se}`.
+    :math:`z = \\Delta'/\\mathrm{se}`. The interval :math:`\\Delta' \\pm z_{1-\\alpha/2}\\,\\mathrm{se}` is widened,
+    where needed, to contain the observed difference: the pseudo-counts pull :math:`\\Delta'` towards 0,
+    and at low confidence levels with extreme samples (2 promoters of 2 against 2 detractors of 2 at
+    90%) the interval alone would stop short of it. Widening moves only the end away from 0, so the
+    interval still excludes 0 exactly when the two-sided p-value is below ``alpha``.
 
     References
     ----------
@@ -290,8 +294,9 @@ def nps_difference(promoters_a: Any, detractors_a: Any, n_a: Any, promoters_b: A
     (raw_a, adj_a, var_a), (raw_b, adj_b, var_b) = parts
     se = np.sqrt(var_a + var_b)
     z, p, lo, hi = z_test(adj_a - adj_b, se, alpha=alpha, alternative=alternative)
-    out.update(difference=raw_a - raw_b, se=se, statistic=z, p_value=p, ci_lower=np.clip(lo, -2, 2),
-               ci_upper=np.clip(hi, -2, 2))
+    raw = raw_a - raw_b  # the interval is widened where needed to contain it (see Notes)
+    out.update(difference=raw, se=se, statistic=z, p_value=p, ci_lower=np.clip(np.fmin(lo, raw), -2, 2),
+               ci_upper=np.clip(np.fmax(hi, raw), -2, 2))
     return out
 
 

@@ -7,9 +7,12 @@ Dates are Arrow ``date32``; timestamps are naive ``timestamp[us]`` (UTC).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -154,16 +157,42 @@ def prepare_output(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     return out, tmp
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two folders with Linux ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def commit_output(tmp: Path, out: Path) -> None:
-    """Move the finished build folder into place (the previous output, if any, is removed afterwards)."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-        os.rmdir(old)
-        os.rename(out, old)
-    os.rename(tmp, out)
-    if old is not None:
-        shutil.rmtree(old)
+    """Move the finished build folder into place; the previous output, if any, is removed afterwards.
+
+    The previous output is replaced in one atomic step (``renameat2(RENAME_EXCHANGE)``) where the
+    system supports it; elsewhere by two renames, with the previous output renamed back if the
+    second one fails or is interrupted (Ctrl-C), so ``out`` always holds a complete dataset.
+    """
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    if _exchange(tmp, out):  # tmp now holds the previous output
+        shutil.rmtree(tmp)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.rmdir(old)
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old)
 
 
 def write_json(path: Path, obj: dict) -> None:

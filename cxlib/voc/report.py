@@ -86,34 +86,36 @@ def voc_findings(*, shares: pd.DataFrame, change: pd.DataFrame, agreement: Senti
     ok = shares[shares["n"] >= k]
     if len(ok):
         top = ok.sort_values("share", ascending=False, kind="stable").iloc[0]
-        out.append(Finding(key="voc_top_theme", section=SECTION, label=f"Most mentioned theme: {top.theme}",
+        out.append(Finding(key="voc_top_theme", section=SECTION,
+                           label=f"The share of comments on {top.theme} (the most mentioned theme)",
                            estimate=float(top.share), ci_lower=float(top.ci_lower), ci_upper=float(top.ci_upper),
-                           n=float(top.n), unit="share of comments", better="neutral", period=period,
+                           n=float(top.n), unit="share", better="neutral", period=period,
                            method="share of comments mentioning the theme (keyword taxonomy); Wilson interval",
                            detail=f"{int(top.mentions)} of {int(top.n)} comments"))
     sig = change[(change["p_value"] < 1 - change["ci_level"]) & (change["n"] >= k) & (change["n_comparison"] >= k)]
     if len(sig):
         row = sig.loc[sig["difference"].abs().idxmax()]
         out.append(Finding(key="voc_theme_change", section=SECTION,
-                           label=f"Change in share of comments on {row.theme}", estimate=float(row.difference),
+                           label=f"The share of comments on {row.theme}", estimate=float(row.difference),
                            ci_lower=float(row.ci_lower), ci_upper=float(row.ci_upper), p_value=float(row.p_value),
-                           n=float(row.n + row.n_comparison), unit="share of comments", better="neutral",
+                           n=float(row.n + row.n_comparison), unit="share", better="neutral",
                            period=period, comparison=comparison_period,
                            method="difference in shares; Newcombe interval; two-proportion z-test"))
     if not math.isnan(agreement.spearman_rho):
         out.append(Finding(key="voc_sentiment_agreement", section=SECTION,
-                           label=f"Agreement of comment sentiment with {agreement.score.upper()}",
+                           label=f"The rank correlation of comment sentiment with {agreement.score.upper()}",
                            estimate=agreement.spearman_rho, ci_lower=agreement.rho_ci_lower,
                            ci_upper=agreement.rho_ci_upper, p_value=agreement.p_value, n=float(agreement.n),
-                           unit="Spearman rho", better="higher", period=period,
+                           unit="", better="higher", period=period,
                            method="VADER compound vs score; Spearman rho, Fisher-z (Bonett-Wright) interval",
                            detail=f"polarity agreement {agreement.agreement:.3f} of {agreement.n_polar}"))
     if drivers is not None and len(drivers.table):
         d = drivers.table.iloc[0]
         out.append(Finding(key="voc_top_driver", section=SECTION,
-                           label=f"Strongest driver of {drivers.outcome.upper()}: {d.driver}",
+                           label=f"The share of explained {drivers.outcome.upper()} variance carried by {d.driver} "
+                                 "(the strongest driver)",
                            estimate=float(d.importance), ci_lower=float(d.importance_ci_lower),
                            ci_upper=float(d.importance_ci_upper), p_value=float(d.p_value), n=float(d.n),
-                           unit="share of explained variance", better="neutral", period=period,
+                           unit="share", better="neutral", period=period,
                            method="relative weights (Johnson 2000), percentile bootstrap interval"))
     return out
