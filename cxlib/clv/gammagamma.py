@@ -73,21 +73,38 @@ class GammaGamma(MLEFitter):
         mean_m = float(np.average(m, weights=w))
         x0 = np.log([1.0, 2.0, mean_m])  # population mean p*gamma/(q-1) = mean spend at the start
         self._optimize((x, m), w, x0, initial_params)
+        self.__dict__.pop("_stats_cache", None)
         return self
 
     def _negll(self, logp, data, weights):
-        x, m = data
+        # Sufficient statistics: terms in x alone are evaluated once per distinct frequency, terms in log m
+        # are two weighted sums fixed before the optimisation; only log(gamma + m x) is left per row.
+        st = self._stats(data, weights)
         p, q, g = np.exp(logp)
-        px = p * x
-        lgm = np.log(g + m * x)
-        ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(g)
-              + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * lgm)
-        dig = special.digamma(px + q)
-        dp = x * (dig - special.digamma(px) + np.log(m) + np.log(x) - lgm)
-        dq = dig - special.digamma(q) + np.log(g) - lgm
-        dg = q / g - (px + q) / (g + m * x)
-        grad = np.array([(weights * d).sum() for d in (dp, dq, dg)]) * np.array([p, q, g])
-        return -float((weights * ll).sum()), -grad
+        pxs = p * st["xs"]
+        wx, W = st["wx"], st["W"]
+        lgm = np.log(g + st["mx"])
+        wpxq = p * st["w_x"] + q * weights
+        ll = (wx @ (special.gammaln(pxs + q) - special.gammaln(pxs) + pxs * st["log_xs"])
+              - W * special.gammaln(q) + W * q * np.log(g) + p * st["S1"] - st["S0"] - wpxq @ lgm)
+        dig = special.digamma(pxs + q)
+        dp = wx @ (st["xs"] * (dig - special.digamma(pxs) + st["log_xs"])) + st["S1"] - st["w_x"] @ lgm
+        dq = wx @ dig - W * special.digamma(q) + W * np.log(g) - weights @ lgm
+        dg = W * q / g - wpxq @ (1.0 / (g + st["mx"]))
+        return -float(ll), -np.array([dp, dq, dg]) * np.array([p, q, g])
+
+    def _stats(self, data, weights) -> dict:
+        cache = getattr(self, "_stats_cache", None)
+        if cache is not None and cache[0] is data[0] and cache[1] is data[1] and cache[2] is weights:
+            return cache[3]
+        x, m = data
+        xs, inv = np.unique(x, return_inverse=True)
+        log_m = np.log(m)
+        st = dict(xs=xs, log_xs=np.log(xs), wx=np.bincount(inv, weights=weights, minlength=len(xs)),
+                  W=float(weights.sum()), mx=m * x, w_x=weights * x, S1=float((weights * x) @ log_m),
+                  S0=float(weights @ log_m))
+        self._stats_cache = (data[0], data[1], weights, st)
+        return st
 
     def population_mean_spend(self) -> float:
         """Mean spend per transaction in the population, ``p gamma / (q - 1)`` (infinite if q <= 1)."""
