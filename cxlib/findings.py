@@ -72,6 +72,8 @@ class Finding:
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"  # an unbounded interval end; strict JSON has no infinity
     if hasattr(value, "item"):  # numpy scalar
         return _clean(value.item())
     return value
@@ -96,6 +98,9 @@ def record(path: str | os.PathLike | None, finding: Finding) -> Finding:
     return finding
 
 
+_NUMERIC = ("estimate", "ci_lower", "ci_upper", "ci_level", "p_value", "n")
+
+
 def read(path: str | os.PathLike) -> list[Finding]:
     """Read the findings of one sidecar file, or of every ``*.json`` in a folder (sorted by file name)."""
     path = Path(path)
@@ -106,6 +111,7 @@ def read(path: str | os.PathLike) -> list[Finding]:
         for row in json.loads(file.read_text(encoding="utf-8")):
             row = {k: (math.nan if v is None and k not in ("key", "section", "label", "method") else v)
                    for k, v in row.items() if k in names}
+            row.update({k: float(row[k]) for k in _NUMERIC if row.get(k) in ("inf", "-inf")})
             out.append(Finding(**row))
     return out
 

@@ -152,6 +152,8 @@ def sentence(f: Finding) -> str:
     inner = []
     if _finite(lo) and _finite(hi):
         inner.append(f"{_level_pct(f.ci_level)} CI {format_number(lo, dec)} to {format_number(hi, dec)}")
+    elif any(isinstance(v, float) and math.isinf(v) for v in (lo, hi)):
+        inner.append(f"{_level_pct(f.ci_level)} CI unbounded")
     tail = [format_p(f.p_value)] if _finite(f.p_value) else []
     tail.append(f.method)
     if _finite(f.n):
@@ -231,7 +233,7 @@ _SENTENCE = re.compile(
     rf"(?:(?P<cur>{'|'.join(CURRENCIES)}) )?(?P<est>{_NUM})(?P<unit>%| [^(]+?)??\)?"
     rf"(?: (?P<dir>higher|lower) than (?P<versus>.+?))??"
     rf"(?: from (?P<comparison>\S+) to (?P<period>\S+)| since (?P<since>\S+)| in (?P<in>\S+))? "
-    rf"\((?:(?P<level>[\d.]+)% CI (?P<lo>{_NUM}) to (?P<hi>{_NUM}); )?"
+    rf"\((?:(?P<level>[\d.]+)% CI (?:(?P<lo>{_NUM}) to (?P<hi>{_NUM})|(?P<unbounded>unbounded)); )?"
     rf"(?:p (?P<pop>[=<]) (?P<p>[\d.]+), )?(?P<method>.+?)(?:, n = (?P<n>[\d,]+))?\)"
     rf"(?:, (?P<sig>significant|not significant) at (?P<alpha>[\d.]+)%)?(?:, (?P<tone>an improvement|a deterioration))?\.$")
 
@@ -259,7 +261,7 @@ def parse_sentence(text: str) -> dict[str, Any]:
         est = -est
     return {"label": g["label"], "estimate": est, "ci_lower": num(g["lo"]), "ci_upper": num(g["hi"]),
             "ci_level": num(g["level"]) / 100 if g["level"] else math.nan, "p_value": num(g["p"]),
-            "p_bound": g["pop"], "n": num(g["n"]), "method": g["method"],
+            "p_bound": g["pop"], "n": num(g["n"]), "method": g["method"], "ci_unbounded": bool(g["unbounded"]),
             "significant": None if g["sig"] is None else g["sig"] == "significant",
             "period": g["period"] or g["in"],
             "comparison": g["comparison"] or g["since"] or ("rest" if g["versus"] == "the rest" else g["versus"])}

@@ -48,3 +48,16 @@ def test_no_path_records_nothing_and_bad_values_are_refused(tmp_path):
         nps_change(better="up")
     with pytest.raises(ParameterError, match="non-empty key"):
         nps_change(key="")
+
+
+def test_unbounded_interval_ends_round_trip_and_read_as_unbounded(tmp_path):
+    from cxlib.summary import parse_sentence, sentence
+
+    path = tmp_path / "f.json"
+    findings.record(path, nps_change(ci_lower=-math.inf, ci_upper=12.0, unit="%", label="The effect"))
+    (got,) = findings.read(path)
+    assert got.ci_lower == -math.inf and got.ci_upper == 12.0
+    text = sentence(got)
+    assert "95% CI unbounded" in text and "inf" not in text
+    back = parse_sentence(text)
+    assert back["ci_unbounded"] and back["method"] == "adjusted Wald" and back["p_value"] == 0.006

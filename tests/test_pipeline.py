@@ -110,8 +110,10 @@ def _agrees(parsed: dict, f: findings.Finding) -> bool:
     values = [v * scale for v in (f.estimate, f.ci_lower, f.ci_upper)]
     tol = 0.5 * 10 ** -decimals_for(values) + 1e-9
     ok = abs(parsed["estimate"] - values[0]) <= tol and parsed["method"] == f.method
-    if not math.isnan(f.ci_lower):
+    if math.isfinite(f.ci_lower) and math.isfinite(f.ci_upper):
         ok &= abs(parsed["ci_lower"] - values[1]) <= tol and abs(parsed["ci_upper"] - values[2]) <= tol
+    elif math.isinf(f.ci_lower) or math.isinf(f.ci_upper):
+        ok &= parsed["ci_unbounded"]
     if not math.isnan(f.n):
         ok &= parsed["n"] == round(f.n)
     if not math.isnan(f.p_value) and parsed["p_bound"] == "=":

@@ -101,6 +101,10 @@ def verdict(result: EffectResult, *, label: str | None = None, better: Literal["
     ...                  relative_ci_upper=-0.21, n_units=40, n_treated=30, method="CS")
     >>> verdict(r, label="Complaints per 1,000 customers", better="lower").text
     "Complaints per 1,000 customers fell 28% (95% CI 21% to 35%) relative to stores not (yet) in the program, an improvement (staggered difference-in-differences (Callaway & Sant'Anna); 40 stores, 30 treated; p < 0.001)."
+    >>> import dataclasses
+    >>> noisy = dataclasses.replace(r, p_value=0.4, relative_ci_lower=-math.inf, relative_ci_upper=math.inf)
+    >>> verdict(noisy, label="Complaints").text
+    "Complaints: no change distinguishable from zero relative to stores not (yet) in the program (estimate -28%, 95% CI unbounded; staggered difference-in-differences (Callaway & Sant'Anna); 40 stores, 30 treated; p = 0.40)."
     """
     if not isinstance(result, EffectResult):
         raise ParameterError(f"verdict() needs an EffectResult; got {type(result).__name__}.")
@@ -139,7 +143,9 @@ def verdict(result: EffectResult, *, label: str | None = None, better: Literal["
         text = f"{label} {verb} {fmt(est)}{ci} relative to {comparison}{tail} ({stats_txt})."
     else:
         assessment = "no detectable change"
-        shown = (f"{_signed_pct(est)}, {level} {_signed_pct(lo)} to {_signed_pct(hi)}" if rel and has_ci
+        unbounded = has_ci and (math.isinf(lo) or math.isinf(hi))
+        shown = (f"{_signed_pct(est)}, {level} unbounded" if rel and unbounded
+                 else f"{_signed_pct(est)}, {level} {_signed_pct(lo)} to {_signed_pct(hi)}" if rel and has_ci
                  else f"{_signed_pct(est)}" if rel else f"{est:+.3g}")
         text = (f"{label}: no change distinguishable from zero relative to {comparison} "
                 f"(estimate {shown}; {stats_txt}).")
