@@ -29,8 +29,6 @@ run.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as _dt
 import errno
 import os
@@ -48,6 +46,7 @@ from typing import Any, Literal
 import nbformat
 import pandas as pd
 
+from .._fs import exchange_paths
 from ..errors import CxError, NotebookExecutionError, ParameterError, check_choice
 from . import provenance as prov
 from .plan import NotebookSpec, Plan, project_root, validate_plan
@@ -418,18 +417,7 @@ def clean_stale_builds(out_dir: str | Path) -> list[Path]:
     return removed
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with Linux ``renameat2(RENAME_EXCHANGE)``; False if unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+_exchange = exchange_paths  # module-level name, so tests can force the two-rename fallback
 
 
 def _replace_link(link: Path, target: str) -> None:

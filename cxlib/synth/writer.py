@@ -7,12 +7,9 @@ Dates are Arrow ``date32``; timestamps are naive ``timestamp[us]`` (UTC).
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .._fs import exchange_paths
 from ..errors import ParameterError
 from ..schema import TABLES
 
@@ -157,18 +155,7 @@ def prepare_output(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     return out, tmp
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two folders with Linux ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+_exchange = exchange_paths  # module-level name, so tests can force the two-rename fallback
 
 
 def commit_output(tmp: Path, out: Path) -> None:
