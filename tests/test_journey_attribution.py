@@ -179,3 +179,33 @@ def test_synthetic_world_transition_probabilities(world):
     assert len(long) > 40 and inside.all(), long[~inside]
     # and no transition the chain forbids was observed
     assert all(p > 0 for p in true_p)
+
+
+def _log_with_censoring(seed=4, n=300):
+    rng = np.random.default_rng(seed)
+    rows, t0 = [], pd.Timestamp("2025-01-01")
+    for c in range(n):
+        t = t0 + pd.Timedelta(hours=int(rng.integers(0, 200)))
+        for _ in range(int(rng.integers(1, 7))):
+            t += pd.Timedelta(minutes=int(rng.choice([2, 10, 120])))
+            rows.append((f"c{c}", t, str(rng.choice(["ad", "email", "search", "search", "purchase"]))))
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint"])
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("censored", ["exclude", "abandonment"])
+def test_point_estimates_without_bootstrap_equal_the_per_path_computation(order, censored):
+    """n_boot=0 aggregates straight from the events (or journey rows); n_boot>0 builds per-path incidence."""
+    js = journeyize(_log_with_censoring(), gap="1h")
+    assert js.outcomes().set_index("outcome")["journeys"].min() > 0  # conversions, abandonments and censored
+    fast = attribute(js, n_boot=0, order=order, censored=censored)
+    slow = attribute(js, n_boot=2, rng=0, order=order, censored=censored)
+    a, b = fast.to_frame(), slow.to_frame()
+    assert a[["method", "channel"]].equals(b[["method", "channel"]]) and len(a) == 4 * 3
+    np.testing.assert_array_equal(a["removal_effect"].to_numpy(), b["removal_effect"].to_numpy())
+    np.testing.assert_allclose(a["share"], b["share"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a["conversions"], b["conversions"], rtol=0, atol=1e-9)
+    assert fast.conversion_probability == slow.conversion_probability
+    assert (fast.n_journeys, fast.n_conversions) == (slow.n_journeys, slow.n_conversions)
+    n_cens = int(js.outcomes().set_index("outcome").loc["censored", "journeys"])
+    assert fast.n_journeys == js.n_journeys - (n_cens if censored == "exclude" else 0)

@@ -108,3 +108,73 @@ def test_bad_arguments():
     f = funnel(paths(), STEPS)
     with pytest.raises(ParameterError, match="not in the funnel"):
         compare_funnels(f, "all", "gold")
+
+
+def random_log(seed, n_customers=60, explicit=True):
+    """Small random event log over touchpoints a, b, c, x and 'purchase' (several journeys per customer)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    t0 = pd.Timestamp("2025-01-01")
+    for c in range(n_customers):
+        t = t0 + pd.Timedelta(minutes=int(rng.integers(0, 600)))
+        for e in range(int(rng.integers(1, 12))):
+            t += pd.Timedelta(minutes=int(rng.choice([1, 5, 90])))
+            rows.append((f"c{c}", f"j{c}-{e // 6}", t, str(rng.choice(["a", "b", "c", "x", "a", "purchase"]))))
+    ev = pd.DataFrame(rows, columns=["customer_id", "journey_id", "timestamp", "touchpoint"])
+    return ev if explicit else ev.drop(columns="journey_id")
+
+
+def greedy_levels(js, steps):
+    """Reference: furthest funnel level of every journey by a plain Python scan of its touchpoints."""
+    out = []
+    for tps in js.to_frame()["touchpoints"]:
+        level = 0
+        for tp in tps:
+            if level < len(steps) and tp == steps[level]:
+                level += 1
+        out.append(level)
+    return np.bincount(out, minlength=len(steps) + 1)
+
+
+@pytest.mark.parametrize("explicit", [True, False])
+@pytest.mark.parametrize("steps", [["a", "b", "c"], ["a", "b", "a", "purchase"], ["a", "a", "purchase"]])
+def test_single_pass_funnel_equals_reference_and_join_path(explicit, steps):
+    js = journeyize(random_log(11, explicit=explicit), gap="1h")
+    per_level = greedy_levels(js, steps)
+    expected = per_level[::-1].cumsum()[::-1][1:].tolist()
+    fast = funnel(js, steps).to_frame()
+    assert fast["n_reached"].tolist() == expected
+    assert fast["n_journeys"].iloc[0] == js.n_journeys == per_level.sum()
+    # a window longer than any journey takes the join-based path: same counts
+    joined = funnel(js, steps, window="3650D").to_frame()
+    assert joined["n_reached"].tolist() == expected
+    # path-level input folds the touchpoint lists: same counts again
+    pf = js.to_frame()
+    counts = pf.assign(p=[" > ".join(p) for p in pf["path"]]).groupby("p")["converted"].agg(["sum", "size"])
+    fp = from_paths(pd.DataFrame({"path": counts.index, "conversions": counts["sum"],
+                                  "nulls": counts["size"] - counts["sum"]}), conversion="purchase")
+    assert funnel(fp, steps).to_frame()["n_reached"].tolist() == expected
+
+
+def test_single_pass_funnel_segments_match_per_segment_counts():
+    ev = random_log(5)
+    tiers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(0, 60, 2)], "tier": "even"})
+    js = journeyize(ev, gap="1h")
+    f = funnel(js, STEPS, by="tier", segments=tiers).to_frame()
+    assert f["segment"].unique().tolist() == ["(missing)", "even"]
+    jf = js.to_frame()
+    for seg, mask in (("even", jf["customer_id"].isin(tiers["customer_id"])),
+                      ("(missing)", ~jf["customer_id"].isin(tiers["customer_id"]))):
+        lv = [0] * len(STEPS)
+        for tps in jf.loc[mask, "touchpoints"]:
+            level = 0
+            for tp in tps:
+                if level < len(STEPS) and tp == STEPS[level]:
+                    level += 1
+            for i in range(level):
+                lv[i] += 1
+        got = f[f["segment"] == seg]
+        assert got["n_reached"].tolist() == lv and got["n_journeys"].iloc[0] == int(mask.sum())
+    by_outcome = funnel(js, STEPS, by="outcome").to_frame()
+    total = funnel(js, STEPS).to_frame()["n_reached"].tolist()
+    assert by_outcome.groupby("step_index")["n_reached"].sum().tolist() == total

@@ -12,7 +12,10 @@ walks, so the answer does not move with the row order of the input.
 Intervals come from a nonparametric bootstrap over journeys.  Journeys sharing the same path
 and outcome are exchangeable, so a bootstrap sample is one multinomial draw of counts over the
 distinct paths; transition counts of every replicate are one sparse matrix product, and the
-removal effects of all replicates are one batched solve per channel.
+removal effects of all replicates are one batched solve per channel.  Without a bootstrap
+(``n_boot=0``) no per-path incidence is needed: the transition counts and heuristic credits are
+summed over journeys in DuckDB (first order from events: straight from the event table, without
+building touchpoint lists) and the chain is solved once.
 """
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ from scipy import sparse
 from ..errors import DataContractError, ParameterError, check_choice
 from ._stats import check_alpha
 from .sessions import as_journeys
-from .transitions import CONVERSION, NULL, START, STATE_SEP, check_order, distinct_paths_sql, edges_sql
+from .sql import literal
+from .transitions import (CONVERSION, NULL, START, STATE_SEP, _counts_from_events, check_order,
+                          distinct_paths_sql, edges_sql)
 
 __all__ = ["Attribution", "attribute", "removal_effects", "ATTRIBUTION_COLUMNS", "ATTRIBUTION_METHODS"]
 
@@ -159,6 +164,76 @@ FROM u GROUP BY pid, channel""")
     return paths, edges, credit
 
 
+def _aggregated_inputs(js, order: int, censored: str):
+    """Point-estimate inputs: everything summed over journeys in DuckDB, as a single pseudo-path ``pid = 0``.
+
+    Without a bootstrap the per-path incidence is never needed: transition counts ``sum(n * k)``
+    and heuristic credits ``sum(n * credit)`` are aggregated straight from the journey rows (each
+    weighted by ``weight``), which skips numbering the distinct paths.  Returns the same frames
+    as :func:`_inputs` plus ``(n_journeys, n_conversions, n_credited)``.
+    """
+    eng = js.engine
+    if js.events_table is not None and order == 1:
+        return _aggregated_from_events(js, censored)
+    keep = " AND outcome != 'censored'" if censored == "exclude" else ""
+    rows = f"(SELECT path, outcome, weight AS n FROM {js.table} WHERE weight > 0{keep})"
+    if order == 1:
+        # First order: pairs of neighbours are two shifted unnests, plus the (start) and the final edge.
+        end = (f"CASE WHEN outcome = 'conversion' THEN {literal(CONVERSION)} "
+               f"WHEN outcome IN ('abandonment', 'censored') THEN {literal(NULL)} END")
+        edges = eng.df(f"""
+WITH r AS {rows}
+SELECT 0::BIGINT AS pid, 1::BIGINT AS n, src, dst, sum(n)::BIGINT AS k FROM (
+  SELECT n, unnest(list_slice(path, 1, len(path) - 1)) AS src, unnest(list_slice(path, 2, len(path))) AS dst
+  FROM r WHERE len(path) > 1
+  UNION ALL SELECT n, {literal(START)}, CASE WHEN len(path) > 0 THEN path[1] ELSE {end} END FROM r
+  UNION ALL SELECT n, path[len(path)], {end} FROM r WHERE len(path) > 0)
+WHERE dst IS NOT NULL GROUP BY src, dst""")
+    else:
+        numbered = (f"(SELECT row_number() OVER ()::BIGINT AS pid, path, outcome, n FROM {rows})")
+        edges = eng.df(f"""SELECT 0::BIGINT AS pid, 1::BIGINT AS n, src, dst, sum(n * k)::BIGINT AS k
+FROM ({edges_sql(js, order=order, censored=censored, distinct=numbered)}) GROUP BY src, dst""")
+    credit = eng.df(f"""
+WITH c AS (SELECT n, path, len(path) AS l FROM {rows} WHERE outcome = 'conversion' AND len(path) > 0)
+SELECT 0::BIGINT AS pid, channel, sum(f)::DOUBLE AS first_touch, sum(la)::DOUBLE AS last_touch,
+       sum(li)::DOUBLE AS linear FROM (
+  SELECT unnest(path) AS channel, 0::BIGINT AS f, 0::BIGINT AS la, n * (1.0 / l) AS li FROM c
+  UNION ALL SELECT path[1], n, 0, 0.0 FROM c
+  UNION ALL SELECT path[l], 0, n, 0.0 FROM c) GROUP BY channel""")
+    totals = eng.fetchall(f"""
+SELECT coalesce(sum(n), 0)::BIGINT, coalesce(sum(n) FILTER (WHERE outcome = 'conversion'), 0)::BIGINT,
+       coalesce(sum(n) FILTER (WHERE outcome = 'conversion' AND len(path) > 0), 0)::BIGINT FROM {rows}""")[0]
+    return edges, credit, tuple(int(v) for v in totals)
+
+
+def _aggregated_from_events(js, censored: str):
+    """:func:`_aggregated_inputs` for first order from the event table of :func:`journeyize` (no lists).
+
+    Transition counts as :func:`~cxlib.journey.transitions.transition_matrix` counts them; credits:
+    first touch = the first touchpoint of a converted journey with a non-empty path, last touch = the
+    touchpoint right before the conversion, linear = ``1 / (n_events - 1)`` to every other event of
+    a converted journey (one join of those events to their journeys).
+    """
+    eng, ev, jt = js.engine, js.events_table, js.journey_table
+    conv = literal(js.conversion)
+    e, _ = _counts_from_events(js, censored)
+    edges = pd.DataFrame({"pid": np.zeros(len(e), dtype=np.int64), "n": 1, "src": e["src"], "dst": e["dst"],
+                          "k": e["c"]})
+    credit = eng.df(f"""
+SELECT 0::BIGINT AS pid, channel, sum(f)::DOUBLE AS first_touch, sum(la)::DOUBLE AS last_touch,
+       sum(li)::DOUBLE AS linear FROM (
+  SELECT first_tp AS channel, count(*) AS f, 0 AS la, 0.0 AS li FROM {jt} WHERE converted AND n_events > 1 GROUP BY 1
+  UNION ALL SELECT tp, 0, count(*), 0.0 FROM {ev} WHERE nxt = {conv} GROUP BY 1
+  UNION ALL SELECT e.tp, 0, 0, sum(1.0 / (j.n_events - 1)) FROM {ev} e
+    JOIN (SELECT jkey, k, n_events FROM {jt} WHERE converted AND n_events > 1) j
+    ON e.jkey IS NOT DISTINCT FROM j.jkey AND e.k = j.k WHERE e.tp != {conv} GROUP BY 1)
+GROUP BY channel""")
+    keep = "outcome != 'censored'" if censored == "exclude" else "TRUE"
+    totals = eng.fetchall(f"""SELECT count(*) FILTER (WHERE {keep}), count(*) FILTER (WHERE converted),
+       count(*) FILTER (WHERE converted AND n_events > 1) FROM {jt}""")[0]
+    return edges, credit, tuple(int(v) for v in totals)
+
+
 def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float = 0.05,
               rng: np.random.Generator | int | None = None, censored: str = "exclude") -> Attribution:
     """Attribute conversions to channels: exact Markov removal effects and three heuristics, with intervals.
@@ -219,16 +294,22 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
                                  "(or n_boot=0 for point estimates).")
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     js = as_journeys(journeys)
-    paths, edges, credit = _inputs(js, order, censored)
-    n = paths["n"].to_numpy(np.int64)
-    converted = paths["converted"].to_numpy(bool)
-    if not converted.any():
+    if n_boot == 0:
+        # Point estimates only: aggregate in DuckDB and evaluate one pseudo-path holding all the counts.
+        edges, credit, (n_all, n_converted, n_credited) = _aggregated_inputs(js, order, censored)
+        n_total, n_conv_total, J = n_all, n_converted, 1
+        n = np.array([1], dtype=np.int64)
+    else:
+        paths, edges, credit = _inputs(js, order, censored)
+        n = paths["n"].to_numpy(np.int64)
+        converted = paths["converted"].to_numpy(bool)
+        n_total, n_conv_total, J = int(n.sum()), int(n[converted].sum()), len(paths)
+    if n_conv_total == 0:
         raise DataContractError("No journey converted, so there is nothing to attribute (check conversion=...).",
                                 rule="conversions present")
     transient = [START] + sorted(set(edges["src"]) - {START})
     index = {s: i for i, s in enumerate(transient + [CONVERSION, NULL])}
     t, width = len(transient), len(transient) + 2
-    J = len(paths)
     inc = sparse.csr_matrix((edges["k"].to_numpy(float), (edges["pid"].to_numpy(),
                              edges["src"].map(index).to_numpy() * width + edges["dst"].map(index).to_numpy())),
                             shape=(J, t * width))
@@ -238,7 +319,10 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
     heur = {m: sparse.csr_matrix((credit[m].to_numpy(), (credit["pid"].to_numpy(), credit["channel"].map(cidx))),
                                  shape=(J, len(channels))) for m in ATTRIBUTION_METHODS[1:]}
     credited = np.zeros(J)
-    credited[credit["pid"].unique()] = 1.0  # converted paths with at least one touch
+    if n_boot == 0:
+        credited[0] = n_credited  # converted journeys with at least one touch
+    else:
+        credited[credit["pid"].unique()] = 1.0  # converted paths with at least one touch
 
     def evaluate(w: np.ndarray) -> dict[str, np.ndarray]:
         counts = np.asarray(inc.T @ w.T).T.reshape(-1, t, width)
@@ -289,11 +373,11 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
             "removal_effect_ci_upper": re_hi, "share": point[m], "share_ci_lower": s_lo, "share_ci_upper": s_hi,
             "conversions": point[m] * n_conv, "conversions_ci_lower": c_lo, "conversions_ci_upper": c_hi}))
     table = pd.concat(rows, ignore_index=True).assign(
-        ci_level=1 - alpha, n_journeys=int(n.sum()), n_conversions=int(n[converted].sum()), n_boot=int(n_boot),
+        ci_level=1 - alpha, n_journeys=n_total, n_conversions=n_conv_total, n_boot=int(n_boot),
         order=order)
     base_ci = tuple(np.nanquantile(boots["base"], q)) if boots else (np.nan, np.nan)
     reps = pd.DataFrame(boots["markov_re"], columns=channels) if boots else pd.DataFrame(columns=channels)
     return Attribution(table=table[list(ATTRIBUTION_COLUMNS)], conversion_probability=float(point["base"]),
-                       conversion_probability_ci=(float(base_ci[0]), float(base_ci[1])), n_journeys=int(n.sum()),
-                       n_conversions=int(n[converted].sum()), n_boot=int(n_boot), order=order, ci_level=1 - alpha,
+                       conversion_probability_ci=(float(base_ci[0]), float(base_ci[1])), n_journeys=n_total,
+                       n_conversions=n_conv_total, n_boot=int(n_boot), order=order, ci_level=1 - alpha,
                        replicates=reps)

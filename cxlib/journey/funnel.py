@@ -54,12 +54,16 @@ class Funnel:
         return list(dict.fromkeys(self.table["segment"]))
 
 
-def _segment_source(js: Journeys, by: str | None, segments: Any) -> tuple[str, str]:
-    """(FROM clause giving journey columns plus ``segment``, segment expression)."""
+def _segment_source(js: Journeys, by: str | None, segments: Any, table: str | None = None) -> tuple[str, str]:
+    """(FROM clause giving journey columns plus ``segment``, segment expression).
+
+    ``table`` is the journey table to read (default the list table :attr:`Journeys.table`).
+    """
+    table = js.table if table is None else table
     if by is None:
-        return js.table, literal(ALL)
+        return table, literal(ALL)
     if segments is None:
-        return js.table, f"CAST({ident(by)} AS VARCHAR)"
+        return table, f"CAST({ident(by)} AS VARCHAR)"
     if isinstance(segments, str):
         seg = ident(segments)
     elif isinstance(segments, pd.DataFrame):
@@ -70,7 +74,7 @@ def _segment_source(js: Journeys, by: str | None, segments: Any) -> tuple[str, s
     else:
         raise ParameterError("segments= must be a DataFrame with customer_id and the segment column, or the name of "
                              "a table in the journeys' DuckDB connection (for example 'customers').")
-    src = (f"(SELECT j.*, CAST(s.{ident(by)} AS VARCHAR) AS cx_segment FROM {js.table} j "
+    src = (f"(SELECT j.*, CAST(s.{ident(by)} AS VARCHAR) AS cx_segment FROM {table} j "
            f"LEFT JOIN {seg} s ON j.customer_id = CAST(s.customer_id AS VARCHAR))")
     return src, "coalesce(cx_segment, '(missing)')"
 
@@ -95,6 +99,31 @@ ev AS (SELECT journey_id, unnest(touchpoints) AS tp, {times} AS ts,
 lv AS (SELECT journey_id, max(level) AS level FROM ({union}) GROUP BY journey_id)
 SELECT segment, coalesce(level, 0) AS level, sum(weight)::BIGINT AS journeys
 FROM jj LEFT JOIN lv USING (journey_id) GROUP BY ALL ORDER BY segment, level"""
+
+
+def _greedy_levels_sql(js: Journeys, src: str, seg: str, steps: Sequence[str]) -> str:
+    """SQL like :func:`_levels_sql` for the ordered funnel without window, in one pass over the events.
+
+    Greedy matching (take the earliest occurrence of the next step) finds the furthest level, so a
+    journey's level is a left fold over its step events in time order: ``level += 1`` when the
+    event is the next step.  With an event table only the events whose touchpoint is a step are
+    grouped per journey (sorting a journey's few step events); path-level input folds the lists.
+    """
+    m = len(steps)
+    wanted = "[" + ", ".join(literal(s) for s in steps) + "]"
+    fold = f"lambda acc, x: CASE WHEN acc < {m} AND x = {wanted}[acc + 1] THEN acc + 1 ELSE acc END"
+    if js.events_table is None:
+        return f"""
+SELECT {seg} AS segment, list_reduce(touchpoints, {fold}, 0) AS level, sum(weight)::BIGINT AS journeys
+FROM {src} GROUP BY ALL ORDER BY segment, level"""
+    return f"""
+WITH lv AS (
+  SELECT jkey, k, list_reduce(list_transform(list_sort(list({{'r': r, 'tp': tp}})), lambda e: e.tp), {fold}, 0)
+         AS level
+  FROM {js.events_table} WHERE tp IN ({", ".join(literal(s) for s in steps)}) AND jkey IN (
+    SELECT jkey FROM {js.events_table} WHERE tp = {literal(steps[0])}) GROUP BY jkey, k)
+SELECT {seg} AS segment, coalesce(level, 0) AS level, sum(weight)::BIGINT AS journeys
+FROM {src} jj LEFT JOIN lv USING (jkey, k) GROUP BY ALL ORDER BY segment, level"""
 
 
 def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window: str | pd.Timedelta | None = None,
@@ -128,8 +157,10 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     Notes
     -----
     Step rate ``n_i / n_{i-1}`` and overall rate ``n_i / n_1``, each with the Wilson (1927) score
-    interval.  Counting is one SQL query: occurrences of step ``i`` are joined to the earliest later
-    occurrence of step ``i + 1`` (greedy matching, which finds a match whenever one exists).
+    interval.  Counting is one SQL query.  Ordered funnels without window: one pass over the step
+    events, a left fold per journey taking each step at its earliest occurrence after the previous
+    one (greedy matching, which finds a match whenever one exists).  Strict or windowed funnels:
+    occurrences of step ``i`` are joined to the earliest later occurrence of step ``i + 1``.
 
     Examples
     --------
@@ -149,8 +180,13 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     win = None if window is None else _timedelta(window, "window")
     if win is not None and not js.has_times:
         raise ParameterError("window= needs event times, but these journeys come from path counts (no times).")
-    src, seg = _segment_source(js, by, segments)
-    lv = js.engine.df(_levels_sql(src, seg, steps, strict, win))
+    if not strict and win is None and (by is None or by not in ("journey_id", "touchpoints", "times", "path")):
+        # Single pass over the event table; the journey table without lists carries weights and segments.
+        src, seg = _segment_source(js, by, segments, js.journey_table)
+        lv = js.engine.df(_greedy_levels_sql(js, src, seg, steps))
+    else:
+        src, seg = _segment_source(js, by, segments)
+        lv = js.engine.df(_levels_sql(src, seg, steps, strict, win))
     rows = []
     for segment, g in lv.groupby("segment", sort=True):
         per_level = g.set_index("level")["journeys"].reindex(range(len(steps) + 1), fill_value=0).to_numpy()

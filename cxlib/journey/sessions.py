@@ -346,7 +346,7 @@ def from_paths(data: Any, *, path_col: str = "path", conversions_col: str = "con
     out = eng.temp_name("journeys")
     eng.execute(f"""
 CREATE TEMP TABLE {out} AS
-WITH p AS (
+WITH p AS MATERIALIZED (
   SELECT row_number() OVER () AS r, list_transform(string_split(CAST({ident(path_col)} AS VARCHAR), {literal(sep)}),
          lambda x: trim(x)) AS path,
          CAST({ident(conversions_col)} AS BIGINT) AS c, CAST({ident(nulls_col)} AS BIGINT) AS z
