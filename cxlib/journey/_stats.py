@@ -5,6 +5,8 @@ import numpy as np
 from scipy import stats
 
 from ..errors import ParameterError
+from ..metrics._core import wilson_interval
+from ..significance._core import adjust_pvalues, newcombe_interval
 
 
 def check_alpha(alpha: float) -> float:
@@ -17,38 +19,28 @@ def check_alpha(alpha: float) -> float:
 def wilson(k, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for ``k`` successes out of ``n`` (NaN where ``n == 0``).
 
+    The workbook's one implementation, :func:`cxlib.metrics._core.wilson_interval`, as arrays.
+
     >>> lo, hi = wilson(np.array([5.0]), np.array([10.0]))
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.2366, 0.7634)
     """
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        lo, hi = centre - half, centre + half
-    bad = n <= 0
-    return np.where(bad, np.nan, np.clip(lo, 0, 1)), np.where(bad, np.nan, np.clip(hi, 0, 1))
+    lo, hi = wilson_interval(np.asarray(k, dtype=float), np.asarray(n, dtype=float), alpha=alpha)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
 def newcombe(k1, n1, k2, n2, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Newcombe (1998, method 10) hybrid Wilson interval for ``p1 - p2``.
+
+    The workbook's one implementation, :func:`cxlib.significance._core.newcombe_interval`.
 
     >>> lo, hi = newcombe(np.array([56.0]), np.array([70.0]), np.array([48.0]), np.array([80.0]))
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.0524, 0.3339)
     """
     k1, n1, k2, n2 = (np.asarray(a, dtype=float) for a in (k1, n1, k2, n2))
-    l1, u1 = wilson(k1, n1, alpha)
-    l2, u2 = wilson(k2, n2, alpha)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1, p2 = k1 / n1, k2 / n2
-        d = p1 - p2
-        lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-        hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return lo, hi
+    lo, hi = newcombe_interval(k1, n1, k2, n2, alpha=alpha)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
 def two_proportion_z(k1, n1, k2, n2, alternative: str = "two-sided") -> tuple[np.ndarray, np.ndarray]:
@@ -76,46 +68,21 @@ def cohens_h(p1, p2) -> np.ndarray:
 
 
 def holm(p) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values (NaN stays NaN).
+    """Holm (1979) step-down adjusted p-values (NaN stays NaN); see :func:`cxlib.significance._core.adjust_pvalues`.
 
     >>> holm(np.array([0.01, 0.04, 0.03])).round(3).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    m = q.size
-    if m == 0:
-        return out
-    order = np.argsort(q, kind="mergesort")
-    adj = np.maximum.accumulate((m - np.arange(m)) * q[order])
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
+    return adjust_pvalues(np.atleast_1d(np.asarray(p, dtype=float)), method="holm")
 
 
 def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini-Hochberg (1995) step-up adjusted p-values (false discovery rate; NaN stays NaN).
+    """Benjamini-Hochberg (1995) step-up adjusted p-values (NaN stays NaN); see ``adjust_pvalues``.
 
     >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03])).round(3).tolist()
     [0.03, 0.04, 0.04]
     """
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    m = q.size
-    if m == 0:
-        return out
-    order = np.argsort(q, kind="mergesort")[::-1]
-    ranks = m - np.arange(m)
-    adj = np.minimum.accumulate(q[order] * m / ranks)
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
+    return adjust_pvalues(np.atleast_1d(np.asarray(p, dtype=float)), method="fdr_bh")
 
 
 def median_rank_bounds(n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
