@@ -438,3 +438,27 @@ def test_pandas_html_table_becomes_a_table_in_both_formats(tmp_path):
     assert "scoped" not in html and "dataframe tbody" not in html  # pandas' <style> is not leaked as text
     text = "\n".join(p.extract_text() for p in pypdf.PdfReader(result.pdf).pages)
     assert "Table 1: Raw pandas" in text and "North 1520" in text and "South 987" in text
+
+
+def test_pdf_scales_a_figure_wider_than_the_page_to_the_text_width(tmp_path):
+    """A 20-inch matplotlib figure would be drawn 1,440 pt wide at its natural size; A4 is 595 pt."""
+    fig = Figure(figsize=(20, 3), dpi=100)
+    fig.subplots().plot([1, 2, 3])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    cell = nbformat.v4.new_code_cell('#| label: fig-wide\n#| fig-cap: "Wide"\nfig')
+    # as cxlib.report.figures.show_figure records it: the pixel size in the output's metadata
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "image/png": base64.b64encode(buf.getvalue()).decode(), "text/plain": "x"},
+        metadata={"image/png": {"width": 2000, "height": 300}})]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "a.ipynb")
+    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine="pandoc")
+    from pypdf import PdfReader
+
+    page = PdfReader(result.pdf).pages[-1]
+    content = page.get_contents().get_data().decode("latin-1")
+    draws = re.findall(r"([-\d.]+) 0 0 ([-\d.]+) ([-\d.]+) ([-\d.]+) cm\s*/\w+ Do", content)
+    assert len(draws) == 1
+    width, height, x, _ = (float(v) for v in draws[0])
+    assert x >= 0 and x + width <= float(page.mediabox.width)
+    assert width / height == pytest.approx(20 / 3, rel=0.01)  # aspect ratio kept

@@ -258,8 +258,22 @@ local function place_typst_toc(blocks, meta)
   return blocks
 end
 
+-- Notebook outputs carry their pixel size (show_figure records it); pandoc turns it into inches at
+-- 96 dpi, so a 1,500-pixel figure would be forced 15.6 in wide on an A4 page. Typst needs no size:
+-- an image without one keeps its natural size and is scaled down to fit the text column.
+local function drop_typst_image_sizes(blocks)
+  if not is_typst then return blocks end
+  return pandoc.Blocks(blocks):walk({
+    Image = function(img)
+      img.attributes.width = nil
+      img.attributes.height = nil
+      return img
+    end,
+  })
+end
+
 function Pandoc(doc)
-  doc.blocks = unwrap_cells(doc.blocks)
+  doc.blocks = drop_typst_image_sizes(unwrap_cells(doc.blocks))
   local refs = {}
   doc = number_floats(doc, refs)
   doc = resolve_refs(doc, refs)
