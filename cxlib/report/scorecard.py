@@ -97,13 +97,21 @@ def tile_texts(row: pd.Series, *, level: float | None = None, alpha: float = 0.0
     ('41.5 pts', '+3.2 pts vs 2025Q3 (95% CI 1.1 to 5.4)', '▲ significant, p = 0.004')
     >>> tile_texts({"key": "customers", "estimate": 10000.0, "method": "count", "n": 10000, "p_value": None})["value"]
     '10,000'
+    >>> tile_texts({"key": "csat", "estimate": -0.103, "ci_lower": -0.148, "ci_upper": -0.058, "p_value": 0.001,
+    ...             "unit": "share", "comparison": "rest", "better": "higher"})["change"]
+    '−10.3 pp vs rest (95% CI −14.8 to −5.8)'
     """
     unit = str(row.get("unit") or "")
     estimate = float(row["estimate"])
     comparison = str(row.get("comparison") or "")
+    ci_lower, ci_upper = row.get("ci_lower"), row.get("ci_upper")
+    if unit == "share":  # a proportion (0..1): shown in percent, a change in percentage points
+        estimate, level = 100 * estimate, (None if level is None else 100 * level)
+        ci_lower, ci_upper = (None if _missing(v) else 100 * float(v) for v in (ci_lower, ci_upper))
+        unit = "pp" if comparison else "%"
     ci_level = row.get("ci_level", 0.95)
     ci_name = f"{format_number(100 * float(ci_level), 0)}% CI" if not _missing(ci_level) else "CI"
-    ci = format_ci(row.get("ci_lower"), row.get("ci_upper"), digits)
+    ci = format_ci(ci_lower, ci_upper, digits)
     ci_part = f"{ci_name} {ci}" if ci != "–" else "no CI"
     if comparison:
         change = f"{_with_unit(_signed(estimate, digits), unit)} vs {comparison} ({ci_part})"
