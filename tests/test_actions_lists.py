@@ -108,3 +108,31 @@ def test_lists_on_a_synthetic_world_rank_by_value_and_join_back(tmp_path):
     assert not re.search(r"\bC\d{7}\b", text)  # no raw customer id in any list
     risk = risk_by_customer(churn, ds.customers["customer_id"].pipe(pd.Index))
     assert risk.notna().sum() == len(churn.frame)
+
+
+def test_segments_go_into_every_export_after_the_customer():
+    labels = {"rfm_segment": pd.Series({"C1": "champions", "C2": "at risk"}),
+              "behavioural_segment": pd.Series({"C1": 2, "C2": 0, "C3": 1})}
+    real = detractor_list(responses(), customers(), period="2025Q4", ids="real", segments=labels)
+    assert real.frame.columns[:3].tolist() == ["customer_id", "rfm_segment", "behavioural_segment"]
+    assert real.frame[["customer_id", "rfm_segment", "behavioural_segment"]].values.tolist() == [
+        ["C1", "champions", "2"], ["C2", "at risk", "0"]]
+    pseudo = detractor_list(responses(), customers(), period="2025Q4", segments=labels)
+    assert pseudo.frame.columns[:2].tolist() == ["customer_pseudonym", "rfm_segment"]
+    plain = detractor_list(responses(), customers(), period="2025Q4")
+    pd.testing.assert_frame_equal(pseudo.frame.drop(columns=list(labels)), plain.frame)
+    t = pd.DataFrame({"ticket_id": ["T1", "T2"], "customer_id": ["C3", "C9"], "unit_id": [None] * 2,
+                      "channel": ["email"] * 2, "ticket_type": ["complaint"] * 2, "category": ["delivery"] * 2,
+                      "opened_at": pd.to_datetime(["2025-12-01", "2025-12-02"]), "resolved_at": pd.NaT})
+    sla = sla_breach_list(t, observation_end="2025-12-31", ids="real", segments=labels)
+    assert sla.frame[["ticket_id", "rfm_segment", "behavioural_segment"]].values.tolist() == [
+        ["T1", "unassigned", "1"], ["T2", "unassigned", "unassigned"]]
+
+
+def test_segments_must_be_one_label_per_customer():
+    from cxlib.errors import DataContractError
+    with pytest.raises(DataContractError, match="C1"):
+        detractor_list(responses(), customers(), period="2025Q4",
+                       segments={"s": pd.Series(["a", "b"], index=["C1", "C1"])})
+    with pytest.raises(ParameterError, match="Series"):
+        detractor_list(responses(), customers(), period="2025Q4", segments={"s": ["a"]})

@@ -91,3 +91,19 @@ def test_errors(tables):
         build_panel(two, metric="nps")
     with pytest.raises(DataContractError, match="'tickets' is needed"):
         build_panel({k: v for k, v in tables.items() if k != "tickets"}, metric="complaint_rate")
+
+
+def test_segment_filter_is_the_panel_of_the_segments_customers(tables):
+    tables["customers"]["tier"] = ["gold", "bronze", "gold", "bronze"]
+    gold = build_panel(tables, metric="return_rate", segment={"tier": "gold"})  # c1 and c3
+    # S1 January: c1's 2 items, 1 returned (c2's transaction is left out); S2 February: c1's 3 items, none returned
+    assert _cell(gold, "S1", "2025-01-01")["value"] == 0.5 and _cell(gold, "S1", "2025-01-01")["denominator"] == 2
+    assert _cell(gold, "S2", "2025-02-01")["value"] == 0.0 and np.isnan(_cell(gold, "S1", "2025-02-01")["value"])
+    sub = {k: (v[v["customer_id"].isin(["c1", "c3"])] if "customer_id" in v else v) for k, v in tables.items()}
+    for metric in ("complaint_rate", "purchase_frequency", "nps"):
+        pd.testing.assert_frame_equal(build_panel(tables, metric=metric, segment={"tier": ["gold"]}),
+                                      build_panel(sub, metric=metric))
+    with pytest.raises(DataContractError, match="region"):
+        build_panel(tables, metric="nps", segment={"region": "north"})
+    with pytest.raises(ParameterError, match="levels found"):
+        build_panel(tables, metric="nps", segment={"tier": "platinum"})

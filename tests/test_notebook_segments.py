@@ -48,7 +48,7 @@ def executed(tmp_path_factory):
 
 def test_findings_are_recorded_with_their_evidence(executed):
     found, _ = executed
-    assert {"alerts_period_count", "alerts_rest_count", "segments_k", "segments_stability",
+    assert {"alerts_period_count", "alerts_rest_count", "alerts_fdr", "segments_k", "segments_stability",
             "action_detractors_rows", "action_churn_risk_rows", "action_churn_risk_value",
             "action_sla_breaches_rows"} <= set(found)
     assert all(f["section"] == "segments" for f in found.values())
@@ -60,6 +60,19 @@ def test_findings_are_recorded_with_their_evidence(executed):
     # agreement with the synthetic world's planted groups is shown in the section, not in the summary
     assert "segments_truth_ari" not in found
     assert 2 <= found["segments_k"]["estimate"] <= 8
+    # the dashboard over every family does not cry wolf: simulated FDR at most alpha, within Monte Carlo error
+    fdr = found["alerts_fdr"]
+    assert fdr["n"] == 200 and fdr["ci_lower"] <= fdr["estimate"] <= fdr["ci_upper"]
+    assert fdr["ci_lower"] <= 0.05 and "power" in fdr["detail"]
+
+
+def test_alerts_cover_every_family_and_the_lists_carry_the_segments(executed):
+    _, raw = executed
+    text = raw.replace("\\\\_", "_").replace("\\_", "_")  # markdown tables escape underscores
+    assert "tbl-alert-fdr" in text and "false_alert_rate" in text and "| family |" in text
+    assert "p_adjusted" in text and "| method |" in text
+    assert "| customer_pseudonym | rfm_segment | behavioural_segment |" in text
+    assert re.search(r"recovers them with ARI 0\.[5-9]\d", text)
 
 
 def test_no_raw_customer_id_is_shown(executed):

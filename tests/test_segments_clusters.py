@@ -101,17 +101,23 @@ def test_profiles_give_effect_sizes_in_original_units():
     assert d.loc[2, "description"].startswith("C (n = 100, 17% of customers): much higher recency days")
 
 
-def test_synthetic_world_agreement_with_planted_segments_is_modest_but_above_chance(tmp_path):
-    """The planted groups are median cuts of latent rate and spend, not clusters: ARI is modest (measured 0.12
-    for k-means with k = 3 on purchases per month, monetary value and recency; seed 1, 2,000 customers)."""
+def test_synthetic_world_planted_groups_are_recovered_by_the_two_signal_recipe(tmp_path):
+    """The world plants four behavioural groups (light/heavy x budget/premium, truth_segments.parquet column
+    ``behavioural_group``).  Measured on seed 1, 2,000 customers: the recovery recipe (GMM, k = 4, mean basket and
+    journeys per month, customers known a year; :func:`cxlib.segments.report.planted_recovery`) ARI 0.80 on 996
+    customers; k-means with k = 3 on purchases per month, monetary value and recency, all customers, only 0.19
+    (recency and purchase counts blur the planted rate/basket split)."""
     from cxlib.data import load
     from cxlib.segments import customer_features
-    from cxlib.segments.report import agreement
+    from cxlib.segments.report import agreement, planted_recovery
     from cxlib.synth import generate
     generate(tmp_path / "w", n_customers=2000, seed=1)
-    f = customer_features(load(tmp_path / "w"), observation_end="2025-12-31")
-    truth = pd.read_parquet(tmp_path / "w" / "truth_segments.parquet").set_index("customer_id")["segment"]
+    ds = load(tmp_path / "w")
+    truth = pd.read_parquet(tmp_path / "w" / "truth_segments.parquet").set_index("customer_id")["behavioural_group"]
+    ari, n = planted_recovery(ds, truth, observation_end="2025-12-31", rng=np.random.default_rng(1))
+    assert 900 < n < 1100 and ari > 0.7
+    f = customer_features(ds, observation_end="2025-12-31")
     m = BehaviouralSegments(k=3, columns=["purchases_per_month", "monetary", "recency_days"]).fit(
         f, rng=np.random.default_rng(1))
-    ari, n = agreement(m.labels_, truth)
-    assert n == 2000 and 0.05 < ari < 0.5
+    naive, n_all = agreement(m.labels_, truth)
+    assert n_all == 2000 and 0.05 < naive < 0.4 < ari

@@ -121,3 +121,17 @@ def test_quadrants_from_scales_and_explicit_performance():
     assert q2.set_index("driver").loc["stock", "performance"] == 99.0
     with pytest.raises(ParameterError, match="split='max'"):
         impact_performance(r, split="max")
+
+
+def test_key_drivers_by_segment_equal_each_segment_with_its_spawned_generator(planted):
+    d = planted.assign(tier=np.where(np.arange(len(planted)) % 2 == 0, "a", "b"))
+    out = key_drivers(d, drivers=["staff", "price", "noise"], rng=np.random.default_rng(4), n_boot=50, by="tier")
+    assert out.columns.tolist() == ["tier", *DRIVER_COLUMNS] and out["tier"].tolist() == ["a"] * 3 + ["b"] * 3
+    children = np.random.default_rng(4).spawn(2)
+    for tier, child in zip("ab", children):
+        own = key_drivers(d[d.tier == tier], drivers=["staff", "price", "noise"], rng=child, n_boot=50).table
+        pd.testing.assert_frame_equal(out[out.tier == tier].drop(columns="tier").reset_index(drop=True), own)
+    assert out.loc[out.tier == "a", "n"].iloc[0] == 750
+    flat = d.assign(noise=np.where(d.tier == "b", 0.0, d.noise))
+    with pytest.raises(ParameterError, match="Segment 'b'"):
+        key_drivers(flat, drivers=["staff", "price", "noise"], rng=np.random.default_rng(4), n_boot=10, by="tier")

@@ -133,3 +133,31 @@ def test_topics_check_their_parameters():
         discover_topics(pd.Series(["a b", "c d"]), n_topics=5, rng=np.random.default_rng(0))
     with pytest.raises(ParameterError, match="vocabulary"):
         discover_topics(pd.Series(["the and", "of to", "a an"]), n_topics=1, rng=np.random.default_rng(0))
+
+
+def _segmented(demo):
+    r, _, _ = demo
+    d = r.assign(tier=np.where(np.arange(len(r)) % 3 == 0, "gold", "silver"))
+    return d, tag_themes(d)
+
+
+def test_theme_trend_by_segment_equals_the_trend_of_each_segment(demo):
+    d, tags = _segmented(demo)
+    out = theme_trend(d, tags=tags, by="tier")
+    assert out.columns.tolist() == ["tier", *THEME_COLUMNS]
+    for tier in ("gold", "silver"):
+        sub = d[d.tier == tier]
+        own = theme_trend(sub, tags=tags.loc[sub.index])
+        pd.testing.assert_frame_equal(out[out.tier == tier].drop(columns="tier").reset_index(drop=True), own)
+
+
+def test_theme_change_by_segment_equals_the_change_of_each_segment(demo):
+    d, tags = _segmented(demo)
+    periods = sorted(theme_trend(d, tags=tags, score_col=None)["group"].unique())
+    out = theme_change(d, tags=tags, period=periods[-1], comparison_period=periods[-2], by="tier")
+    assert out.columns.tolist() == ["tier", *CHANGE_COLUMNS] and len(out) == 2 * len(DEFAULT_TAXONOMY.themes)
+    sub = d[d.tier == "gold"]
+    own = theme_change(sub, tags=tags.loc[sub.index], period=periods[-1], comparison_period=periods[-2])
+    pd.testing.assert_frame_equal(out[out.tier == "gold"].drop(columns="tier").reset_index(drop=True), own)
+    with pytest.raises(DataContractError, match="rfm_segment"):
+        theme_change(d, tags=tags, period=periods[-1], comparison_period=periods[-2], by="rfm_segment")

@@ -32,13 +32,19 @@ __all__ = ["ALERT_COLUMNS", "MIN_CHANGE", "BETTER", "FDR_COLUMNS", "AlertBoard",
            "metric_alerts", "simulate_alert_fdr", "alert_findings"]
 
 #: Columns of every alert table, in this order.
-ALERT_COLUMNS = ("dimension", "cell", "metric", "kind", "period", "reference", "estimate", "reference_estimate",
+ALERT_COLUMNS = ("dimension", "cell", "family", "metric", "kind", "period", "reference", "estimate", "reference_estimate",
                  "change", "ci_lower", "ci_upper", "ci_level", "p_value", "p_adjusted", "min_change", "significant",
                  "practical", "alert", "direction", "n", "n_reference", "method")
-#: Smallest change that matters, per metric (NPS points; CSAT share, 0.05 = 5 percentage points; CES scale points).
-MIN_CHANGE = {"nps": 5.0, "csat": 0.05, "ces": 0.2}
+#: Smallest change that matters, per metric (NPS points; CSAT share, 0.05 = 5 percentage points; CES scale points;
+#: churn, SLA, resolved-in-24-h and conversion shares as fractions, see :mod:`cxlib.actions.families`).
+MIN_CHANGE = {"nps": 5.0, "csat": 0.05, "ces": 0.2, "churn": 0.02, "sla_share": 0.05, "resolved_24h": 0.05,
+              "conversion": 0.02}
 #: Which direction is good news.
-BETTER = {"nps": "higher", "csat": "higher", "ces": "lower"}
+BETTER = {"nps": "higher", "csat": "higher", "ces": "lower", "churn": "lower", "sla_share": "higher",
+          "resolved_24h": "higher", "conversion": "higher"}
+#: Unit of each metric's change (for findings).
+_UNIT = {"nps": "points", "csat": "share", "ces": "scale points", "churn": "share", "sla_share": "share",
+         "resolved_24h": "share", "conversion": "share"}
 #: Columns of :meth:`FdrSimulation.to_frame`.
 FDR_COLUMNS = ("dashboards", "cells", "changed_share", "change", "n_per_cell", "padjust", "alpha", "min_change",
                "fdr", "fdr_se", "power", "fwer", "mean_alerts", "mean_false_alerts", "method")
@@ -208,7 +214,7 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
     rows = []
     for metric in metrics:
         for dim, cell, mask in _cells(now, dimensions, include_overall and against != "rest"):
-            base = {"dimension": dim, "cell": cell, "metric": metric, "kind": against, "period": str(period),
+            base = {"dimension": dim, "cell": cell, "family": "survey", "metric": metric, "kind": against, "period": str(period),
                     "reference": reference, "min_change": float(thresholds[metric])}
             a = _values(now[mask], metric, cluster)
             if against == "target":
@@ -385,6 +391,10 @@ def simulate_alert_fdr(*, dashboards: int = 1000, cells: int = 200, changed_shar
                          mean_false_alerts=float(false.mean()), method=method)
 
 
+_LABEL = {"sla_share": "SLA share", "resolved_24h": "Resolved within 24 h", "churn": "Churn",
+          "conversion": "Journey conversion"}
+
+
 def _reference_text(reference: str) -> str:
     return "the rest" if reference == "rest" else reference
 
@@ -400,9 +410,9 @@ def alert_findings(board: AlertBoard, *, section: str = "segments", top: int = 3
                           "threshold per metric", unit="alerts", better="neutral", period=board.period,
                    detail=f"{int((alerts['direction'] == 'worsened').sum())} worsened")]
     for i, r in enumerate(alerts[alerts["direction"] == "worsened"].head(top).itertuples(), start=1):
-        unit = {"nps": "points", "csat": "share", "ces": "scale points"}[r.metric]
+        unit = _UNIT[r.metric]
         out.append(Finding(key=f"alert_{board.against}_{i}", section=section,
-                           label=f"{r.metric.upper()} of {r.dimension} {r.cell}", estimate=float(r.change),
+                           label=f"{_LABEL.get(r.metric, r.metric.upper())} of {r.dimension} {r.cell}", estimate=float(r.change),
                            ci_lower=float(r.ci_lower), ci_upper=float(r.ci_upper), ci_level=float(r.ci_level),
                            p_value=float(r.p_adjusted), n=float(r.n + r.n_reference), method=str(r.method), unit=unit,
                            better=BETTER[r.metric], period=board.period, comparison=board.reference,

@@ -40,8 +40,8 @@ from ..metrics import in_period
 from ..privacy import Redactor, pseudonymize_frame
 from ..voc.themes import DEFAULT_TAXONOMY, Taxonomy, tag_themes
 
-__all__ = ["ID_POLICIES", "LIST_SUMMARY_COLUMNS", "ActionList", "apply_id_policy", "detractor_list", "churn_risk_list",
-           "sla_breach_list", "build_action_lists", "write_action_lists"]
+__all__ = ["ID_POLICIES", "LIST_SUMMARY_COLUMNS", "ActionList", "apply_id_policy", "add_segments", "detractor_list",
+           "churn_risk_list", "sla_breach_list", "build_action_lists", "write_action_lists"]
 
 IdPolicy = Literal["pseudonymized", "real"]
 ID_POLICIES = ("pseudonymized", "real")
@@ -106,9 +106,46 @@ def apply_id_policy(frame: pd.DataFrame, ids: str) -> pd.DataFrame:
     return out.rename(columns={"customer_id": "customer_pseudonym"})
 
 
+#: Customer-level segment labels for the lists: column name -> Series indexed by ``customer_id``.
+Segments = Mapping[str, pd.Series]
+
+
+def add_segments(frame: pd.DataFrame, segments: Segments | None) -> pd.DataFrame:
+    """``frame`` with one column per segment, right after ``customer_id`` (``"unassigned"`` without a label).
+
+    ``segments`` maps a column name to labels indexed by ``customer_id`` (an RFM segment, a behavioural
+    cluster; a DataFrame indexed by ``customer_id`` works too, one column per segment).
+
+    >>> f = pd.DataFrame({"ticket_id": ["T1", "T2"], "customer_id": ["C1", "C2"]})
+    >>> add_segments(f, {"rfm_segment": pd.Series({"C1": "champions"})}).values.tolist()
+    [['T1', 'C1', 'champions'], ['T2', 'C2', 'unassigned']]
+    """
+    if not segments:
+        return frame
+    if "customer_id" not in frame.columns:
+        raise DataContractError(f"Segments are joined by customer_id, which the list lacks; found "
+                                f"{list(frame.columns)}.", column="customer_id", rule="column present")
+    out = frame.copy()
+    names = []
+    for name, labels in segments.items():
+        if not isinstance(labels, pd.Series):
+            raise ParameterError(f"segments[{name!r}] must be a Series of labels indexed by customer_id; "
+                                 f"found {type(labels).__name__}.")
+        if labels.index.has_duplicates:
+            dup = labels.index[labels.index.duplicated()][:3].tolist()
+            raise DataContractError(f"segments[{name!r}] has several labels for customer ids {dup}; give one "
+                                    "label per customer.", column=str(name), rule="unique customer_id")
+        mapped = out["customer_id"].map(labels.astype(object))
+        out[name] = mapped.where(mapped.notna(), "unassigned").astype(str)
+        names.append(name)
+    at = list(out.columns).index("customer_id") + 1
+    rest = [c for c in out.columns if c not in names]
+    return out[[*rest[:at], *names, *rest[at:]]]
+
+
 def detractor_list(responses: pd.DataFrame, customers: pd.DataFrame, *, period: str, nps_max: int = 6,
                    recovery_rate: float = 0.2, taxonomy: Taxonomy = DEFAULT_TAXONOMY,
-                   ids: IdPolicy = "pseudonymized") -> ActionList:
+                   ids: IdPolicy = "pseudonymized", segments: Segments | None = None) -> ActionList:
     """Detractors of the period to follow up, one row per customer, with the themes of their comment.
 
     Parameters
@@ -126,11 +163,14 @@ def detractor_list(responses: pd.DataFrame, customers: pd.DataFrame, *, period: 
         Themes tagged in the comment (:data:`cxlib.voc.DEFAULT_TAXONOMY`).
     ids : {"pseudonymized", "real"}
         See the module docstring.
+    segments : mapping of str to Series, optional
+        Customer segments carried into the export (:func:`add_segments`), one column each after the customer.
 
     Returns
     -------
     ActionList
-        ``frame`` columns: the customer (``customer_pseudonym`` or ``customer_id``), ``response_id``,
+        ``frame`` columns: the customer (``customer_pseudonym`` or ``customer_id``), the ``segments`` columns,
+        ``response_id``,
         ``responded_at``, ``touchpoint``, ``unit_id``, ``nps``, ``csat``, ``ces``, ``themes`` (``"; "``-joined,
         ``"none"`` without a known theme, ``""`` without a comment), ``comment`` (redacted),
         ``detractor_responses`` (the customer's detractor answers in the period); lowest NPS first.
@@ -170,6 +210,7 @@ def detractor_list(responses: pd.DataFrame, customers: pd.DataFrame, *, period: 
     frame = latest.reindex(columns=cols).sort_values(["nps", "responded_at", "response_id"],
                                                      ascending=[True, False, True]).reset_index(drop=True)
     frame["nps"] = frame["nps"].astype("int64")
+    frame = add_segments(frame, segments)
     n_resp = int(answered["customer_id"].nunique())
     gain = 100 * recovery_rate * len(frame) / n_resp if n_resp else math.nan
     return ActionList(
@@ -181,7 +222,7 @@ def detractor_list(responses: pd.DataFrame, customers: pd.DataFrame, *, period: 
 
 
 def sla_breach_list(tickets: pd.DataFrame, *, observation_end: Any, sla_hours: float = 72.0,
-                    ids: IdPolicy = "pseudonymized") -> ActionList:
+                    ids: IdPolicy = "pseudonymized", segments: Segments | None = None) -> ActionList:
     """Tickets unresolved at the observation end and open longer than the resolution SLA, oldest first.
 
     Parameters
@@ -193,11 +234,13 @@ def sla_breach_list(tickets: pd.DataFrame, *, observation_end: Any, sla_hours: f
     sla_hours : float, default 72
         Resolution SLA in hours (three days).
     ids : {"pseudonymized", "real"}
+    segments : mapping of str to Series, optional
+        Customer segments carried into the export (:func:`add_segments`).
 
     Returns
     -------
     ActionList
-        ``frame``: ``ticket_id``, the customer, ``unit_id``, ``channel``, ``ticket_type``, ``category``,
+        ``frame``: ``ticket_id``, the customer, the ``segments`` columns, ``unit_id``, ``channel``, ``ticket_type``, ``category``,
         ``opened_at``, ``hours_open``, ``hours_past_sla``; not valued (``expected_value`` NaN).
 
     Examples
@@ -221,7 +264,8 @@ def sla_breach_list(tickets: pd.DataFrame, *, observation_end: Any, sla_hours: f
     cols = ["ticket_id", "customer_id", "unit_id", "channel", "ticket_type", "category", "opened_at", "hours_open",
             "hours_past_sla"]
     frame = late.reindex(columns=cols).sort_values(["hours_past_sla", "ticket_id"], ascending=[False, True])
-    return ActionList(name="sla_breaches", frame=apply_id_policy(frame.reset_index(drop=True), ids), ids=ids,
+    frame = add_segments(frame.reset_index(drop=True), segments)
+    return ActionList(name="sla_breaches", frame=apply_id_policy(frame, ids), ids=ids,
                       value_unit="", assumption="not valued: no model here links resolving a ticket to value",
                       method=f"tickets opened by {stop.date()} and unresolved then, open longer than {sla_hours:g} h")
 
@@ -230,7 +274,8 @@ def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float
                     clv_horizon_weeks: float = 52.0, annual_discount_rate: float = 0.1, margin: float = 0.3,
                     save_rate: float = 0.2, min_probability: float = 0.0, top: int | None = None,
                     cox_covariates: tuple[str, ...] = ("detractor", "unresolved_ticket", "plan"),
-                    landmark_days: float = 1.0, alpha: float = 0.05, ids: IdPolicy = "pseudonymized") -> ActionList:
+                    landmark_days: float = 1.0, alpha: float = 0.05, ids: IdPolicy = "pseudonymized",
+                    segments: Segments | None = None) -> ActionList:
     """Active members ranked by value at stake: churn probability within the horizon x lifetime value.
 
     The churn model is the Cox model of the churn section (:func:`cxlib.survival.report.churn_frame`,
@@ -253,11 +298,13 @@ def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float
         Keep the ``top`` members with the most value at stake.
     alpha : float
         Level of the delta-method interval of the expected value (parameter uncertainty of the CLV models).
+    segments : mapping of str to Series, optional
+        Customer segments carried into the export (:func:`add_segments`); the ranking is over all members.
 
     Returns
     -------
     ActionList
-        ``frame``: the customer, ``churn_probability``, ``clv`` (currency), ``value_at_stake``, ``rank``;
+        ``frame``: the customer, the ``segments`` columns, ``churn_probability``, ``clv`` (currency), ``value_at_stake``, ``rank``;
         ``expected_value`` = ``save_rate`` x the sum of the listed value at stake, with its interval.
     """
     from ..clv import BetaGeo, GammaGamma, repeat_buyers, rfm_summary
@@ -290,7 +337,7 @@ def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float
         sample.clv.index).fillna(0.0).to_numpy()
     est, _, lo, hi = sample.interval(lambda v: float(weights @ v), alpha=alpha)
     return ActionList(
-        name="churn_risk", frame=apply_id_policy(listed, ids), ids=ids, expected_value=save_rate * est,
+        name="churn_risk", frame=apply_id_policy(add_segments(listed, segments), ids), ids=ids, expected_value=save_rate * est,
         ci_lower=save_rate * lo, ci_upper=save_rate * hi, ci_level=1 - alpha, value_unit="EUR",
         assumption=f"the retention action prevents {save_rate:.0%} of the listed members' churn (an assumption; "
                    "test it by holding out part of the list)",
@@ -300,9 +347,12 @@ def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float
 
 def build_action_lists(data: Any, *, period: str, observation_end: Any = None, ids: IdPolicy = "pseudonymized",
                        sla_hours: float = 72.0, save_rate: float = 0.2, recovery_rate: float = 0.2,
-                       risk_horizon_days: float = 90.0, top: int | None = None,
-                       alpha: float = 0.05) -> dict[str, ActionList]:
+                       risk_horizon_days: float = 90.0, top: int | None = None, alpha: float = 0.05,
+                       segments: Segments | None = None) -> dict[str, ActionList]:
     """The three action lists for a dataset and period (``observation_end`` defaults to the period's last day).
+
+    ``segments`` (column name -> labels indexed by ``customer_id``) puts each customer's segments into
+    all three CRM exports (:func:`add_segments`).
 
     Returns ``{"detractors": ..., "churn_risk": ..., "sla_breaches": ...}``.
     """
@@ -312,10 +362,11 @@ def build_action_lists(data: Any, *, period: str, observation_end: Any = None, i
     tables = getattr(data, "tables", data)
     return {
         "detractors": detractor_list(tables["survey_responses"], tables["customers"], period=period,
-                                     recovery_rate=recovery_rate, ids=ids),
+                                     recovery_rate=recovery_rate, ids=ids, segments=segments),
         "churn_risk": churn_risk_list(tables, observation_end=end, risk_horizon_days=risk_horizon_days,
-                                      save_rate=save_rate, top=top, alpha=alpha, ids=ids),
-        "sla_breaches": sla_breach_list(tables["tickets"], observation_end=end, sla_hours=sla_hours, ids=ids),
+                                      save_rate=save_rate, top=top, alpha=alpha, ids=ids, segments=segments),
+        "sla_breaches": sla_breach_list(tables["tickets"], observation_end=end, sla_hours=sla_hours, ids=ids,
+                                        segments=segments),
     }
 
 

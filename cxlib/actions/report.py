@@ -10,9 +10,16 @@ import pandas as pd
 
 from ..findings import Finding
 from ..privacy import PseudonymKeyWarning, pseudonymize
+from .alerts import AlertBoard
+from .families import DashboardFdr
 from .lists import ActionList
 
-__all__ = ["list_overview", "action_findings", "theme_counts", "risk_by_customer", "without_key_warning"]
+__all__ = ["list_overview", "action_findings", "theme_counts", "risk_by_customer", "without_key_warning",
+           "ALERT_TABLE_COLUMNS", "alert_table", "dashboard_reading", "fdr_findings"]
+
+#: Columns of :func:`alert_table`: what an alert is, its evidence (estimate, CI, raw and adjusted p, n) and method.
+ALERT_TABLE_COLUMNS = ("kind", "family", "dimension", "cell", "metric", "direction", "estimate", "reference_estimate",
+                       "change", "ci_lower", "ci_upper", "p_value", "p_adjusted", "n", "n_reference", "method")
 
 
 def without_key_warning(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, bool]:
@@ -102,3 +109,45 @@ def action_findings(lists: Mapping[str, ActionList], *, period: str) -> list[Fin
                                n=float(len(item.frame)), method=item.method, unit=item.value_unit, better="higher",
                                period=period, detail=f"assumption: {item.assumption}"))
     return out
+
+
+def alert_table(*boards: AlertBoard) -> pd.DataFrame:
+    """The alerts of several boards stacked, worst news first within each board (:data:`ALERT_TABLE_COLUMNS`).
+
+    >>> alert_table().columns[:4].tolist()
+    ['kind', 'family', 'dimension', 'cell']
+    """
+    parts = [b.alerts.reindex(columns=list(ALERT_TABLE_COLUMNS)) for b in boards]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(ALERT_TABLE_COLUMNS))
+
+
+def dashboard_reading(*boards: AlertBoard, simulation: DashboardFdr, alpha: float) -> str:
+    """The boards' readings and the simulated false-discovery rate and power of the rule, in plain sentences."""
+    sim = simulation.to_frame().set_index("family")
+    every = sim.loc["all"]
+    return (" ".join(b.reading() for b in boards)
+            + f" Check of the rule: over {simulation.dashboards} simulated dashboards of {int(every['cells'])} cells "
+              f"of every family (10% of the cells truly moved), the share of false alerts among alerts was "
+              f"{simulation.fdr:.3f} (Monte Carlo SE {simulation.fdr_se:.3f}; target at most {alpha:g}) and "
+              f"{simulation.power:.0%} of the real moves were caught.")
+
+
+def fdr_findings(simulation: DashboardFdr, *, period: str, alpha: float = 0.05) -> list[Finding]:
+    """The simulated false-discovery rate of the alert rule, with its Monte Carlo interval, as a finding.
+
+    >>> import numpy as np
+    >>> from cxlib.actions import simulate_dashboard_fdr
+    >>> f = fdr_findings(simulate_dashboard_fdr(dashboards=50, rng=np.random.default_rng(0)), period="2025Q4")[0]
+    >>> f.key, f.n, f.ci_lower <= f.estimate <= f.ci_upper
+    ('alerts_fdr', 50.0, True)
+    """
+    from scipy import stats
+
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return [Finding(key="alerts_fdr", section=SECTION,
+                    label="False-discovery rate of the alert rule on simulated dashboards (target at most alpha)",
+                    estimate=simulation.fdr, ci_lower=max(0.0, simulation.fdr - z * simulation.fdr_se),
+                    ci_upper=simulation.fdr + z * simulation.fdr_se, ci_level=1 - alpha, n=float(simulation.dashboards),
+                    method=simulation.method, unit="share", better="lower", period=period,
+                    detail=f"Monte Carlo normal interval; power {simulation.power:.3f} (share of truly moved cells "
+                           f"alerted); family-wise error {simulation.fwer:.3f}")]

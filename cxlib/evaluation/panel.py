@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
 
-__all__ = ["build_panel", "PANEL_METRICS", "PANEL_COLUMNS", "PanelMetric", "Frequency"]
+__all__ = ["build_panel", "segment_data", "PANEL_METRICS", "PANEL_COLUMNS", "PanelMetric", "Frequency"]
 
 Frequency = Literal["month", "quarter", "week"]
 _FREQ = {"month": "M", "quarter": "Q", "week": "W-SUN"}
@@ -141,8 +141,41 @@ def _numerators(data, metric: str, freq: str) -> tuple[pd.DataFrame, str]:
     return f.groupby(["unit_id", "period"], as_index=False)[["num", "den"]].sum(), "tickets"
 
 
+def segment_data(data, segment: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """The contract tables restricted to the customers of one segment (rows of other customers dropped).
+
+    ``segment`` maps a column of ``customers`` to the level kept (or a list of levels), e.g.
+    ``{"rfm_segment": "champions"}`` after joining the RFM segment to customers; several columns
+    must all match. Tables without ``customer_id`` (``units``, ``program_rollout``) are kept whole.
+
+    >>> t = {"customers": pd.DataFrame({"customer_id": ["c1", "c2"], "tier": ["gold", "bronze"]}),
+    ...      "tickets": pd.DataFrame({"ticket_id": ["t1", "t2"], "customer_id": ["c2", "c1"]})}
+    >>> segment_data(t, {"tier": "gold"})["tickets"]["ticket_id"].tolist()
+    ['t2']
+    """
+    customers = _table(data, "customers")
+    if not isinstance(segment, Mapping) or not segment:
+        raise ParameterError(f"segment={segment!r} must map a customers column to a level, e.g. "
+                             "{'rfm_segment': 'champions'}.")
+    keep = np.ones(len(customers), dtype=bool)
+    for column, level in segment.items():
+        if column not in customers.columns:
+            raise DataContractError(f"build_panel(): segment column {column!r} is not in customers; found "
+                                    f"{list(customers.columns)}. Join the segment to customers by customer_id first.",
+                                    table="customers", column=column, rule="column present")
+        levels = list(level) if isinstance(level, (list, tuple, set, frozenset)) else [level]
+        hit = customers[column].isin(levels).to_numpy()
+        if not hit.any():
+            found = sorted(customers[column].dropna().astype(str).unique().tolist())[:12]
+            raise ParameterError(f"build_panel(): no customer has {column} in {levels}; levels found: {found}.")
+        keep &= hit
+    ids = set(customers.loc[keep, "customer_id"])
+    tables = dict(getattr(data, "tables", data))
+    return {name: (t[t["customer_id"].isin(ids)] if "customer_id" in t.columns else t) for name, t in tables.items()}
+
+
 def build_panel(data, *, metric: str, freq: Frequency = "month", program: str | None = None,
-                start=None, end=None) -> pd.DataFrame:
+                start=None, end=None, segment: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One metric by store and period, with each store's first treated period.
 
     Parameters
@@ -161,6 +194,11 @@ def build_panel(data, *, metric: str, freq: Frequency = "month", program: str | 
     start, end : date-like, optional
         First and last period start to keep (default: the range of the
         metric's source table, e.g. all tickets for the complaint rate).
+    segment : mapping, optional
+        Customers of one segment only, e.g. ``{"rfm_segment": "champions"}`` (a column of ``customers``
+        and its level or list of levels; see :func:`segment_data`): every metric is then computed from
+        that segment's customers' rows (their transactions, tickets, answers; denominators count only
+        them), so the designs run per segment on the same stores and periods.
 
     Returns
     -------
@@ -205,6 +243,8 @@ def build_panel(data, *, metric: str, freq: Frequency = "month", program: str | 
     """
     check_choice("metric", metric, list(PANEL_METRICS))
     freq = check_choice("freq", freq, list(_FREQ))
+    if segment is not None:
+        data = segment_data(data, segment)
     units = np.sort(_table(data, "units")["unit_id"].astype(str).unique())
     rollout = _table(data, "program_rollout")
     programs = sorted(rollout["program"].unique())

@@ -289,6 +289,46 @@ def normalise_by(by: str | Sequence[str] | None) -> list[str]:
     return list(by)
 
 
+def check_by(data: pd.DataFrame, by: str | Sequence[str] | None, *, table: str | None = None) -> list[str]:
+    """``by`` as a list of column names, after checking that ``data`` has them (names the table and columns)."""
+    keys = normalise_by(by)
+    missing = [k for k in keys if k not in data.columns]
+    if missing:
+        where = f"Table {table!r}" if table else "The frame"
+        raise DataContractError(f"{where} lacks the segment column(s) {missing}; it has {list(data.columns)}. "
+                                "Join the segment to it first (e.g. merge customers[['customer_id', "
+                                f"{missing[0]!r}]] on customer_id).", table=table, column=missing[0],
+                                rule="column present")
+    return keys
+
+
+def iter_groups(data: pd.DataFrame, keys: Sequence[str]):
+    """``(key, rows)`` for each observed level of ``keys`` in sorted order; ``key`` is a tuple of levels."""
+    for key, sub in data.groupby(list(keys), observed=True, sort=True):
+        yield (key if isinstance(key, tuple) else (key,)), sub
+
+
+def group_index(keys: Sequence[str], index: Sequence[tuple]) -> pd.Index:
+    """The index of a ``by=`` result: named by the ``by`` columns (a MultiIndex for several)."""
+    if len(keys) > 1:
+        return (pd.MultiIndex.from_tuples(list(index), names=list(keys)) if len(index)
+                else pd.MultiIndex.from_arrays([[]] * len(keys), names=list(keys)))
+    return pd.Index([k[0] for k in index], name=keys[0])
+
+
+def stack_groups(parts: Sequence[pd.DataFrame], index: Sequence[tuple], keys: Sequence[str],
+                 columns: Sequence[str]) -> pd.DataFrame:
+    """One-row frames stacked into a ``by=`` result indexed by the ``by`` columns (:func:`group_index`)."""
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
+    out.index = group_index(keys, index)
+    return out
+
+
+def lead_columns(frame: pd.DataFrame, keys: Sequence[str], key: tuple) -> pd.DataFrame:
+    """``frame`` with the ``by`` columns set to ``key`` put first (for results that are already tables)."""
+    return frame.assign(**dict(zip(keys, key)))[[*keys, *[c for c in frame.columns if c not in keys]]]
+
+
 def group_label(key: Any) -> str:
     """``"gold"`` for one key, ``"gold, North"`` for several."""
     if isinstance(key, tuple):

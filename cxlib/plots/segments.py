@@ -13,7 +13,10 @@ from ..errors import DataContractError, ParameterError
 
 __all__ = ["selection_curve", "profile_heatmap", "alert_forest"]
 
-_UNIT = {"nps": (1.0, "NPS points"), "csat": (100.0, "CSAT percentage points"), "ces": (1.0, "CES points")}
+_UNIT = {"nps": (1.0, "NPS points"), "csat": (100.0, "CSAT percentage points"), "ces": (1.0, "CES points"),
+         "churn": (100.0, "churn percentage points"), "sla_share": (100.0, "SLA share percentage points"),
+         "resolved_24h": (100.0, "resolved-in-24-h percentage points"),
+         "conversion": (100.0, "conversion percentage points")}
 
 
 def _new_ax(size) -> Axes:

@@ -10,9 +10,11 @@ One question, one module:
   stability across seeds and bootstrap resamples (:func:`stability`) and plain-language profiles with
   effect sizes (:func:`profile_segments`, :func:`describe_segments`).
 
-Segment labels are ordinary columns: attach them to survey responses
-(:func:`cxlib.actions.attach_segments`) or to any table and pass the column as ``by=`` /
-``segment_col=`` / ``group=`` to the metrics, tests, survival curves and CLV summaries.
+Segment labels are ordinary columns: join them to ``customers`` (or attach them to survey responses with
+:func:`cxlib.actions.attach_segments`) and pass the column as ``by=`` / ``segment_col=`` / ``group=`` to the
+metrics, the scorecard and tests (:func:`cxlib.significance.scorecard` joins it from ``customers`` itself),
+journey funnels and survival curves, or as ``segments=`` to the alerts and CRM action lists
+(``tests/test_segments_flow.py``). CLV models do not take a segment column yet.
 """
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ __all__ = ["CLUSTER_FEATURES", "LOG_FEATURES", "SELECTION_COLUMNS", "STABILITY_C
 CLUSTER_FEATURES = ("recency_days", "frequency", "monetary", "active_days", "journeys", "latest_nps", "tickets")
 #: Right-skewed counts and amounts, clustered on the ``log1p`` scale so a few heavy buyers do not make clusters.
 LOG_FEATURES = ("recency_days", "frequency", "monetary", "total_spend", "events", "active_days", "journeys",
+                "journeys_per_month",
                 "tickets", "complaints", "open_tickets", "responses")
 #: Columns of ``BehaviouralSegments.selection_``.
 SELECTION_COLUMNS = ("k", "criterion", "value", "chosen", "smallest_share", "method")

@@ -24,7 +24,7 @@ ATTRIBUTE_COLUMNS = ("region", "age_band", "loyalty_tier", "acquisition_channel"
 #: Columns of :func:`customer_features` (after the ``customer_id`` index), in this order.
 FEATURE_COLUMNS = ("tenure_days", "recency_days", "frequency", "purchases_per_month", "monetary", "total_spend",
                    "returned_share",
-                   "events", "active_days", "journeys", "latest_nps", "latest_csat", "latest_ces", "responses",
+                   "events", "active_days", "journeys", "journeys_per_month", "latest_nps", "latest_csat", "latest_ces", "responses",
                    "tickets", "complaints", "open_tickets", *ATTRIBUTE_COLUMNS)
 
 _SQL = """
@@ -59,6 +59,8 @@ SELECT c.customer_id,
        t.returned_share,
        coalesce(e.events, 0)::DOUBLE AS events, coalesce(e.active_days, 0)::DOUBLE AS active_days,
        coalesce(e.journeys, 0)::DOUBLE AS journeys,
+       coalesce(e.journeys, 0) / least(greatest(date_diff('day', c.signup_date, $end) + 1, 7), $window) * 30.4375
+           AS journeys_per_month,
        s.latest_nps::DOUBLE AS latest_nps, s.latest_csat::DOUBLE AS latest_csat, s.latest_ces::DOUBLE AS latest_ces,
        coalesce(s.responses, 0)::DOUBLE AS responses,
        coalesce(k.tickets, 0)::DOUBLE AS tickets, coalesce(k.complaints, 0)::DOUBLE AS complaints,
@@ -137,6 +139,8 @@ def customer_features(data: Any, *, observation_end: Any, engagement_days: float
           none); ``total_spend``: their sum; ``returned_share``: items returned / items bought;
         - ``events``, ``active_days``, ``journeys``: touchpoints, distinct days with a touchpoint and
           distinct journeys (``journey_id``; days when the column is absent) in the engagement window;
+          ``journeys_per_month``: those journeys per mean month of the part of the window the customer was
+          known (``min(tenure, engagement_days)``, at least a week), so new and old customers compare;
         - ``latest_nps``, ``latest_csat``, ``latest_ces``: the customer's most recent answer (NaN: none);
           ``responses``: surveys answered;
         - ``tickets``, ``complaints``: tickets opened; ``open_tickets``: not resolved by the end;
@@ -176,7 +180,7 @@ def customer_features(data: Any, *, observation_end: Any, engagement_days: float
     journeys = "count(DISTINCT journey_id)" if _check_views(con) else "count(DISTINCT CAST(timestamp AS DATE))"
     out = con.execute(_SQL.format(journeys=journeys),
                       {"end": end.to_pydatetime(), "stop": stop.to_pydatetime(),
-                       "since": since.to_pydatetime()}).df()
+                       "since": since.to_pydatetime(), "window": float(engagement_days)}).df()
     out = out.set_index("customer_id")
     numeric = [c for c in FEATURE_COLUMNS if c not in ATTRIBUTE_COLUMNS]
     out[numeric] = out[numeric].astype(float).replace({np.inf: np.nan})

@@ -18,7 +18,7 @@ from ..metrics import nps, t_interval_mean
 from ..metrics._core import check_alpha
 from .clusters import BehaviouralSegments, StabilityResult
 
-__all__ = ["SUMMARY_COLUMNS", "segment_summary", "agreement", "segment_findings"]
+__all__ = ["SUMMARY_COLUMNS", "segment_summary", "agreement", "planted_recovery", "segment_findings"]
 
 SECTION = "segments"
 #: Columns of :func:`segment_summary`.
@@ -94,6 +94,26 @@ def agreement(labels: pd.Series, reference: pd.Series) -> tuple[float, int]:
     if len(common) < 2:
         raise ParameterError(f"Only {len(common)} customers are labelled in both; an ARI needs at least 2.")
     return float(adjusted_rand_score(reference.loc[common].astype(str), labels.loc[common].astype(str))), len(common)
+
+
+def planted_recovery(data, truth: pd.Series, *, observation_end, rng: np.random.Generator,
+                     min_tenure_days: float = 365.0) -> tuple[float, int]:
+    """ARI of the recovery recipe for the synthetic world's four planted groups, and n customers.
+
+    The planted groups (light/heavy buyers x budget/premium baskets, ``truth_segments.parquet`` column
+    ``behavioural_group``) differ in purchase rate and basket value, so the recipe clusters exactly those two
+    signals: a 4-component Gaussian mixture on ``monetary`` (mean basket) and ``journeys_per_month``
+    measured over two years, for customers known at least ``min_tenure_days`` (new customers have too few
+    journeys to place). It checks that clustering *can* find planted groups; the report's segments are
+    chosen by a criterion on more features and need not match them.
+    """
+    from .clusters import BehaviouralSegments
+    from .features import customer_features
+
+    f = customer_features(data, observation_end=observation_end, engagement_days=730)
+    f = f[f["tenure_days"] >= min_tenure_days]
+    model = BehaviouralSegments(k=4, algorithm="gmm", columns=["monetary", "journeys_per_month"]).fit(f, rng=rng)
+    return agreement(model.labels_, truth)
 
 
 def segment_findings(model: BehaviouralSegments, stable: StabilityResult, *, period: str,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -10,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError, check_choice
-from ..metrics._core import as_frame, check_alpha, numeric_values
+from ..metrics._core import as_frame, check_alpha, check_by, group_index, iter_groups, numeric_values
 from ..metrics.survey import recode_nps
 from ._core import ALTERNATIVES, fmt
 
@@ -77,16 +78,31 @@ def nps_sd(promoters: float, detractors: float) -> float:
     return float(100 * math.sqrt(promoters + detractors - (promoters - detractors) ** 2))
 
 
-def respondent_sd(data: Any, *, metric: Literal["nps", "csat", "ces"], col: str | None = None) -> float:
+def respondent_sd(data: Any, *, metric: Literal["nps", "csat", "ces"], col: str | None = None,
+                  by: str | Sequence[str] | None = None) -> float | pd.Series:
     """Per-respondent SD of a metric from data (NPS in points, CSAT on the 0..1 share scale, CES raw).
+
+    With ``by`` (segment columns of a frame), a Series named ``"sd"`` indexed by the segment levels,
+    each the SD of that level's responses (for the sample sizes of segment comparisons).
 
     >>> round(respondent_sd([10] * 50 + [8] * 30 + [3] * 20, metric="nps"), 2)
     78.5
+    >>> df = pd.DataFrame({"nps": [10, 0] * 4 + [10] * 7 + [9], "tier": ["a"] * 8 + ["b"] * 8})
+    >>> respondent_sd(df, metric="nps", by="tier").round(1).to_dict()
+    {'a': 106.9, 'b': 0.0}
     """
     check_choice("metric", metric, ("nps", "csat", "ces"))
     col = col or metric
+    frame = as_frame(data, col)
+    if by is not None:
+        keys = check_by(frame, by)
+        index, values = [], []
+        for key, sub in iter_groups(frame, keys):
+            index.append(key)
+            values.append(respondent_sd(sub, metric=metric, col=col))
+        return pd.Series(values, index=group_index(keys, index), name="sd", dtype=float)
     scales = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
-    x = numeric_values(as_frame(data, col), col, low=scales[metric][0], high=scales[metric][1], integer=True)
+    x = numeric_values(frame, col, low=scales[metric][0], high=scales[metric][1], integer=True)
     if x.size < 2:
         raise ParameterError(f"respondent_sd needs at least 2 {metric} responses; found {x.size}.")
     y = recode_nps(x) if metric == "nps" else ((x >= 4).astype(float) if metric == "csat" else x)

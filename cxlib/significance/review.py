@@ -3,11 +3,11 @@ test), the trends, the segment comparisons, the power notes and the findings sid
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np  # noqa: F401  (used by the doctests)
+import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError
@@ -23,7 +23,7 @@ from ..metrics import (
     sla_share,
     subscription_status,
 )
-from ..metrics._core import check_alpha, numeric_values
+from ..metrics._core import check_alpha, lead_columns, normalise_by, numeric_values
 from ..metrics.journeys import journey_table
 from ._core import ComparisonResult
 from .compare import ces_arrays, compare_proportions, csat_arrays, nps_arrays
@@ -80,8 +80,61 @@ def _available(tables: Mapping[str, pd.DataFrame]) -> list[_Spec]:
 _in_period = in_period
 
 
+def segment_tables(tables: Mapping[str, pd.DataFrame], by: str | Sequence[str], names: Sequence[str]
+                   ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The tables ``names`` with the segment columns ``by``, joined from ``customers`` where a table lacks them.
+
+    A table that has the columns keeps them; one that lacks them gets them from the ``customers``
+    table by ``customer_id`` (rows of unknown or anonymous customers get NaN and fall in no segment).
+
+    Raises
+    ------
+    DataContractError
+        Neither the table nor ``customers`` has a segment column (names the table and the column).
+    """
+    keys = normalise_by(by)
+    out = dict(tables)
+    customers = tables.get("customers")
+    for name in names:
+        frame = tables[name]
+        lacking = [k for k in keys if k not in frame.columns]
+        if not lacking:
+            continue
+        if customers is None or "customer_id" not in frame.columns or any(k not in customers.columns for k in lacking):
+            where = "customers" if customers is not None else "customers (absent)"
+            raise DataContractError(f"Table {name!r} lacks the segment column(s) {lacking} and cannot get them from "
+                                    f"{where} by customer_id; join the segment to {name!r} or to customers first.",
+                                    table=name, column=lacking[0], rule="column present")
+        labels = customers.drop_duplicates("customer_id").set_index("customer_id")[lacking]
+        joined = labels.reindex(frame["customer_id"].to_numpy())
+        out[name] = frame.assign(**{k: joined[k].to_numpy() for k in lacking})
+    return out, keys
+
+
+def _levels(tables: Mapping[str, pd.DataFrame], keys: list[str], names: Sequence[str]) -> list[tuple]:
+    """The observed segment levels over the tables ``names``, sorted by their labels."""
+    found: set[tuple] = set()
+    for name in names:
+        found |= set(tables[name][keys].dropna().drop_duplicates().itertuples(index=False, name=None))
+    return sorted(found, key=lambda k: tuple(str(v) for v in k))
+
+
+def _only(tables: Mapping[str, pd.DataFrame], keys: list[str], key: tuple, names: Sequence[str]
+          ) -> dict[str, pd.DataFrame]:
+    """The tables ``names`` restricted to the rows of one segment level."""
+    out = dict(tables)
+    for name in names:
+        frame = tables[name]
+        mask = np.ones(len(frame), dtype=bool)
+        for k, v in zip(keys, key):
+            mask &= (frame[k] == v).to_numpy()
+        out[name] = frame[mask]
+    return out
+
+
 def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, alpha: float,
-             sla_minutes: float, cluster: str | None = None) -> tuple[MetricResult, Any]:
+             sla_minutes: float, cluster: str | None = None,
+             observed_until: pd.Timestamp | None = None) -> tuple[MetricResult, Any]:
     """The metric in one period and the raw material of its two-period test."""
     if spec.table == "subscriptions":
         status = subscription_status(tables["subscriptions"], period=period)
@@ -97,7 +150,8 @@ def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, al
         result = {"nps": nps, "csat": csat, "ces": ces}[spec.key](answered, alpha=alpha)
         return result, (values, clusters)
     if spec.key == "resolved_within":  # not the mean time: it is censored (slow recent tickets still open)
-        r = resolved_within(frame, hours=24.0, alpha=alpha, observed_until=_observed_until(tables["tickets"]))
+        until = observed_until if observed_until is not None else _observed_until(tables["tickets"])
+        r = resolved_within(frame, hours=24.0, alpha=alpha, observed_until=until)
         return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
     if spec.key == "sla_share":
         r = sla_share(frame, minutes=sla_minutes, alpha=alpha)
@@ -122,7 +176,8 @@ def _compare(spec: _Spec, now: Any, before: Any, *, period: str, comparison_peri
 
 
 def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
-              sla_minutes: float = 10.0, cluster: str | None = None) -> pd.DataFrame:
+              sla_minutes: float = 10.0, cluster: str | None = None,
+              by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """The scorecard: every metric in ``period`` and ``comparison_period``, the change and its test.
 
     Parameters
@@ -139,11 +194,17 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
         Cluster column of the survey responses (``"customer_id"``): the survey changes then get
         cluster-robust standard errors, allowing for customers who answer in both periods or
         several times (see :func:`~cxlib.significance.cluster_mean_difference`).
+    by : str or list of str, optional
+        Segment column(s): one scorecard block per observed level, each the scorecard of that level's
+        rows. A table that lacks the column gets it from ``customers`` by ``customer_id`` (so a segment
+        joined to customers flows into every metric; anonymous rows fall in no segment). Tickets keep
+        the whole dataset's observation end for the censoring of "resolved within 24 h".
 
     Returns
     -------
     DataFrame
-        Columns of :data:`SCORECARD_COLUMNS`, one row per metric. ``change = estimate -
+        Columns of :data:`SCORECARD_COLUMNS` (led by the ``by`` columns when given), one row per metric
+        (and segment level). ``change = estimate -
         estimate_comparison`` with the interval and p-value of the metric's test (NPS adjusted
         Wald, CSAT Newcombe + pooled z, CES Welch, or the cluster-robust difference of means with
         ``cluster``; churn, SLA, resolved-in-24-h and conversion shares Newcombe + pooled z);
@@ -167,11 +228,28 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
     if "survey_responses" not in tables:
         raise DataContractError("The scorecard needs the survey_responses table.", table="survey_responses",
                                 rule="table present")
+    kw = {"period": period, "comparison_period": comparison_period, "alpha": alpha, "sla_minutes": sla_minutes,
+          "cluster": cluster}
+    if by is None:
+        return pd.DataFrame(_scorecard_rows(tables, **kw), columns=list(SCORECARD_COLUMNS))
+    names = sorted({s.table for s in _available(tables)})
+    tables, keys = segment_tables(tables, by, names)
+    until = _observed_until(tables["tickets"]) if "tickets" in tables else None
+    blocks = [lead_columns(pd.DataFrame(_scorecard_rows(_only(tables, keys, key, names), observed_until=until, **kw),
+                                        columns=list(SCORECARD_COLUMNS)), keys, key)
+              for key in _levels(tables, keys, names)]
+    return (pd.concat(blocks, ignore_index=True) if blocks
+            else pd.DataFrame(columns=[*keys, *SCORECARD_COLUMNS]))
+
+
+def _scorecard_rows(tables: Mapping[str, pd.DataFrame], *, period: str, comparison_period: str, alpha: float,
+                    sla_minutes: float, cluster: str | None, observed_until: pd.Timestamp | None = None) -> list[dict]:
+    """The scorecard rows of one set of tables (the whole data, or one segment's rows)."""
     rows = []
     for spec in _available(tables):
-        now, raw_now = _measure(spec, tables, period, alpha=alpha, sla_minutes=sla_minutes, cluster=cluster)
-        before, raw_before = _measure(spec, tables, comparison_period, alpha=alpha, sla_minutes=sla_minutes,
-                                      cluster=cluster)
+        mkw = {"alpha": alpha, "sla_minutes": sla_minutes, "cluster": cluster, "observed_until": observed_until}
+        now, raw_now = _measure(spec, tables, period, **mkw)
+        before, raw_before = _measure(spec, tables, comparison_period, **mkw)
         test = _compare(spec, raw_now, raw_before, period=period, comparison_period=comparison_period, alpha=alpha,
                         cluster=cluster)
         significant = bool(test.p_value < alpha) if not math.isnan(test.p_value) else False
@@ -183,7 +261,7 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
             "n_comparison": before.n, "change": now.estimate - before.estimate, "change_ci_lower": test.ci_lower,
             "change_ci_upper": test.ci_upper, "p_value": test.p_value, "significant": significant, "marker": marker,
             "method": now.method, "test_method": test.method, "reading": test.reading})
-    return pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
+    return rows
 
 
 def recent_periods(period: str, *, count: int = 6, freq: str = "Q") -> list[str]:
@@ -196,14 +274,21 @@ def recent_periods(period: str, *, count: int = 6, freq: str = "Q") -> list[str]
     return [str(last - k) for k in range(count - 1, -1, -1)]
 
 
-def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_minutes: float = 10.0) -> pd.DataFrame:
+def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_minutes: float = 10.0,
+                  by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Every scorecard metric in each of ``periods``: the sparkline table beside the findings.
+
+    Parameters
+    ----------
+    by : str or list of str, optional
+        Segment column(s), found in each table or joined from ``customers`` as in :func:`scorecard`;
+        the rows of each level are that level's trends.
 
     Returns
     -------
     DataFrame
-        Columns of :data:`TREND_COLUMNS` (``key, period, estimate, ci_lower, ci_upper``); periods
-        without data are left out.
+        Columns of :data:`TREND_COLUMNS` (``key, period, estimate, ci_lower, ci_upper``), led by the
+        ``by`` columns when given; periods without data are left out.
 
     Examples
     --------
@@ -214,6 +299,21 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
     """
     check_alpha(alpha)
     tables = _tables(data)
+    if by is None:
+        return pd.DataFrame(_trend_rows(tables, periods, alpha=alpha, sla_minutes=sla_minutes),
+                            columns=list(TREND_COLUMNS))
+    names = sorted({s.table for s in _available(tables)})
+    tables, keys = segment_tables(tables, by, names)
+    until = _observed_until(tables["tickets"]) if "tickets" in tables else None
+    blocks = [lead_columns(pd.DataFrame(_trend_rows(_only(tables, keys, key, names), periods, alpha=alpha,
+                                                    sla_minutes=sla_minutes, observed_until=until),
+                                        columns=list(TREND_COLUMNS)), keys, key)
+              for key in _levels(tables, keys, names)]
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=[*keys, *TREND_COLUMNS])
+
+
+def _trend_rows(tables: Mapping[str, pd.DataFrame], periods: list[str], *, alpha: float, sla_minutes: float,
+                observed_until: pd.Timestamp | None = None) -> list[dict]:
     rows = []
     for spec in _available(tables):
         for p in periods:
@@ -223,12 +323,12 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
                     continue
                 if frame.empty:
                     continue
-            r, _ = _measure(spec, tables, p, alpha=alpha, sla_minutes=sla_minutes)
+            r, _ = _measure(spec, tables, p, alpha=alpha, sla_minutes=sla_minutes, observed_until=observed_until)
             if r.n == 0:
                 continue
             rows.append({"key": spec.key, "period": str(p), "estimate": r.estimate, "ci_lower": r.ci_lower,
                          "ci_upper": r.ci_upper})
-    return pd.DataFrame(rows, columns=list(TREND_COLUMNS))
+    return rows
 
 
 #: Display scale and units of each scorecard metric: shares are shown in percent, changes in points.
@@ -341,16 +441,22 @@ def sidecar_trends(trends: pd.DataFrame) -> pd.DataFrame:
 
 
 def survey_power(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
-                 power: float = 0.8) -> pd.DataFrame:
+                 power: float = 0.8, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """For NPS, CSAT and CES: the minimum detectable change between the two periods' samples.
+
+    Parameters
+    ----------
+    by : str or list of str, optional
+        Segment column(s) of the survey responses (or of ``customers``, joined by ``customer_id``): the
+        MDE of each segment's own change from its own samples and SD.
 
     Returns
     -------
     DataFrame
-        Columns of :data:`~cxlib.significance.POWER_COLUMNS`, one row per metric (question ``"mde"``,
-        ``difference`` = MDE in the metric's display unit: NPS points, CSAT percentage points, CES
-        scale points), with the per-respondent SD
-        estimated from both periods.
+        Columns of :data:`~cxlib.significance.POWER_COLUMNS` (led by the ``by`` columns when given), one
+        row per metric (question ``"mde"``, ``difference`` = MDE in the metric's display unit: NPS points,
+        CSAT percentage points, CES scale points), with the per-respondent SD estimated from both periods.
+        Metrics with fewer than 2 answers in a period are left out.
 
     Examples
     --------
@@ -360,10 +466,25 @@ def survey_power(data: Any, *, period: str, comparison_period: str, alpha: float
     >>> survey_power({"survey_responses": survey}, period="2025Q4", comparison_period="2025Q3")["metric"].tolist()
     ['nps']
     """
-    from .power import POWER_COLUMNS, minimum_detectable_effect, respondent_sd
+    from .power import POWER_COLUMNS
 
     check_alpha(alpha)
-    survey = _tables(data)["survey_responses"]
+    tables = _tables(data)
+    if by is None:
+        return _power_rows(tables["survey_responses"], period=period, comparison_period=comparison_period,
+                           alpha=alpha, power=power)
+    tables, keys = segment_tables(tables, by, ["survey_responses"])
+    blocks = [lead_columns(_power_rows(_only(tables, keys, key, ["survey_responses"])["survey_responses"],
+                                       period=period, comparison_period=comparison_period, alpha=alpha, power=power),
+                           keys, key)
+              for key in _levels(tables, keys, ["survey_responses"])]
+    return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=[*keys, *POWER_COLUMNS])
+
+
+def _power_rows(survey: pd.DataFrame, *, period: str, comparison_period: str, alpha: float,
+                power: float) -> pd.DataFrame:
+    from .power import POWER_COLUMNS, minimum_detectable_effect, respondent_sd
+
     now = _in_period(survey, "responded_at", period)
     before = _in_period(survey, "responded_at", comparison_period)
     rows = []

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..metrics._core import as_frame, check_alpha, numeric_values
+from ..metrics._core import as_frame, check_alpha, check_by, iter_groups, lead_columns, numeric_values
 from ..metrics.survey import recode_nps
 
 #: Columns of a confidence sequence, one row per look.
@@ -59,7 +60,7 @@ def cs_radius(n: Any, sd: Any, *, alpha: float = 0.05, t_opt: float = 500.0) -> 
 
 def confidence_sequence(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mean"], time_col: str,
                         col: str | None = None, freq: str = "W", alpha: float = 0.05,
-                        t_opt: float | None = None) -> pd.DataFrame:
+                        t_opt: float | None = None, by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """A running estimate with an always-valid interval at each look (weekly by default).
 
     Looking at an ordinary 95% interval every week and stopping when it excludes last quarter's
@@ -82,12 +83,17 @@ def confidence_sequence(data: pd.DataFrame, *, metric: Literal["nps", "csat", "c
     alpha : float
         Error probability over all looks.
     t_opt : float, optional
-        Sample size where the sequence is tightest (default: the total responses in ``data``).
+        Sample size where the sequence is tightest (default: the total responses in ``data``, or in the
+        segment with ``by``).
+    by : str or list of str, optional
+        Segment column(s): one sequence per observed level, each exactly the sequence of that level's
+        rows (its own looks and default ``t_opt``); ``alpha`` holds per segment, not jointly.
 
     Returns
     -------
     DataFrame
-        One row per look with the columns of :data:`SEQUENCE_COLUMNS`; ``time`` is the end of the look's period.
+        One row per look with the columns of :data:`SEQUENCE_COLUMNS` (led by the ``by`` columns when
+        given); ``time`` is the end of the look's period.
 
     Notes
     -----
@@ -108,6 +114,13 @@ def confidence_sequence(data: pd.DataFrame, *, metric: Literal["nps", "csat", "c
     check_alpha(alpha)
     col = col or ("value" if metric == "mean" else metric)
     frame = as_frame(data, col)
+    if by is not None:
+        keys = check_by(frame, by)
+        parts = [lead_columns(confidence_sequence(sub, metric=metric, time_col=time_col, col=col, freq=freq,
+                                                  alpha=alpha, t_opt=t_opt), keys, key)
+                 for key, sub in iter_groups(frame, keys)]
+        empty = pd.DataFrame(columns=[*keys, *SEQUENCE_COLUMNS])
+        return pd.concat(parts, ignore_index=True) if parts else empty
     if time_col not in frame.columns:
         raise DataContractError(f"Time column {time_col!r} is missing; the frame has {list(frame.columns)}.",
                                 column=time_col, rule="column present")

@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..metrics._core import as_frame, check_alpha, numeric_values
+from ..metrics._core import (
+    as_frame,
+    check_alpha,
+    check_by,
+    group_label,
+    iter_groups,
+    numeric_values,
+    stack_groups,
+)
 from ..metrics.survey import recode_nps
-from ._core import ComparisonResult, check_alternative, fmt, fmt_p, t_test
+from ._core import TEST_COLUMNS, ComparisonResult, check_alternative, fmt, fmt_p, t_test
 
 _SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 _UNITS = {"nps": " points", "csat": " percentage points", "ces": "", "mean": ""}
@@ -70,8 +78,8 @@ def slope_test(x: np.ndarray, y: np.ndarray, clusters: np.ndarray | None = None
 def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mean"], period_col: str,
                col: str | None = None, order: Sequence[Any] | None = None, alpha: float = 0.05,
                alternative: Literal["two-sided", "greater", "less"] = "two-sided",
-               cluster: str | None = None) -> ComparisonResult:
-    """Test for a linear trend of a survey metric over ordered periods.
+               cluster: str | None = None, by: str | Sequence[str] | None = None) -> ComparisonResult | pd.DataFrame:
+    """Test for a linear trend of a survey metric over ordered periods (overall, or per segment with ``by``).
 
     Parameters
     ----------
@@ -92,10 +100,16 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
     cluster : str, optional
         Cluster column (``"customer_id"``): customers answering in several periods make the
         responses dependent; the slope then gets a cluster-robust (CR1) standard error, ``dof = G - 1``.
+    by : str or list of str, optional
+        Segment column(s): one trend test per observed level, each exactly the test on that level's
+        rows (its own periods when ``order`` is None). No adjustment across segments is made here;
+        pass the ``p_value`` column to :func:`~cxlib.significance.adjust_pvalues` for a family.
 
     Returns
     -------
-    ComparisonResult
+    ComparisonResult or DataFrame
+        With ``by``: the rows of :data:`~cxlib.significance.TEST_COLUMNS`, indexed by the ``by`` columns.
+        Without:
         ``group_a``/``group_b`` and ``estimate_a``/``estimate_b`` are the first and last periods and
         their metric; ``difference`` is the slope per period with its interval, ``statistic`` the t
         value, ``dof = n - 2`` with ``n`` all responses, ``n_a``/``n_b`` the responses in the first and
@@ -128,6 +142,17 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
     check_alternative(alternative)
     col = col or ("value" if metric == "mean" else metric)
     frame = as_frame(data, col)
+    if by is not None:
+        keys = check_by(frame, by)
+        parts, index = [], []
+        for key, sub in iter_groups(frame, keys):
+            try:
+                parts.append(trend_test(sub, metric=metric, period_col=period_col, col=col, order=order, alpha=alpha,
+                                        alternative=alternative, cluster=cluster).to_frame())
+            except ParameterError as exc:
+                raise ParameterError(f"Segment {group_label(key)!r} of {keys}: {exc}") from exc
+            index.append(key)
+        return stack_groups(parts, index, keys, TEST_COLUMNS)
     if period_col not in frame.columns:
         raise DataContractError(f"Period column {period_col!r} is missing; the frame has {list(frame.columns)}.",
                                 column=period_col, rule="column present")

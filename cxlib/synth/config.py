@@ -26,7 +26,7 @@ THEMES = ("sizing", "waiting_time", "staff", "price", "delivery", "returns", "ap
 SENTIMENTS = ("negative", "mixed", "positive")
 PROGRAM = "cx_program"
 __all__ = ["SynthConfig", "CustomerParams", "PurchaseParams", "PanelParams", "TicketParams",
-           "SubscriptionParams", "JourneyParams", "SurveyParams", "CommentParams",
+           "SubscriptionParams", "JourneyParams", "SurveyParams", "CommentParams", "GroupParams",
            "REGIONS", "AGE_BANDS", "TIERS", "ACQ_CHANNELS", "PLANS", "TICKET_CHANNELS", "TICKET_TYPES",
            "THEMES", "SENTIMENTS", "PROGRAM", "TOUCHPOINTS", "CHANNELS", "SURVEY_TOUCHPOINTS",
            "TICKET_CATEGORIES"]
@@ -321,6 +321,29 @@ class CommentParams:
 
 
 @dataclass(frozen=True)
+class GroupParams:
+    """Latent behavioural groups: four clusters of customers that differ in rate, spend, engagement and CX.
+
+    The group is a *function* of the customer's BG/NBD purchase rate ``lambda`` and Gamma-Gamma spend
+    rate ``nu`` (which stay independent draws from their planted Gamma distributions, so BG/NBD and
+    Gamma-Gamma remain exact): ``heavy = lambda >= median``, ``premium = nu < median`` (higher mean
+    spend), ``group = 2 * heavy + premium`` (``names`` order), each a quarter of the customers.  The group
+    then *modulates* what has no per-customer truth of its own: the journey rate is
+    ``journeys_per_year * engagement[group]`` (share-weighted mean 1, so the expected number of journeys is
+    unchanged) and the survey latent mean ``mu`` gains ``cx_shift[group]`` (SD units; it enters ``mu``, so
+    the exact survey expectations of ``truth.json`` stay exact; symmetric within light and heavy buyers, so
+    the response-weighted mean shift is zero).  The app-survey share per journey is divided by the
+    engagement level, so app surveys per customer-year do not depend on the group.
+    """
+
+    names: tuple[str, ...] = ("light_budget", "light_premium", "heavy_budget", "heavy_premium")
+    #: multipliers of ``JourneyParams.journeys_per_year`` (mean over the four equal groups = 1)
+    engagement: tuple[float, ...] = (0.06, 0.3, 1.0, 2.64)
+    #: shift of the survey latent mean (SD units; +-0.25 is about 30 NPS points between budget and premium)
+    cx_shift: tuple[float, ...] = (-0.25, 0.25, -0.25, 0.25)
+
+
+@dataclass(frozen=True)
 class SynthConfig:
     """All planted parameters of the synthetic CX world (see each part's docstring).
 
@@ -337,3 +360,4 @@ class SynthConfig:
     journeys: JourneyParams = field(default_factory=JourneyParams)
     surveys: SurveyParams = field(default_factory=SurveyParams)
     comments: CommentParams = field(default_factory=CommentParams)
+    groups: GroupParams = field(default_factory=GroupParams)

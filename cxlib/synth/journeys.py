@@ -143,12 +143,17 @@ class Journeys:
     app_journey_t: np.ndarray
 
 
-def draw_journeys(cust: Customers, *, world: World, params: JourneyParams,
-                  rng: np.random.Generator) -> Journeys:
-    """Poisson journeys per customer at uniform times after signup, walked through the chain."""
+def draw_journeys(cust: Customers, *, world: World, params: JourneyParams, rng: np.random.Generator,
+                  engagement: np.ndarray | None = None) -> Journeys:
+    """Poisson journeys per customer at uniform times after signup, walked through the chain.
+
+    ``engagement`` (per customer, default 1) multiplies ``journeys_per_year``: the latent behavioural
+    group's engagement level (``GroupParams.engagement``).  Journeys themselves follow the same chain.
+    """
     P, start = chain(params)
     exposure = np.maximum(world.n_days - 1 - cust.birth, 0.0)
-    count = rng.poisson(params.journeys_per_year / 365.25 * exposure)
+    rate = params.journeys_per_year * (1.0 if engagement is None else np.asarray(engagement, dtype=float))
+    count = rng.poisson(rate / 365.25 * exposure)
     jc = np.repeat(np.arange(len(cust)), count)
     t0 = daytime(cust.birth[jc] + rng.random(jc.size) * exposure[jc], *params.active_hours)
     order = np.lexsort((t0, jc))
@@ -170,7 +175,10 @@ def draw_journeys(cust: Customers, *, world: World, params: JourneyParams,
     has_app[j[inside & (channel == APP)]] = True
     last_t = np.full(jc.size, -np.inf)
     np.maximum.at(last_t, j[inside], t[inside])
-    pick = has_app & (rng.random(jc.size) < params.app_survey_share)
+    # app surveys per customer-year do not depend on engagement (the share is divided by it), so engaged
+    # customers do not dominate the app touchpoint's respondents
+    share = params.app_survey_share / (1.0 if engagement is None else np.asarray(engagement, dtype=float)[jc])
+    pick = has_app & (rng.random(jc.size) < np.minimum(share, 1.0))
     return Journeys(cust=c[inside], journey=j[inside], t=t[inside], touchpoint=k[inside], channel=channel[inside],
                     unit=unit[inside], n_journeys=int(jc.size), converted=int(converted.sum()),
                     truncated=truncated, app_journey_cust=jc[pick], app_journey_t=last_t[pick])

@@ -104,6 +104,7 @@ class Purchases:
     dropout: np.ndarray  # time of dropout (days), n_days if alive at the end
     alive_at_end: np.ndarray
     segment: np.ndarray
+    group: np.ndarray  # latent behavioural group (GroupParams.names order): 2 * heavy + premium
 
     def store_time(self, open_hour: float, close_hour: float) -> np.ndarray:
         """Purchase times mapped into opening hours (monotone within each day; the day is kept)."""
@@ -176,4 +177,17 @@ def draw_purchases(cust: Customers, *, world: World, params: PurchaseParams, pan
     segment = np.where(lam < lam_med, 0, np.where(nu >= nu_med, 1, 2))
     return Purchases(cust=c_all, t=t_all, kind=kind, unit=unit, amount=amount, items=items,
                      returned=returned, stockout=stockout, lam=lam, p=p, nu=nu, dropout=dropout,
-                     alive_at_end=~dropped, segment=segment)
+                     alive_at_end=~dropped, segment=segment, group=latent_group(lam, nu, params))
+
+
+def latent_group(lam: np.ndarray, nu: np.ndarray, params: PurchaseParams) -> np.ndarray:
+    """Latent behavioural group ``2 * (lambda >= median) + (nu < median)`` (see ``GroupParams``).
+
+    A function of the independent draws, so the BG/NBD and Gamma-Gamma distributions are untouched and
+    each group holds a quarter of the customers in expectation.
+
+    >>> latent_group(np.array([0.01, 0.01, 0.5, 0.5]), np.array([1.0, 0.01, 1.0, 0.01]), PurchaseParams()).tolist()
+    [0, 1, 2, 3]
+    """
+    lam_med, nu_med = segment_thresholds(params)
+    return 2 * (np.asarray(lam) >= lam_med).astype(np.int64) + (np.asarray(nu) < nu_med).astype(np.int64)

@@ -112,8 +112,12 @@ class Responses:
 
 
 def score(inv: Invitations, *, tier, region, home_unit, customer_effect, world: World, params: SurveyParams,
-          rng: np.random.Generator) -> Responses:
-    """Draw the scores of every invitation (``tier`` etc. are per local customer)."""
+          rng: np.random.Generator, group_shift: np.ndarray | None = None) -> Responses:
+    """Draw the scores of every invitation (``tier`` etc. are per local customer).
+
+    ``group_shift`` (per customer, default 0) is the latent behavioural group's shift of ``mu``
+    (``GroupParams.cx_shift``); it is part of ``mu``, so the exact expectations stay exact.
+    """
     order = np.lexsort((inv.t, inv.cust))
     c, tp, t, unit = inv.cust[order], inv.touchpoint[order], inv.t[order], inv.unit[order]
     month = world.month_index(t)
@@ -122,6 +126,8 @@ def score(inv: Invitations, *, tier, region, home_unit, customer_effect, world: 
           + np.asarray(params.region_effect)[region[c]] + params.quarter_trend * world.quarter_index[month]
           + np.asarray(params.month_effect, dtype=float)[world.month_of_year[month]]
           + np.where(world.post_shock(t), params.shock_effect, 0.0) + np.where(treated, params.program_lift, 0.0))
+    if group_shift is not None:
+        mu = mu + np.asarray(group_shift, dtype=float)[c]
     n = c.size
     latent = mu + customer_effect[c] + rng.normal(0.0, np.sqrt(1.0 - params.customer_share), n)
     th = thresholds(params)

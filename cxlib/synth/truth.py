@@ -14,7 +14,9 @@ Top-level keys (all sorted; times are ISO dates, rates are per the stated unit):
 ``bgnbd``  ``r, alpha, a, b`` (weeks), the ``exact_window`` in which the data are pure BG/NBD and the
     exact expected repeat purchases of the realized customers in it (closed form).
 ``gamma_gamma``  ``p, q, gamma`` and the population mean spend.
-``segments``  latent behavioural segments: rule, thresholds, counts (per customer in truth_segments.parquet).
+``segments``  latent value segments (median cuts): rule, thresholds, counts (per customer in truth_segments.parquet).
+``behavioural_groups``  the four planted behavioural clusters: rule, counts, exact mean rate and spend,
+    journey rate and survey latent shift per group (column ``behavioural_group`` of truth_segments.parquet).
 ``subscriptions``  Weibull baseline (``S0(t) = exp(-(t/scale)^shape)``, t in days), log hazard ratios,
     covariate coding, censoring rule, expected and observed numbers of ended subscriptions.
 ``journeys``  Markov chain (states, start distribution, transition matrix rows summing to 1),
@@ -31,6 +33,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import numpy as np
+from scipy import stats
 
 from .calendar import World
 from .comments import PII_KINDS, theme_probabilities
@@ -56,6 +59,7 @@ class TruthAccumulator:
         self.nps_att = np.zeros(2)  # n, sum of exact NPS effects on the treated
         self.counts: dict[str, float] = {}
         self.segments = np.zeros(len(SEGMENTS), dtype=np.int64)
+        self.groups = np.zeros(len(config.groups.names), dtype=np.int64)
         self.themes = np.zeros((len(SURVEY_TOUCHPOINTS), len(SENTIMENTS), len(THEMES)), dtype=np.int64)
         self.pii = np.zeros(len(PII_KINDS), dtype=np.int64)
 
@@ -165,6 +169,7 @@ def build_truth(*, world: World, config: SynthConfig, acc: TruthAccumulator, see
                              "(lower spend); high_value: lambda >= median and nu < median",
                      "lambda_median_per_week": lam_med, "nu_median": nu_med,
                      "file": "truth_segments.parquet"},
+        "behavioural_groups": _group_truth(config, acc),
         "subscriptions": _subscription_truth(config, c),
         "journeys": _journey_truth(config, c, P, start),
         "surveys": {"thresholds": {k: v.tolist() for k, v in th.items()},
@@ -187,8 +192,8 @@ def build_truth(*, world: World, config: SynthConfig, acc: TruthAccumulator, see
                                      "phone": "+44 20 7946 0xxx or 555-01xx", "name": "the customer's own name"}},
         "tickets": _ticket_truth(config, c),
         "files": {f"{t}.parquet": "contract table (cxlib.schema)" for t in rows if not t.startswith("truth_")}
-        | {"truth_segments.parquet": "per customer: latent segment, lambda, p, nu, expected spend p/nu, birth and "
-                                     "dropout on the BG/NBD clock, alive at the end",
+        | {"truth_segments.parquet": "per customer: latent segment, latent behavioural group, lambda, p, nu, "
+                                     "expected spend p/nu, birth and dropout on the BG/NBD clock, alive at the end",
            "truth_pii.parquet": "every planted personal-data string with its response",
            "truth.json": "this file"},
     }
@@ -265,6 +270,36 @@ def _subscription_truth(config: SynthConfig, c: dict) -> dict:
         "covariate_counts": {k: int(c.get(f"sub_x_{k}", 0)) for k in COVARIATES},
         "plans": dict(zip(("basic", "plus", "premium"), sp.monthly_fee)),
     }
+
+
+def _group_truth(config: SynthConfig, acc: TruthAccumulator) -> dict:
+    """Planted behavioural groups with their exact conditional means of lambda and spend.
+
+    For ``X ~ Gamma(k, scale s)``: ``E[X | X < m] = k s F_{k+1}(m) / F_k(m)`` and, for the spend
+    ``p / nu`` with ``nu ~ Gamma(q, rate g)``, ``E[1/nu | nu >= m] = g (1 - F_{q-1}(m)) / ((q - 1) (1 - F_q(m)))``.
+    """
+    pp, gp, jp = config.purchases, config.groups, config.journeys
+    lam_med, nu_med = segment_thresholds(pp)
+    k, s = pp.r, 1 / pp.alpha
+    lam_low = k * s * stats.gamma.cdf(lam_med, k + 1, scale=s) / 0.5
+    lam_high = k * s * stats.gamma.sf(lam_med, k + 1, scale=s) / 0.5
+    q, g = pp.gg_q, pp.gg_gamma
+    inv_high_nu = g * stats.gamma.sf(nu_med, q - 1, scale=1 / g) / ((q - 1) * 0.5)  # E[1/nu | nu >= median]
+    inv_low_nu = g * stats.gamma.cdf(nu_med, q - 1, scale=1 / g) / ((q - 1) * 0.5)
+    per = {}
+    for i, name in enumerate(gp.names):
+        heavy, premium = divmod(i, 2)
+        per[name] = {"count": int(acc.groups[i]), "heavy_buyer": bool(heavy), "premium_spender": bool(premium),
+                     "mean_lambda_per_week": float(lam_high if heavy else lam_low),
+                     "mean_expected_spend": float(pp.gg_p * (inv_low_nu if premium else inv_high_nu)),
+                     "journeys_per_year": float(jp.journeys_per_year * gp.engagement[i]),
+                     "cx_latent_shift": float(gp.cx_shift[i])}
+    return {"names": list(gp.names), "groups": per, "file": "truth_segments.parquet (column behavioural_group)",
+            "rule": "heavy_buyer: lambda >= median; premium_spender: nu < median (higher mean spend); "
+                    "group = 2 * heavy_buyer + premium_spender in the order of names",
+            "modulates": "journey rate (journeys_per_year) and survey latent mean (cx_latent_shift, inside mu); "
+                         "lambda, p and nu keep their planted distributions",
+            "lambda_median_per_week": lam_med, "nu_median": nu_med}
 
 
 def _journey_truth(config: SynthConfig, c: dict, P: np.ndarray, start: np.ndarray) -> dict:

@@ -163,7 +163,9 @@ def _simulate_chunk(first: int, n: int, *, world: World, config: SynthConfig,
     planted = planted_tickets(sub_idx[pick], cust.signup_day[sub_idx[pick]], start[pick],
                               cust.home_unit[sub_idx[pick]], world=world, params=config.tickets, rng=r_sub)
     tickets = Tickets.concat([random_tickets, planted])
-    jr = draw_journeys(cust, world=world, params=config.journeys, rng=rngs["journeys"])
+    groups = config.groups
+    jr = draw_journeys(cust, world=world, params=config.journeys, rng=rngs["journeys"],
+                       engagement=np.asarray(groups.engagement, dtype=float)[pur.group])
 
     r_sv = rngs["surveys"]
     inv = sv.invitations(tx_cust=pur.cust, tx_t=pur.store_time(config.purchases.open_hour, config.purchases.close_hour),
@@ -174,7 +176,8 @@ def _simulate_chunk(first: int, n: int, *, world: World, config: SynthConfig,
                         rng=r_sv)
     effect = r_sv.normal(0.0, np.sqrt(config.surveys.customer_share), n)
     resp = sv.score(sv.Invitations.concat([inv, onb]), tier=cust.tier, region=cust.region,
-                    home_unit=cust.home_unit, customer_effect=effect, world=world, params=config.surveys, rng=r_sv)
+                    home_unit=cust.home_unit, customer_effect=effect, world=world, params=config.surveys, rng=r_sv,
+                    group_shift=np.asarray(groups.cx_shift, dtype=float)[pur.group])
 
     onb_rows = (resp.touchpoint == sv.ONBOARDING) & (resp.nps >= 0) & (resp.nps <= 6)
     det = np.zeros(n, dtype=int)
@@ -204,6 +207,7 @@ def _accumulate(acc: TruthAccumulator, d: ChunkData, world: World, config: Synth
     acc.add("n_transactions", pur.cust.size)
     acc.add("gg_expected", float(np.sum(pp.gg_p / pur.nu[pur.cust])))
     acc.segments += np.bincount(pur.segment, minlength=len(SEGMENTS))
+    acc.groups += np.bincount(pur.group, minlength=len(config.groups.names))
 
     s = d.subs
     acc.add("sub_n", s.cust.size)
@@ -311,7 +315,8 @@ def _write_chunk(d: ChunkData, *, sinks, ids, cwidth: int, world: World, config:
         "hold_minutes": pa.array(t.hold, from_pandas=True), "handle_minutes": pa.array(t.handle, from_pandas=True)}))
 
     report("truth_segments", sinks["truth_segments"].write({
-        "customer_id": cid, "segment": vocab(SEGMENTS, pur.segment), "lambda_per_week": pa.array(pur.lam),
+        "customer_id": cid, "segment": vocab(SEGMENTS, pur.segment),
+        "behavioural_group": vocab(config.groups.names, pur.group), "lambda_per_week": pa.array(pur.lam),
         "p_dropout": pa.array(pur.p), "nu": pa.array(pur.nu), "expected_spend": pa.array(pp.gg_p / pur.nu),
         "birth_at": timestamps(world.to_us(cust.birth)),
         "dropout_at": timestamps(world.to_us(pur.dropout), null=pur.alive_at_end),

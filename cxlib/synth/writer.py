@@ -32,6 +32,7 @@ AUX_SCHEMAS = {
     "truth_segments": pa.schema([
         pa.field("customer_id", pa.string(), nullable=False),
         pa.field("segment", pa.string(), nullable=False),
+        pa.field("behavioural_group", pa.string(), nullable=False),
         pa.field("lambda_per_week", pa.float64(), nullable=False),
         pa.field("p_dropout", pa.float64(), nullable=False),
         pa.field("nu", pa.float64(), nullable=False),

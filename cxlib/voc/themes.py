@@ -25,7 +25,7 @@ from scipy import stats
 
 from ..errors import DataContractError, ParameterError
 from ..metrics import period_labels, t_interval_mean, wilson_interval
-from ..metrics._core import check_alpha
+from ..metrics._core import check_alpha, check_by, group_label, iter_groups, lead_columns
 
 __all__ = ["DEFAULT_THEMES", "Taxonomy", "DEFAULT_TAXONOMY", "THEME_COLUMNS", "CHANGE_COLUMNS", "TOPIC_COLUMNS",
            "tag_themes", "theme_shares", "theme_trend", "theme_change", "TopicModel", "discover_topics",
@@ -244,17 +244,31 @@ def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment"
 
 
 def theme_trend(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment", time_col: str = "responded_at",
-                freq: str = "Q", score_col: str | None = "nps", alpha: float = 0.05) -> pd.DataFrame:
+                freq: str = "Q", score_col: str | None = "nps", alpha: float = 0.05,
+                by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Theme shares per period (``group`` is the period label, e.g. ``"2025Q4"``); columns :data:`THEME_COLUMNS`.
+
+    With ``by`` (segment columns of ``data``), each segment's own trend, led by the ``by`` columns.
 
     Examples
     --------
     >>> d = pd.DataFrame({"comment": ["late parcel", "ok", "parcel lost", "parcel fine"],
-    ...                   "responded_at": pd.to_datetime(["2025-08-01", "2025-09-01", "2025-11-01", "2025-12-01"])})
+    ...                   "responded_at": pd.to_datetime(["2025-08-01", "2025-09-01", "2025-11-01", "2025-12-01"]),
+    ...                   "tier": ["gold", "silver", "gold", "gold"]})
     >>> tr = theme_trend(d, tags=tag_themes(d), score_col=None)
     >>> tr.loc[tr.theme == "delivery", ["group", "share"]].to_numpy().tolist()
     [['2025Q3', 0.5], ['2025Q4', 1.0]]
+    >>> tr = theme_trend(d, tags=tag_themes(d), score_col=None, by="tier")
+    >>> tr.loc[tr.theme == "delivery", ["tier", "group", "share"]].to_numpy().tolist()
+    [['gold', '2025Q3', 1.0], ['gold', '2025Q4', 1.0], ['silver', '2025Q3', 0.0]]
     """
+    if by is not None:
+        _check_tags(data, tags)
+        keys = check_by(data, by)
+        parts = [lead_columns(theme_trend(sub, tags=tags.loc[sub.index], col=col, time_col=time_col, freq=freq,
+                                          score_col=score_col, alpha=alpha), keys, key)
+                 for key, sub in iter_groups(data, keys)]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*keys, *THEME_COLUMNS])
     if time_col not in data.columns:
         raise DataContractError(f"Column {time_col!r} is missing; the frame has {list(data.columns)}.",
                                 column=time_col, rule="column present")
@@ -264,14 +278,27 @@ def theme_trend(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment",
 
 
 def theme_change(data: pd.DataFrame, *, tags: pd.DataFrame, period: str, comparison_period: str, col: str = "comment",
-                 time_col: str = "responded_at", freq: str = "Q", alpha: float = 0.05) -> pd.DataFrame:
+                 time_col: str = "responded_at", freq: str = "Q", alpha: float = 0.05,
+                 by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Change of each theme's share between two periods, with a Newcombe interval and a z-test.
+
+    Parameters
+    ----------
+    by : str or list of str, optional
+        Segment column(s) of ``data``: each segment's own change (no adjustment across segments here;
+        use :func:`cxlib.significance.adjust_pvalues` on ``p_value`` for a family).
 
     Returns
     -------
     DataFrame
-        Columns :data:`CHANGE_COLUMNS`: ``difference = share - comparison_share`` (fractions),
-        Newcombe hybrid-score interval, two-sided p-value of the pooled two-proportion z-test.
+        Columns :data:`CHANGE_COLUMNS` (led by the ``by`` columns when given): ``difference = share -
+        comparison_share`` (fractions), Newcombe hybrid-score interval, two-sided p-value of the pooled
+        two-proportion z-test.
+
+    Raises
+    ------
+    ParameterError
+        A period (of a segment, with ``by``) has no comments.
 
     Notes
     -----
@@ -293,6 +320,18 @@ def theme_change(data: pd.DataFrame, *, tags: pd.DataFrame, period: str, compari
     (0.25, 0.0379, 0.4333, 0.0209)
     """
     check_alpha(alpha)
+    if by is not None:
+        _check_tags(data, tags)
+        keys = check_by(data, by)
+        parts = []
+        for key, sub in iter_groups(data, keys):
+            try:
+                out = theme_change(sub, tags=tags.loc[sub.index], period=period, comparison_period=comparison_period,
+                                   col=col, time_col=time_col, freq=freq, alpha=alpha)
+            except ParameterError as exc:
+                raise ParameterError(f"Segment {group_label(key)!r} of {keys}: {exc}") from exc
+            parts.append(lead_columns(out, keys, key))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*keys, *CHANGE_COLUMNS])
     trend = theme_trend(data, tags=tags, col=col, time_col=time_col, freq=freq, score_col=None, alpha=alpha)
     periods = set(trend["group"])
     for name, p in (("period", period), ("comparison_period", comparison_period)):
