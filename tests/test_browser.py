@@ -139,3 +139,35 @@ def test_probe_catches_broken_and_external_resources(browser, report, tmp_path):
     assert probe["images"] == 3 and probe["decoded"] == 2
     assert any("IMG" in e for e in probe["resourceErrors"])
     assert any("cdn.example.invalid" in e for e in probe["resourceErrors"])
+
+
+def test_journey_sankey_draws_offline(browser, tmp_path):
+    """The interactive flow figure of the journeys section draws its nodes and links in the browser, offline."""
+    import nbformat
+    import pandas as pd
+
+    from cxlib.journey.report import interactive_figure
+    from cxlib.plots import journey as pj
+
+    paths = pd.DataFrame({"path": ["a > b", "b", "a"], "journeys": [10, 5, 3],
+                                            "conversions": [4, 0, 1]})
+    shown = interactive_figure(pj.path_flow(paths).figure, pj.path_flow_interactive(paths), div_id="flow-1",
+                               alt="Flow")
+    data, meta = shown._repr_mimebundle_()
+    cell = nbformat.v4.new_code_cell('#| label: fig-flow\n#| fig-cap: "Top paths."\nflow', execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=meta)]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_raw_cell('---\ntitle: "Journeys"\n---'), cell])
+    nbformat.write(nb, tmp_path / "20_journeys.ipynb")
+    html = render_report([tmp_path / "20_journeys.ipynb"], tmp_path / "out", title="R", engine="pandoc").html
+    probe, _ = run_probe(browser, html, tmp_path)
+    assert probe["scriptErrors"] == [] and probe["resourceErrors"] == [] and probe["fetched"] == []
+    assert probe["images"] == 0  # the static PNG stays out of the HTML
+    page = tmp_path / "dom.html"
+    page.write_text(html.read_text(encoding="utf-8"), encoding="utf-8")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+           f"--user-data-dir={tmp_path / 'profile2'}", "--host-resolver-rules=MAP * ~NOTFOUND",
+           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    # nodes: a, b (step 1), b (step 2), converted / not converted at steps 2 and 3 -> 7; links: a->b and 5 ends
+    assert len(re.findall(r'<g class="sankey-node"', dom)) == 7
+    assert len(re.findall(r'class="sankey-link"', dom)) == 6

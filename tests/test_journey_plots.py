@@ -90,3 +90,42 @@ def test_conversion_incidence_draws_the_curves():
     assert ax.get_xscale() == "log"
     with pytest.raises(ParameterError, match="unit='weeks'"):
         pj.conversion_incidence(ttc, unit="weeks")
+
+
+def test_path_flow_interactive_has_the_static_nodes_and_bands(js):
+    """The plotly Sankey carries exactly the nodes (sizes) and bands of the static figure."""
+    paths = top_paths(js, k=4)
+    ax = pj.path_flow(paths)
+    fig = pj.path_flow_interactive(paths, title="flow")
+    tr = fig.data[0]
+    assert tr.type == "sankey" and fig.layout.title.text == "flow"
+    labels, steps = list(tr.node.label), list(tr.node.customdata)
+    src, dst, val = list(tr.link.source), list(tr.link.target), list(tr.link.value)
+    bands = [p for p in ax.patches if isinstance(p, PathPatch)]
+    assert len(val) == len(bands) == 3 + 2 * 4
+    total = 135
+    static = {p.get_gid(): p.get_height() * total for p in ax.patches
+              if isinstance(p, Rectangle) and (p.get_gid() or "").startswith("node")}
+    # a node's size is what flows into it (or, in step 1, out of it)
+    size = {}
+    for i, (lab, step) in enumerate(zip(labels, steps)):
+        col = int(step.split()[1]) - 1
+        inflow = sum(v for s, t, v in zip(src, dst, val) if t == i)
+        outflow = sum(v for s, t, v in zip(src, dst, val) if s == i)
+        size[f"node:{col}:{lab}"] = inflow if col > 0 else outflow
+    assert size.keys() == static.keys()
+    for gid, n in static.items():
+        assert size[gid] == pytest.approx(n), gid
+    assert sum(v for t, v in zip(dst, val) if labels[t] == "converted") == 65
+    assert all(0 <= x <= 1 for x in tr.node.x) and all(0 <= y <= 1 for y in tr.node.y)
+    # the steps are pinned left to right
+    assert [x for x, s in zip(tr.node.x, steps) if s == "step 1"] == [pytest.approx(0.01)] * 2
+
+
+def test_path_flow_interactive_errors():
+    with pytest.raises(DataContractError, match="no path"):
+        pj.path_flow_interactive(pd.DataFrame({"path": ["(other)"], "journeys": [3], "conversions": [1]}))
+    with pytest.raises(DataContractError, match="conversions"):
+        pj.path_flow_interactive(pd.DataFrame({"path": ["a"], "journeys": [3]}))
+    with pytest.raises(ParameterError, match="max_steps=0"):
+        pj.path_flow_interactive(pd.DataFrame({"path": ["a"], "journeys": [3], "conversions": [1]}), max_steps=0)

@@ -209,3 +209,72 @@ def test_findings_without_change(paths_journeys):
     assert [f.key for f in found] == ["journey_conversion_rate", "journey_top_fail_point",
                                       "journey_top_removal_effect"]
     assert math.isnan(found[-1].ci_lower)  # no bootstrap, no interval
+
+
+# ----------------------------------------------------------------------------- interactive flow figure
+
+def _flow_display(include_plotlyjs=False):
+    from cxlib.journey.report import interactive_figure
+    from cxlib.plots import journey as pj
+
+    paths = pd.DataFrame({"path": ["a > b", "b", "a"], "journeys": [10, 5, 3], "conversions": [4, 0, 1]})
+    return interactive_figure(pj.path_flow(paths).figure, pj.path_flow_interactive(paths), div_id="flow-1",
+                              alt="Flow", include_plotlyjs=include_plotlyjs)
+
+
+def test_interactive_figure_bundle_is_deterministic():
+    d1, d2 = _flow_display(), _flow_display()
+    data, meta = d1._repr_mimebundle_()
+    assert set(data) == {"text/html", "image/png", "text/plain"} and data["text/plain"] == "Flow"
+    assert 'id="flow-1"' in d1.html and "plotly-graph-div" in d1.html and '"type":"sankey"' in d1.html
+    assert d1.png[:4] == b"\x89PNG" and meta["image/png"] == {"width": d1.width, "height": d1.height}
+    assert (d1.html, d1.png) == (d2.html, d2.png)  # byte-identical renders: fixed div id, no timestamps
+    assert len(d1.html) < 100_000 < len(_flow_display(include_plotlyjs=True).html)  # the library inlined on demand
+    from cxlib.journey.report import interactive_figure
+
+    with pytest.raises(ParameterError, match="div_id='bad id'"):
+        interactive_figure(None, None, div_id="bad id")
+
+
+@pytest.mark.parametrize("target, expected", [("html", ["text/html"]), ("typst", ["image/png"])])
+def test_renderer_picks_interactive_for_html_and_image_for_pdf(target, expected):
+    import nbformat
+
+    from cxlib.report.render import _pick_output
+
+    data, meta = _flow_display()._repr_mimebundle_()
+    out = _pick_output(nbformat.v4.new_output("display_data", data=data, metadata=meta), target)
+    assert sorted(out.data) == expected
+
+
+def _flow_notebook(path):
+    import nbformat
+
+    data, meta = _flow_display(include_plotlyjs=True)._repr_mimebundle_()
+    cell = nbformat.v4.new_code_cell('#| label: fig-flow\n#| fig-cap: "Top paths."\nflow', execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=meta)]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_raw_cell('---\ntitle: "Journeys"\n---'),
+                                         nbformat.v4.new_markdown_cell("See @fig-flow."), cell])
+    nbformat.write(nb, path)
+    return path
+
+
+def test_rendered_html_has_the_sankey_and_the_pdf_the_image(tmp_path):
+    pytest.importorskip("pypandoc", reason="the report extra (pandoc) renders the report")
+    pytest.importorskip("typst", reason="the report extra (typst) renders the PDF")
+    from pypdf import PdfReader
+
+    from cxlib.report.render import render_report
+
+    res = render_report([_flow_notebook(tmp_path / "20_journeys.ipynb")], tmp_path / "out", title="R",
+                        engine="pandoc")
+    html = res.html.read_text(encoding="utf-8")
+    assert html.count('class="plotly-graph-div"') == 1 and 'id="flow-1"' in html
+    assert html.count("Plotly.newPlot(") == 1
+    assert html.count("plotly.js v") >= 1  # the library travels inside the page (offline)
+    assert "<img" not in html.split('id="flow-1"')[0].rsplit("<figure", 1)[-1]  # no static copy in the HTML
+    assert "Figure 1" in html
+    text = "".join(p.extract_text() for p in PdfReader(res.pdf).pages)
+    assert "Figure 1" in text and "Top paths." in text
+    reader = PdfReader(res.pdf)
+    assert sum(len(p.images) for p in reader.pages) == 1  # the static Sankey

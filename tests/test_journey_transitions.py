@@ -102,22 +102,36 @@ def test_dfg_against_live_pm4py():
         {k: int(v) for k, v in dfg_ref.items()}
 
 
-@pytest.mark.parametrize("journey_col", ["journey_id", None])
-@pytest.mark.parametrize("censored", ["exclude", "truncate", "abandonment"])
-def test_event_table_route_equals_list_route(journey_col, censored):
-    """Counts from the event table (lead() over the sorted events) equal those from the journey lists."""
+def _routes(journey_col):
+    """The same journeys three ways: fused (nothing built), from the event table, from the list table."""
     import dataclasses
 
-    js = journeyize(small_log(), journey_col=journey_col, gap="2h")
-    lists = dataclasses.replace(js, events_table=None, _built={"table": js.table})  # forces the list route
-    assert lists.events_table is None and js.events_table is not None
-    a, b = transition_matrix(js, censored=censored), transition_matrix(lists, censored=censored)
+    fused = journeyize(small_log(), journey_col=journey_col, gap="2h")
+    events = journeyize(small_log(), journey_col=journey_col, gap="2h")
+    assert events.events_table is not None and events.fused is None  # builds the event table
+    lists = journeyize(small_log(), journey_col=journey_col, gap="2h")
+    lists = dataclasses.replace(lists, spec=None, _built={"table": lists.table, "journeys": lists.table,
+                                                          "n_journeys": lists.n_journeys})
+    assert lists.events_table is None and fused.fused is not None and "events" not in fused._built
+    return fused, events, lists
+
+
+@pytest.mark.parametrize("journey_col", ["journey_id", None])
+@pytest.mark.parametrize("censored", ["exclude", "truncate", "abandonment"])
+def test_fused_event_table_and_list_routes_agree(journey_col, censored):
+    """Counts from the fused query, the event table (lead() over the sorted events) and the lists agree."""
+    fused, events, lists = _routes(journey_col)
+    a, b, c = (transition_matrix(j, censored=censored) for j in (fused, events, lists))
     pd.testing.assert_frame_equal(a.counts, b.counts)
-    assert a.n_journeys == b.n_journeys > 0
-    assert a.counts.to_numpy().sum() > js.n_journeys  # start edges alone are one per journey kept
-    d1, d2 = directly_follows(js), directly_follows(lists)
-    pd.testing.assert_frame_equal(d1.edges, d2.edges)
-    for s1, s2 in ((d1.start_activities, d2.start_activities), (d1.end_activities, d2.end_activities),
-                   (d1.activities, d2.activities)):
-        pd.testing.assert_series_equal(s1, s2)
-    assert int(d1.activities.sum()) == js.n_events
+    pd.testing.assert_frame_equal(a.counts, c.counts)
+    assert a.n_journeys == b.n_journeys == c.n_journeys > 0
+    assert a.counts.to_numpy().sum() > fused.n_journeys  # start edges alone are one per journey kept
+    assert "events" not in fused._built  # the fused route wrote no table (exclude reads the events only)
+    d1, d2, d3 = (directly_follows(j) for j in (fused, events, lists))
+    for other in (d2, d3):
+        pd.testing.assert_frame_equal(d1.edges, other.edges)
+        for s1, s2 in ((d1.start_activities, other.start_activities), (d1.end_activities, other.end_activities),
+                       (d1.activities, other.activities)):
+            pd.testing.assert_series_equal(s1, s2)
+        assert d1.n_journeys == other.n_journeys
+    assert int(d1.activities.sum()) == fused.n_events

@@ -68,6 +68,11 @@ def _execute(world: Path, name: str, **parameters) -> tuple[Path, list[dict]]:
 @pytest.mark.pipeline
 def test_notebook_recovers_the_planted_journeys(world):
     executed, found = _execute(world, "all")
+    # the flow figure travels as one output: interactive Sankey (HTML) and static image (PDF)
+    flow = [c for c in nbformat.read(executed, as_version=4).cells if "fig-journey-flow" in c.source][0]
+    data = [o for o in flow.outputs if o.output_type in ("display_data", "execute_result")][0]["data"]
+    assert {"text/html", "image/png"} <= set(data) and 'id="journey-flow-sankey"' in data["text/html"]
+    assert data["text/html"].count("plotly.js v") >= 1 and '"type":"sankey"' in data["text/html"]
     truth = json.loads((world / "data" / "truth.json").read_text())["journeys"]
     by = {f["key"]: f for f in found}
     assert set(by) == KEYS
@@ -89,12 +94,14 @@ def test_notebook_recovers_the_planted_journeys(world):
     assert abs(float(detail["rate_exposed"]) - truth["abandonment_probability"]["fitting_room_wait"]) < 0.08
     assert fail["ci_lower"] > 20 and fail["p_value"] < 1e-6
     # largest removal effect among steps not every conversion passes: the chain's top-ranked such
-    # touchpoint, its exact value inside the bootstrap CI
+    # touchpoint, its exact value inside the bootstrap CI up to the same window slack as the conversion
+    # rate (0.03): the notebook reads one quarter, whose journeys cut at its start begin mid-chain (the
+    # unbiased check on whole journeys is tests/test_journey_attribution.py)
     top = by["journey_top_removal_effect"]
     tp = top["detail"].split(";")[0].split("=", 1)[1]
     ranked = [t for t in truth["removal_ranking"] if truth["removal_effects"][t] < 1 - 1e-9]
     assert tp == ranked[0]
-    assert top["ci_lower"] - 1e-9 <= truth["removal_effects"][tp] <= top["ci_upper"] + 1e-9
+    assert top["ci_lower"] - 0.03 <= truth["removal_effects"][tp] <= top["ci_upper"] + 0.03
     # nothing identifies a customer in the executed notebook
     text = executed.read_text(encoding="utf-8")
     raw_ids = pd.read_parquet(world / "data" / "customers.parquet")["customer_id"].head(300)

@@ -3,6 +3,7 @@
 One module per question:
 
 * :mod:`~cxlib.journey.sessions` -- cut events into journeys (:func:`journeyize`, :func:`from_paths`);
+* :mod:`~cxlib.journey.sql` -- the fused journey SQL and the engine running it;
 * :mod:`~cxlib.journey.paths` -- frequent paths and path lengths;
 * :mod:`~cxlib.journey.funnel` -- ordered funnels with intervals and a two-segment test;
 * :mod:`~cxlib.journey.transitions` -- transition matrix and directly-follows graph;
@@ -10,6 +11,10 @@ One module per question:
 * :mod:`~cxlib.journey.timing` -- time between touchpoints and time to convert (cumulative incidence,
   abandonment competing);
 * :mod:`~cxlib.journey.failpoints` -- touchpoints after which journeys fail.
+
+Cutting events into journeys is lazy: each aggregation runs one DuckDB query that cuts and
+aggregates in the same window pass (SQL built in :mod:`~cxlib.journey.sql`); tables are written
+only when a caller asks for them.
 
 Importing the package has no side effects.
 """

@@ -14,11 +14,13 @@ and outcome are exchangeable, so a bootstrap sample is one multinomial draw of c
 distinct paths; transition counts of every replicate are one sparse matrix product, and the
 removal effects of all replicates are one batched solve per channel.  Without a bootstrap
 (``n_boot=0``) no per-path incidence is needed: the transition counts and heuristic credits are
-summed over journeys in DuckDB (first order from events: straight from the event table, without
-building touchpoint lists) and the chain is solved once.
+summed over journeys in DuckDB and the chain is solved once.  Events not yet cut into tables are
+first reduced, in one query, to their distinct (path, outcome) pairs with counts -- all that
+attribution needs -- and the path-level code runs on that small table.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +30,8 @@ from scipy import sparse
 
 from ..errors import DataContractError, ParameterError, check_choice
 from ._stats import check_alpha
-from .sessions import as_journeys
-from .sql import literal
+from .sessions import Journeys, as_journeys
+from .sql import decode_sql, literal, paths_sql, with_ctes
 from .transitions import (CONVERSION, NULL, START, STATE_SEP, _counts_from_events, check_order,
                           distinct_paths_sql, edges_sql)
 
@@ -173,7 +175,7 @@ def _aggregated_inputs(js, order: int, censored: str):
     as :func:`_inputs` plus ``(n_journeys, n_conversions, n_credited)``.
     """
     eng = js.engine
-    if js.events_table is not None and order == 1:
+    if js.spec is not None and order == 1:
         return _aggregated_from_events(js, censored)
     keep = " AND outcome != 'censored'" if censored == "exclude" else ""
     rows = f"(SELECT path, outcome, weight AS n FROM {js.table} WHERE weight > 0{keep})"
@@ -214,24 +216,49 @@ def _aggregated_from_events(js, censored: str):
     touchpoint right before the conversion, linear = ``1 / (n_events - 1)`` to every other event of
     a converted journey (one join of those events to their journeys).
     """
-    eng, ev, jt = js.engine, js.events_table, js.journey_table
+    eng = js.engine
+    ctes, ev, jt = js.sources()
     conv = literal(js.conversion)
     e, _ = _counts_from_events(js, censored)
     edges = pd.DataFrame({"pid": np.zeros(len(e), dtype=np.int64), "n": 1, "src": e["src"], "dst": e["dst"],
                           "k": e["c"]})
-    credit = eng.df(f"""
-SELECT 0::BIGINT AS pid, channel, sum(f)::DOUBLE AS first_touch, sum(la)::DOUBLE AS last_touch,
-       sum(li)::DOUBLE AS linear FROM (
+    keep = "outcome != 'censored'" if censored == "exclude" else "TRUE"
+    # Credits per channel and the three totals (channel NULL) in one query.
+    got = eng.df(with_ctes(ctes, f"""
+SELECT channel, sum(f)::DOUBLE AS first_touch, sum(la)::DOUBLE AS last_touch, sum(li)::DOUBLE AS linear FROM (
   SELECT first_tp AS channel, count(*) AS f, 0 AS la, 0.0 AS li FROM {jt} WHERE converted AND n_events > 1 GROUP BY 1
   UNION ALL SELECT tp, 0, count(*), 0.0 FROM {ev} WHERE nxt = {conv} GROUP BY 1
   UNION ALL SELECT e.tp, 0, 0, sum(1.0 / (j.n_events - 1)) FROM {ev} e
     JOIN (SELECT jkey, k, n_events FROM {jt} WHERE converted AND n_events > 1) j
-    ON e.jkey IS NOT DISTINCT FROM j.jkey AND e.k = j.k WHERE e.tp != {conv} GROUP BY 1)
-GROUP BY channel""")
-    keep = "outcome != 'censored'" if censored == "exclude" else "TRUE"
-    totals = eng.fetchall(f"""SELECT count(*) FILTER (WHERE {keep}), count(*) FILTER (WHERE converted),
-       count(*) FILTER (WHERE converted AND n_events > 1) FROM {jt}""")[0]
+    ON e.jkey IS NOT DISTINCT FROM j.jkey AND e.k = j.k WHERE e.tp != {conv} GROUP BY 1) c
+GROUP BY channel
+UNION ALL
+SELECT NULL, sum(CASE WHEN {keep} THEN 1 ELSE 0 END), sum(CASE WHEN converted THEN 1 ELSE 0 END),
+       sum(CASE WHEN converted AND n_events > 1 THEN 1 ELSE 0 END) FROM {jt}"""))
+    tot = got[got["channel"].isna()].iloc[0]
+    credit = got[got["channel"].notna()].reset_index(drop=True)
+    credit.insert(0, "pid", np.zeros(len(credit), dtype=np.int64))
+    totals = (tot["first_touch"], tot["last_touch"], tot["linear"])
     return edges, credit, tuple(int(v) for v in totals)
+
+
+def _distinct_paths(js: Journeys) -> tuple[Journeys, str | None]:
+    """Fused events reduced to path level: one row per distinct (path, outcome) with its count.
+
+    Attribution needs nothing of a journey but its path and outcome, so the events are cut and
+    grouped in one query into a small table (tens of thousands of rows for millions of events) and
+    the path-level code runs on it; returns the path-level journeys and the table to drop.  Journeys
+    whose event table is built already are returned as they are (their route reads that table).
+    """
+    if js.fused is None:
+        return js, None
+    t = js.engine.temp_name("distinct_paths")
+    js.engine.execute(f"""CREATE TEMP TABLE {t} AS
+SELECT {decode_sql("p", js.codes)} AS path, outcome, outcome = 'conversion' AS converted, weight FROM (
+  SELECT p, outcome, sum(weight)::BIGINT AS weight FROM ({paths_sql(js.fused, js.observation_end, js.codes)}) j
+  GROUP BY p, outcome) g""")
+    n = int(js.engine.fetchall(f"SELECT coalesce(sum(weight), 0) FROM {t}")[0][0])
+    return dataclasses.replace(js, spec=None, _built={"table": t, "journeys": t, "n_journeys": n}), t
 
 
 def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float = 0.05,
@@ -293,7 +320,7 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
             raise ParameterError("Bootstrap intervals need a seeded generator: pass rng=np.random.default_rng(seed) "
                                  "(or n_boot=0 for point estimates).")
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    js = as_journeys(journeys)
+    js, tmp = _distinct_paths(as_journeys(journeys))
     if n_boot == 0:
         # Point estimates only: aggregate in DuckDB and evaluate one pseudo-path holding all the counts.
         edges, credit, (n_all, n_converted, n_credited) = _aggregated_inputs(js, order, censored)
@@ -375,6 +402,8 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
     table = pd.concat(rows, ignore_index=True).assign(
         ci_level=1 - alpha, n_journeys=n_total, n_conversions=n_conv_total, n_boot=int(n_boot),
         order=order)
+    if tmp is not None:
+        js.engine.execute(f"DROP TABLE {tmp}")
     base_ci = tuple(np.nanquantile(boots["base"], q)) if boots else (np.nan, np.nan)
     reps = pd.DataFrame(boots["markov_re"], columns=channels) if boots else pd.DataFrame(columns=channels)
     return Attribution(table=table[list(ATTRIBUTION_COLUMNS)], conversion_probability=float(point["base"]),

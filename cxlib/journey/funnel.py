@@ -13,7 +13,7 @@ from scipy import stats
 from ..errors import DataContractError, ParameterError
 from ._stats import check_alpha, cohens_h, holm, newcombe, two_proportion_z, wilson
 from .sessions import Journeys, _interval, _timedelta, as_journeys
-from .sql import ident, literal
+from .sql import greedy_funnel_sql, ident, literal
 
 __all__ = ["Funnel", "funnel", "FunnelComparison", "compare_funnels", "FUNNEL_COLUMNS", "COMPARISON_COLUMNS", "ALL"]
 
@@ -112,7 +112,7 @@ def _greedy_levels_sql(js: Journeys, src: str, seg: str, steps: Sequence[str]) -
     m = len(steps)
     wanted = "[" + ", ".join(literal(s) for s in steps) + "]"
     fold = f"lambda acc, x: CASE WHEN acc < {m} AND x = {wanted}[acc + 1] THEN acc + 1 ELSE acc END"
-    if js.events_table is None:
+    if js.spec is None:
         return f"""
 SELECT {seg} AS segment, list_reduce(touchpoints, {fold}, 0) AS level, sum(weight)::BIGINT AS journeys
 FROM {src} GROUP BY ALL ORDER BY segment, level"""
@@ -180,7 +180,11 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     win = None if window is None else _timedelta(window, "window")
     if win is not None and not js.has_times:
         raise ParameterError("window= needs event times, but these journeys come from path counts (no times).")
-    if not strict and win is None and (by is None or by not in ("journey_id", "touchpoints", "times", "path")):
+    if not strict and win is None and by is None and js.fused is not None:
+        # One query over the events: cut, fold each journey's step events, count by level.
+        lv = js.engine.df(greedy_funnel_sql(js.fused, list(steps))).assign(segment=ALL)
+        lv["journeys"] = lv["journeys"].astype("int64")
+    elif not strict and win is None and (by is None or by not in ("journey_id", "touchpoints", "times", "path")):
         # Single pass over the event table; the journey table without lists carries weights and segments.
         src, seg = _segment_source(js, by, segments, js.journey_table)
         lv = js.engine.df(_greedy_levels_sql(js, src, seg, steps))

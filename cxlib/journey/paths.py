@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import ParameterError
 from ._stats import check_alpha, wilson
 from .sessions import Journeys, as_journeys
-from .sql import literal, median_with_ci
+from .sql import decode_sql, literal, median_with_ci, paths_sql
 
 __all__ = ["PathTable", "top_paths", "path_lengths", "PATH_COLUMNS", "LENGTH_COLUMNS", "OTHER", "path_expression"]
 
@@ -99,29 +99,34 @@ def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, inc
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k={k!r} must be a positive whole number of paths to list.")
     js = as_journeys(journeys)
-    expr = path_expression(collapse_repeats=collapse_repeats, include_conversion=include_conversion)
-    base = f"""
-WITH p AS (SELECT {expr} AS p, weight, converted, epoch(ended_at - started_at) AS dur FROM {js.table}),
-c AS (SELECT p, sum(weight) AS n FROM p GROUP BY p),
-r AS (SELECT p, row_number() OVER (ORDER BY n DESC, array_to_string(p, {literal(SEP)})) AS rk FROM c),
-b AS (SELECT CASE WHEN rk <= {int(k)} THEN rk ELSE {int(k) + 1} END AS rank,
-             CASE WHEN rk <= {int(k)} THEN array_to_string(p.p, {literal(SEP)}) ELSE {literal(OTHER)} END AS path,
-             CASE WHEN rk <= {int(k)} THEN len(p.p) END AS length, weight, converted, dur, p.p AS variant
-      FROM p JOIN r ON p.p = r.p)"""
-    ranked = js.engine.temp_name("ranked_paths")  # evaluated once, read by the two aggregations below
-    js.engine.execute(f"CREATE TEMP TABLE {ranked} AS {base} SELECT rank, path, length, weight, converted, dur, "
-                      "variant FROM b")
-    agg = js.engine.df(f"""
-SELECT rank, path, max(length) AS length, sum(weight)::BIGINT AS journeys,
-       sum(CASE WHEN converted THEN weight ELSE 0 END)::BIGINT AS conversions,
-       count(DISTINCT variant)::BIGINT AS variants
-FROM {ranked} GROUP BY rank, path ORDER BY rank""")
-    if int(k) + 1 not in set(agg["rank"]):  # keep the (other) row, empty, so every table has k + 1 rows or fewer
-        agg = pd.concat([agg, pd.DataFrame({"rank": [int(k) + 1], "path": [OTHER], "length": [np.nan],
+    eng, kk = js.engine, int(k)
+    per = eng.temp_name("journey_paths")  # one row per journey: path list, weight, converted, duration
+    eng.execute(f"CREATE TEMP TABLE {per} AS "
+                + _journey_paths_sql(js, collapse_repeats=collapse_repeats, include_conversion=include_conversion))
+    var = eng.temp_name("variants")  # one row per distinct path, ranked by journeys then text
+    names = decode_sql("p", js.codes) if js.fused is not None and not collapse_repeats else "p"
+    eng.execute(f"""CREATE TEMP TABLE {var} AS
+SELECT p, d, n, c, row_number() OVER (ORDER BY n DESC, array_to_string(d, {literal(SEP)})) AS rk FROM (
+  SELECT p, {names} AS d, sum(weight) AS n, sum(CASE WHEN converted THEN weight ELSE 0 END) AS c FROM {per}
+  GROUP BY p) g""")
+    agg = eng.df(f"""
+SELECT CASE WHEN rk <= {kk} THEN rk ELSE {kk + 1} END AS rank,
+       CASE WHEN rk <= {kk} THEN array_to_string(d, {literal(SEP)}) ELSE {literal(OTHER)} END AS path,
+       max(CASE WHEN rk <= {kk} THEN len(d) END) AS length, sum(n)::BIGINT AS journeys,
+       sum(c)::BIGINT AS conversions, count(*)::BIGINT AS variants
+FROM {var} GROUP BY 1, 2 ORDER BY rank""")
+    if kk + 1 not in set(agg["rank"]):  # keep the (other) row, empty, so every table has k + 1 rows or fewer
+        agg = pd.concat([agg, pd.DataFrame({"rank": [kk + 1], "path": [OTHER], "length": [np.nan],
                                             "journeys": [0], "conversions": [0], "variants": [0]})],
                         ignore_index=True)
+    # Durations by rank: each journey finds its rank among the k top paths only (a tiny hash join).
+    ranked = eng.temp_name("ranked_paths")
+    eng.execute(f"""CREATE TEMP TABLE {ranked} AS
+SELECT coalesce(t.rk, {kk + 1}) AS rank, j.dur FROM {per} j LEFT JOIN (SELECT p, rk FROM {var} WHERE rk <= {kk}) t
+ON j.p = t.p""")
     dur = median_with_ci(js.engine, f"SELECT rank, dur AS x FROM {ranked}", ["rank"], alpha)
-    js.engine.execute(f"DROP TABLE {ranked}")
+    for name in (ranked, var, per):
+        eng.execute(f"DROP TABLE {name}")
     out = agg.merge(dur[["rank", "median", "ci_lower", "ci_upper"]].rename(columns={
         "median": "median_duration_s", "ci_lower": "duration_ci_lower", "ci_upper": "duration_ci_upper"}),
         on="rank", how="left")
@@ -139,6 +144,19 @@ FROM {ranked} GROUP BY rank, path ORDER BY rank""")
     n_var = int(agg["variants"].sum())
     return PathTable(table=out[list(PATH_COLUMNS)].reset_index(drop=True), k=int(k),
                      collapse_repeats=collapse_repeats, n_journeys=total, n_variants=n_var, ci_level=1 - alpha)
+
+
+def _journey_paths_sql(js: Journeys, *, collapse_repeats: bool, include_conversion: bool) -> str:
+    """SQL: one row per journey (or path row), ``p`` (path list), ``weight``, ``converted``, ``dur`` (seconds).
+
+    With fused events (nothing built yet, repeats kept) the paths are grouped straight from the
+    events' window as lists of touchpoint codes (:func:`~cxlib.journey.sql.paths_sql`, decoded
+    once per distinct path); otherwise they are the list table's touchpoint names.
+    """
+    if js.fused is not None and not collapse_repeats:
+        return paths_sql(js.fused, js.observation_end, js.codes, include_conversion=include_conversion)
+    expr = path_expression(collapse_repeats=collapse_repeats, include_conversion=include_conversion)
+    return f"SELECT {expr} AS p, weight, converted, epoch(ended_at - started_at) AS dur FROM {js.table}"
 
 
 def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float = 0.05) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from .sql import ident, literal
 
 __all__ = ["Window", "analysis_window", "segment_events", "ConversionRate", "conversion_rate",
            "ConversionChange", "conversion_change", "pairwise_funnel_tests", "journey_findings",
-           "RATE_COLUMNS", "CHANGE_COLUMNS", "SECTION"]
+           "RATE_COLUMNS", "CHANGE_COLUMNS", "SECTION", "InteractiveFigure", "interactive_figure"]
 
 SECTION = "journeys"
 
@@ -352,3 +352,58 @@ def journey_findings(*, rate: ConversionRate, change: ConversionChange | None, f
             detail=f"touchpoint={best['channel']}; steps every conversion passes (removal effect 1, "
                    f"not ranked): {', '.join(gatekeepers) or 'none'}"))
     return out
+
+
+@dataclass(frozen=True)
+class InteractiveFigure:
+    """One figure, two renderings: a plotly ``text/html`` for the HTML report, a PNG for the PDF.
+
+    Both travel in a single display output.  Quarto picks ``text/html`` first for HTML and the
+    image for PDF/Typst (its ``displayDataMimeType`` priority); :mod:`cxlib.report.render` does
+    the same on its pandoc route.  Attributes: ``html`` (a ``<div>`` plus script, plotly.js
+    inlined when ``include_plotlyjs``), ``png`` (bytes), ``alt``, ``width``, ``height``.
+    """
+
+    html: str
+    png: bytes
+    alt: str
+    width: int
+    height: int
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+        import base64
+
+        data = {"text/html": self.html, "image/png": base64.b64encode(self.png).decode("ascii"),
+                "text/plain": self.alt}
+        return data, {"image/png": {"width": self.width, "height": self.height}}
+
+
+def interactive_figure(static, interactive, *, div_id: str, alt: str | None = None, include_plotlyjs: bool = True,
+                       dpi: int = 150) -> InteractiveFigure:
+    """Pair a matplotlib figure (PDF) with a plotly figure (HTML) in one display output.
+
+    Parameters
+    ----------
+    static : matplotlib.figure.Figure
+        The static rendering (``ax.figure`` of :func:`cxlib.plots.journey.path_flow`).
+    interactive : plotly.graph_objects.Figure
+        The interactive rendering (:func:`cxlib.plots.journey.path_flow_interactive`).
+    div_id : str
+        HTML id of the figure: fixed, so that two renders of the report are byte-identical
+        (plotly would otherwise draw a random id).
+    alt : str, optional
+        Alternative text (default: the static figure's suptitle or "Figure").
+    include_plotlyjs : bool
+        Inline plotly.js (about 4.8 MB, so the HTML works offline).  Pass False for every further
+        plotly figure of the same report: the library is then embedded once.
+    dpi : int
+        Resolution of the PNG.
+    """
+    from ..report.figures import show_figure
+
+    if not isinstance(div_id, str) or not div_id.replace("-", "").replace("_", "").isalnum():
+        raise ParameterError(f"div_id={div_id!r} must be a non-empty HTML id of letters, digits, '-' and '_'.")
+    shown = show_figure(static, dpi=dpi, alt=alt)
+    html = interactive.to_html(full_html=False, include_plotlyjs=bool(include_plotlyjs), div_id=div_id,
+                               config={"displaylogo": False, "responsive": True})
+    return InteractiveFigure(html=html, png=shown.png, alt=shown.alt, width=shown.width, height=shown.height)

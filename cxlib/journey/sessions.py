@@ -10,16 +10,15 @@ identifier.  It ends in
   the end of observation, so the customer may still come back and convert;
 * ``abandonment``: no conversion and at least ``gap`` of silence afterwards.
 
-The journeys live in temporary DuckDB tables, which every other function of
-:mod:`cxlib.journey` reads with SQL; nothing is copied into pandas.  One sorted
-window pass over the events gives an event table (position, journey number,
-next touchpoint of the same journey and the time to it) and a list-free
-journey table; questions about consecutive pairs (directly-follows graph,
-first-order transitions) are plain GROUP BYs over the event table.  The list
-form (touchpoints and times per journey, what path variants, funnels and
-attribution need) is built only when first asked for, by sorting each
-journey's few events (``list_sort`` of (position, touchpoint, time) structs,
-cheaper than DuckDB's ordered ``list(... ORDER BY ...)`` aggregate).
+Journey-izing is lazy.  :func:`journeyize` checks the columns, counts the events
+and finds the end of observation (one scan), and records how to cut the events
+(an :class:`~cxlib.journey.sql.EventSpec`).  Each aggregation then runs one
+fused DuckDB query that cuts and aggregates in the same window pass over the
+events (see :mod:`cxlib.journey.sql`); nothing is copied into pandas and no
+intermediate table is written.  The tables are materialised only when a caller
+asks for them (:attr:`Journeys.events_table`, :attr:`Journeys.journey_table`,
+:attr:`Journeys.table`, ``to_frame``); once they exist, later questions read
+them instead of re-reading the events.
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError
-from .sql import Engine, ident, literal, resolve_source
+from .sql import Engine, EventSpec, codes_sql, events_sql, ident, journeys_sql, literal, resolve_source, window_sql
 
 __all__ = ["Journeys", "journeyize", "from_paths", "OUTCOMES", "JOURNEY_COLUMNS"]
 
@@ -48,64 +47,123 @@ DEFAULT_GAP = "30min"
 
 @dataclass(frozen=True, eq=False)
 class Journeys:
-    """Journeys held in temporary DuckDB tables.
+    """Journeys over an event log (cut lazily) or path-level counts.
 
-    :func:`journeyize` keeps two tables: one row per *event* (``events_table``: the journey key,
-    the position, the next touchpoint of the same journey and the seconds until it, computed in one
-    sorted window pass) and one row per *journey* without lists (``journey_table``).  Questions
-    about consecutive pairs (directly-follows graph, first-order transition counts) are answered
-    from the event table by a plain GROUP BY.  The list form :attr:`table` (touchpoints and times
-    as lists, what path variants, funnels and attribution read) is built on first use and kept.
+    For events, the object holds an :class:`~cxlib.journey.sql.EventSpec` (``spec``) and every
+    aggregation is one fused query over the events.  Three temporary DuckDB tables are built
+    only on first access and then kept (later questions read them):
+
+    * :attr:`events_table`: one row per event, ``jkey, k, [customer_id,] ts, tp, r, first, nxt,
+      dt`` (``customer_id`` only with explicit journey ids; otherwise it is ``jkey``) --
+      ``(jkey, k)`` identifies the journey, ``r`` orders events within ``jkey``, ``first`` marks
+      a journey's first event, ``nxt`` is the next touchpoint of the same journey (NULL at its
+      last event) and ``dt`` the seconds until it;
+    * :attr:`journey_table`: one row per journey, ``jkey, k`` and the list-free columns of
+      :data:`JOURNEY_COLUMNS` (without ``journey_id``) plus ``first_tp, last_tp``;
+    * :attr:`table`: the journey table with lists, columns :data:`JOURNEY_COLUMNS`:
+      ``touchpoints`` (list, conversion included), ``times`` (list of timestamps, NULL for
+      path-level input), ``path`` (touchpoints before the conversion), ``outcome`` (one of
+      :data:`OUTCOMES`), ``weight`` (journeys the row stands for: 1 for events, the count for
+      path-level input).
 
     Attributes
     ----------
     engine : Engine
-        Where the tables live.
-    table : str
-        Name of the temporary journey table with lists, columns :data:`JOURNEY_COLUMNS`:
-        ``touchpoints`` (list, conversion included), ``times`` (list of timestamps, NULL for
-        path-level input), ``path`` (touchpoints before the conversion), ``outcome`` (one of
-        :data:`OUTCOMES`), ``weight`` (number of identical journeys the row stands for: 1 for
-        events, the count for path-level input).  Built lazily.
-    events_table : str or None
-        Event-level table (None for path-level input): ``jkey, k, [customer_id,] ts, tp, r, first,
-        nxt, dt`` (``customer_id`` only with explicit journey ids; otherwise it is ``jkey``) --
-        ``(jkey, k)`` identifies the journey, ``r`` orders events within ``jkey``,
-        ``first`` marks a journey's first event, ``nxt`` is the next touchpoint of the same
-        journey (NULL at its last event) and ``dt`` the seconds until it.
-    journey_table : str
-        One row per journey: ``jkey, k`` and the list-free columns of :data:`JOURNEY_COLUMNS`
-        (without ``journey_id``, a string built only with the lists) plus ``first_tp, last_tp``.
+        Where the queries run and the tables live.
     conversion : str
         The touchpoint that converts.
     gap : pandas.Timedelta
         Inactivity gap (splits journeys without explicit id; censoring window).
     observation_end : pandas.Timestamp or None
         End of observation used for censoring (None for path-level input).
-    n_journeys, n_events : int
-        Totals (weighted).
+    n_events : int
+        Events kept (weighted for path-level input).
     has_times : bool
         Whether event times are known (False for path-level input).
+    spec : EventSpec or None
+        How the events are cut (None for path-level input, whose journey table exists already).
     """
 
     engine: Engine
-    journey_table: str
     conversion: str
     gap: pd.Timedelta | None
     observation_end: pd.Timestamp | None
-    n_journeys: int
     n_events: int
     has_times: bool
     source: str
-    events_table: str | None = None
+    spec: EventSpec | None = None
     _built: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _table(self, name: str, sql: str) -> str:
+        if name not in self._built:
+            out = self.engine.temp_name(name)
+            self.engine.execute(f"CREATE TEMP TABLE {out} AS {sql}")
+            self._built[name] = out
+        return self._built[name]
+
+    @property
+    def fused(self) -> EventSpec | None:
+        """The spec when no event table has been built yet (aggregations then run fused on the events)."""
+        return self.spec if self.spec is not None and "events" not in self._built else None
+
+    @property
+    def events_table(self) -> str | None:
+        """Event-level table (built on first access; None for path-level input)."""
+        if self.spec is None:
+            return self._built.get("events")
+        return self._table("events", window_sql(self.spec, number=True, position=True))
+
+    @property
+    def journey_table(self) -> str:
+        """One row per journey without lists (built on first access)."""
+        if "journeys" not in self._built:
+            self._table("journeys", journeys_sql(self.events_table, self.spec, self.observation_end))
+        return self._built["journeys"]
 
     @property
     def table(self) -> str:
-        """The journey table with lists (:data:`JOURNEY_COLUMNS`), built from the events on first use."""
+        """The journey table with lists (:data:`JOURNEY_COLUMNS`), built on first access.
+
+        Built straight from the events (one window and one grouping, no event table) unless the
+        event table exists already.
+        """
         if "table" not in self._built:
-            self._built["table"] = _list_table(self)
+            ev = self._built.get("events") or f"({window_sql(self.spec, number=True, position=True)})"
+            self._table("table", journeys_sql(ev, self.spec, self.observation_end, lists=True))
         return self._built["table"]
+
+    def sources(self) -> tuple[list[tuple[str, str]], str, str]:
+        """``(ctes, events, journeys)`` for one query over the event and journey tables.
+
+        The built tables when the event table exists (``ctes`` empty); otherwise two common table
+        expressions that cut the events inside the query itself (DuckDB evaluates a CTE used more
+        than once a single time).  Wrap the query with :func:`~cxlib.journey.sql.with_ctes`.
+        """
+        if self.fused is None:
+            return [], self.events_table, self.journey_table
+        ev, jt = "cx_ev", "cx_jt"
+        return ([(ev, window_sql(self.spec, number=True, position=True)),
+                 (jt, journeys_sql(ev, self.spec, self.observation_end))], ev, jt)
+
+    @property
+    def codes(self) -> list[str]:
+        """The distinct touchpoints of the events, sorted (codes of :func:`~cxlib.journey.sql.paths_sql`)."""
+        if "codes" not in self._built:
+            self._built["codes"] = [r[0] for r in self.engine.fetchall(codes_sql(self.spec))]
+        return self._built["codes"]
+
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys (weighted for path-level input); one count over the events on first access."""
+        if "n_journeys" not in self._built:
+            if "journeys" in self._built:
+                sql = f"SELECT count(*) FROM {self._built['journeys']}"
+            elif "events" in self._built:
+                sql = f"SELECT count(*) FROM {self._built['events']} WHERE first"
+            else:
+                sql = f"SELECT count(*) FROM ({window_sql(self.spec)}) x WHERE first"
+            self._built["n_journeys"] = int(self.engine.fetchall(sql)[0][0])
+        return self._built["n_journeys"]
 
     def __repr__(self) -> str:
         return (f"Journeys(n_journeys={self.n_journeys:,}, n_events={self.n_events:,}, conversion={self.conversion!r}, "
@@ -222,7 +280,6 @@ def journeyize(data: Any, *, table: str = "events", customer_col: str = "custome
                                 "time_col=, step_col= naming them.", table=table, column=missing[0],
                                 rule="required column")
     explicit = journey_col is not None and journey_col in cols
-    conv = literal(conversion)
     t = ident(time_col)
     where = [f"{t} IS NOT NULL", f"{ident(step_col)} IS NOT NULL", f"{ident(customer_col)} IS NOT NULL"]
     for bound, op in ((start, ">="), (end, "<")):
@@ -232,74 +289,17 @@ def journeyize(data: Any, *, table: str = "events", customer_col: str = "custome
             except (ValueError, TypeError):
                 raise ParameterError(f"Time bound {bound!r} is not a timestamp (use 'YYYY-MM-DD').") from None
             where.append(f"CAST({t} AS TIMESTAMP) {op} TIMESTAMP {literal(ts.isoformat(sep=' '))}")
-    key = f"CAST({ident(journey_col)} AS VARCHAR)" if explicit else f"CAST({ident(customer_col)} AS VARCHAR)"
-    order = "ts, tp = " + conv + ", tp"
-    gap_sql = _interval(gap_td)
-    gap_prev = "" if explicit else f" OR ts - lag(ts) OVER w > {gap_sql}"
-    gap_next = "" if explicit else f" AND lead(ts) OVER w - ts <= {gap_sql}"
-    ev = eng.temp_name("events")
-    # One sorted window pass per customer (or explicit id) gives the position r, the journey start, the
-    # next event of the same journey and the seconds to it.  With explicit ids the journey number k is a
-    # running count of earlier conversions in the same pass; with the inactivity gap it needs a second
-    # window (a running count of starts, sorted on the integer r).  With the gap the key is the customer,
-    # so the customer column is not stored twice.
-    window = f"WINDOW w AS (PARTITION BY jkey ORDER BY {order})"
-    per_event = f"""row_number() OVER w AS r,
-         (lag(ts) OVER w IS NULL OR lag(tp) OVER w = {conv}{gap_prev}) AS first,
-         CASE WHEN tp != {conv}{gap_next} THEN lead(tp) OVER w END AS nxt,
-         CASE WHEN tp != {conv}{gap_next} THEN epoch(lead(ts) OVER w - ts) END::DOUBLE AS dt"""
-    cust = f", CAST({ident(customer_col)} AS VARCHAR) AS customer_id" if explicit else ""
-    e_sql = (f"SELECT {key} AS jkey{cust}, CAST({t} AS TIMESTAMP) AS ts, CAST({ident(step_col)} AS VARCHAR) AS tp "
-             f"FROM {src} WHERE {' AND '.join(where)}")
-    if explicit:
-        body = f"""SELECT jkey, 1 + coalesce(count(*) FILTER (WHERE tp = {conv}) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-         AND 1 PRECEDING), 0) AS k, customer_id, ts, tp, {per_event}
-FROM ({e_sql}) e {window}"""
-    else:
-        body = f"""SELECT jkey, sum(first::INT) OVER (PARTITION BY jkey ORDER BY r ROWS UNBOUNDED PRECEDING) AS k,
-       ts, tp, r, first, nxt, dt
-FROM (SELECT *, {per_event} FROM ({e_sql}) e {window}) f"""
-    eng.execute(f"CREATE TEMP TABLE {ev} AS {body}")
-    n_e, last = eng.fetchall(f"SELECT count(*), max(ts) FROM {ev}")[0]
+    spec = EventSpec(source=src, key=ident(journey_col) if explicit else ident(customer_col),
+                     customer=ident(customer_col), time=t, step=ident(step_col), where=tuple(where),
+                     conversion=conversion, gap_us=int(gap_td / pd.Timedelta(microseconds=1)), explicit=explicit)
+    n_e, last = eng.fetchall(f"SELECT count(*), max(ts) FROM ({events_sql(spec)}) e")[0]
     if n_e == 0:
-        eng.execute(f"DROP TABLE {ev}")
         raise DataContractError(f"No events left to journey-ize in {table!r} (after the time bounds "
                                 f"start={start!r}, end={end!r}).", table=table, rule="non-empty table")
     obs_end = pd.Timestamp(observation_end) if observation_end is not None else pd.Timestamp(last)
-    jid = ("jkey || CASE WHEN k > 1 THEN '#' || k ELSE '' END" if explicit else "customer_id || ':' || k")
-    select = f"""{{jid}}customer_id, started_at, ended_at, n_events, {{lists}}converted,
-       CASE WHEN converted THEN 'conversion'
-            WHEN ended_at + {gap_sql} > TIMESTAMP {literal(obs_end.isoformat(sep=' '))} THEN 'censored'
-            ELSE 'abandonment' END AS outcome, 1::BIGINT AS weight"""
-    aggregates = (f"min({'customer_id' if explicit else 'jkey'}) AS customer_id, min(ts) AS started_at, "
-                  f"max(ts) AS ended_at, "
-                  f"count(*)::BIGINT AS n_events, bool_or(tp = {conv}) AS converted")
-    jt = eng.temp_name("journeys")
-    eng.execute(f"""
-CREATE TEMP TABLE {jt} AS
-SELECT jkey, k, {select.format(jid="", lists="")}, first_tp, last_tp
-FROM (SELECT jkey, k, {aggregates}, arg_min(tp, r) AS first_tp, arg_max(tp, r) AS last_tp
-      FROM {ev} GROUP BY jkey, k)""")
-    n_j = eng.fetchall(f"SELECT count(*) FROM {jt}")[0][0]
     how = f"explicit {journey_col}" if explicit else f"inactivity gap {gap_td}"
-    lists = """touchpoints, times,
-       CASE WHEN converted THEN list_slice(touchpoints, 1, len(touchpoints) - 1) ELSE touchpoints END AS path, """
-    list_sql = f"""
-SELECT {select.format(jid=jid + " AS journey_id, ", lists=lists)}
-FROM (SELECT * EXCLUDE (s), list_transform(s, lambda x: x.tp) AS touchpoints,
-             list_transform(s, lambda x: x.ts) AS times
-      FROM (SELECT jkey, k, {aggregates}, list_sort(list({{'r': r, 'tp': tp, 'ts': ts}})) AS s
-            FROM {ev} GROUP BY jkey, k))"""
-    return Journeys(engine=eng, journey_table=jt, events_table=ev, conversion=conversion, gap=gap_td,
-                    observation_end=obs_end, n_journeys=int(n_j), n_events=int(n_e), has_times=True,
-                    source=f"events ({how}; conversion {conversion!r})", _built={"list_sql": list_sql})
-
-
-def _list_table(js: Journeys) -> str:
-    """Build the journey table with touchpoint and time lists from the event table (sorted within journeys)."""
-    out = js.engine.temp_name("journey_lists")
-    js.engine.execute(f"CREATE TEMP TABLE {out} AS {js._built['list_sql']}")
-    return out
+    return Journeys(engine=eng, conversion=conversion, gap=gap_td, observation_end=obs_end, n_events=int(n_e),
+                    has_times=True, source=f"events ({how}; conversion {conversion!r})", spec=spec)
 
 
 def from_paths(data: Any, *, path_col: str = "path", conversions_col: str = "conversions",
@@ -362,9 +362,9 @@ FROM p WHERE z > 0""")
     n_j, n_e = eng.fetchall(f"SELECT coalesce(sum(weight), 0), coalesce(sum(weight * n_events), 0) FROM {out}")[0]
     if n_j == 0:
         raise DataContractError("The path data hold no journey (all counts are zero).", rule="non-empty table")
-    return Journeys(engine=eng, journey_table=out, conversion=conversion, gap=None, observation_end=None,
-                    n_journeys=int(n_j), n_events=int(n_e), has_times=False, source="path counts",
-                    _built={"table": out})
+    return Journeys(engine=eng, conversion=conversion, gap=None, observation_end=None, n_events=int(n_e),
+                    has_times=False, source="path counts",
+                    _built={"table": out, "journeys": out, "n_journeys": int(n_j)})
 
 
 def as_journeys(data: Any, **kwargs: Any) -> Journeys:

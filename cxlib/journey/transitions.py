@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import ParameterError, check_choice
 from ._stats import check_alpha, wilson
 from .sessions import Journeys, as_journeys
-from .sql import literal
+from .sql import dfg_sql, literal, transition_counts_sql, with_ctes
 from .paths import path_expression
 
 __all__ = ["TransitionMatrix", "transition_matrix", "DirectlyFollows", "directly_follows", "START", "CONVERSION",
@@ -163,8 +163,12 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
     [0.5, 0.5]
     """
     check_alpha(alpha)
+    check_choice("censored", censored, CENSORED_POLICIES)
     js = as_journeys(journeys)
-    if js.events_table is not None and check_order(order) == 1 and not collapse_repeats:
+    first_order = check_order(order) == 1 and not collapse_repeats
+    if first_order and js.fused is not None and censored != "exclude":  # one pass, no journey-level join
+        e, n = _counts_fused(js, censored)
+    elif first_order and js.spec is not None:
         e, n = _counts_from_events(js, censored)
     else:
         edges = edges_sql(js, order=order, censored=censored, collapse_repeats=collapse_repeats)
@@ -183,6 +187,23 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
                             n_journeys=int(n), ci_level=1 - alpha)
 
 
+def _counts_fused(js: Journeys, censored: str) -> tuple[pd.DataFrame, int]:
+    """First-order counts ``src, dst, c`` and journeys counted, in one query over the events (no table built).
+
+    Only for ``censored`` in ``truncate``/``abandonment``: whether a journey's end is lost is known
+    at its last event; ``exclude`` needs every event to know its journey's outcome.
+    """
+    g = js.engine.df(transition_counts_sql(js.fused, js.observation_end, censored_lost=censored == "abandonment"))
+    g["c"] = g["c"].astype("int64")
+    conv = g["tp"] == js.conversion
+    starts = g[g["first"]].assign(src=START, dst=g["tp"].where(~conv, CONVERSION))
+    steps = g[g["out"].notna()].assign(src=g["tp"], dst=g["out"].where(g["out"] != js.conversion, CONVERSION))
+    e = pd.concat([starts, steps])[["src", "dst", "c"]].groupby(["src", "dst"], as_index=False)["c"].sum()
+    n = int(starts["c"].sum())
+    js._built.setdefault("n_journeys", n)
+    return e, n
+
+
 def _counts_from_events(js: Journeys, censored: str) -> tuple[pd.DataFrame, int]:
     """First-order transition counts ``src, dst, c`` and journeys counted, from the event table (no lists).
 
@@ -193,7 +214,8 @@ def _counts_from_events(js: Journeys, censored: str) -> tuple[pd.DataFrame, int]
     against the few journeys still open at the end of observation).
     """
     check_choice("censored", censored, CENSORED_POLICIES)
-    ev, jt, conv = js.events_table, js.journey_table, literal(js.conversion)
+    ctes, ev, jt = js.sources()
+    conv = literal(js.conversion)
     edges = f"""
 SELECT {literal(START)} AS src, CASE WHEN tp = {conv} THEN {literal(CONVERSION)} ELSE tp END AS dst FROM {{ev}} WHERE first
 UNION ALL
@@ -205,11 +227,10 @@ SELECT tp, CASE WHEN nxt = {conv} THEN {literal(CONVERSION)} ELSE nxt END FROM {
         open_ev = (f"(SELECT * FROM {ev} e SEMI JOIN (SELECT jkey, k FROM {jt} WHERE outcome = 'censored') o "
                    f"ON e.jkey IS NOT DISTINCT FROM o.jkey AND e.k = o.k)")
         parts.append(f"SELECT src, dst, -count(*) FROM ({edges.format(ev=open_ev)}) GROUP BY ALL")
-    e = js.engine.df(f"SELECT src, dst, sum(c)::BIGINT AS c FROM ({' UNION ALL '.join(parts)}) "
-                     f"GROUP BY src, dst HAVING sum(c) > 0")
-    keep = "WHERE outcome != 'censored'" if censored == "exclude" else ""
-    n = js.engine.fetchall(f"SELECT count(*) FROM {jt} {keep}")[0][0]
-    return e, int(n)
+    e = js.engine.df(with_ctes(ctes, f"SELECT src, dst, sum(c)::BIGINT AS c FROM ({' UNION ALL '.join(parts)}) u "
+                                      f"GROUP BY src, dst HAVING sum(c) > 0"))
+    n = int(e.loc[e["src"] == START, "c"].sum())  # one start edge per journey counted
+    return e, n
 
 
 @dataclass(frozen=True)
@@ -234,9 +255,9 @@ class DirectlyFollows:
 def directly_follows(journeys: Any) -> DirectlyFollows:
     """The directly-follows graph over all touchpoints, the conversion included (process-mining view).
 
-    One GROUP BY over the event table of :func:`~cxlib.journey.journeyize` (each event already
-    knows the next touchpoint of its journey and the seconds to it): each pair of consecutive
-    events is an edge; frequency counts
+    One query over the events (:func:`~cxlib.journey.sql.dfg_sql`: a window gives each event the
+    next touchpoint of its journey and the seconds to it, then a GROUP BY), or a GROUP BY over the
+    event table once it is built: each pair of consecutive events is an edge; frequency counts
     occurrences, ``journeys`` the journeys containing the edge at least once; ``share_of_source``
     is frequency over all edges leaving the source; times are the median and quartiles of the
     gaps between the two events (seconds).
@@ -253,7 +274,9 @@ def directly_follows(journeys: Any) -> DirectlyFollows:
     [['search', 'cart', 2, 180.0], ['cart', 'purchase', 1, 120.0]]
     """
     js = as_journeys(journeys)
-    if js.events_table is not None:
+    if js.fused is not None:
+        edges, ends, acts = _dfg_fused(js)
+    elif js.spec is not None:
         edges, ends, acts = _dfg_from_events(js)
     else:
         edges, ends, acts = _dfg_from_lists(js)
@@ -266,6 +289,30 @@ def directly_follows(journeys: Any) -> DirectlyFollows:
                            end_activities=end.rename_axis("touchpoint").rename("journeys"),
                            activities=acts.set_index("tp")["n"].rename_axis("touchpoint").rename("events"),
                            n_journeys=js.n_journeys)
+
+
+def _dfg_fused(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Edges, (first, last, n) and activity counts in one query over the events (:func:`~cxlib.journey.sql.dfg_sql`).
+
+    Start and end counts come per touchpoint, so ``ends`` pairs each with a NULL partner; the
+    caller only sums them by ``first`` and by ``last``.
+    """
+    g = js.engine.df(dfg_sql(js.fused))
+    edges = g[g["kind"] == "edge"].drop(columns=["kind", "starts", "ends", "events"])
+    for c in ("frequency", "journeys"):
+        edges[c] = edges[c].astype("int64")
+    for c in ("median_seconds", "p25_seconds", "p75_seconds"):
+        edges[c] = edges[c].astype(float)
+    edges = edges.sort_values(["frequency", "source", "target"], ascending=[False, True, True], kind="mergesort")
+    tps = g[g["kind"] == "touchpoint"]
+    ends = pd.concat([pd.DataFrame({"first": tps["source"], "last": None, "n": tps["starts"]}),
+                      pd.DataFrame({"first": None, "last": tps["source"], "n": tps["ends"]})], ignore_index=True)
+    ends["n"] = ends["n"].astype("int64")
+    ends = ends[ends["n"] > 0]
+    acts = pd.DataFrame({"tp": tps["source"], "n": tps["events"].astype("int64")})
+    acts = acts.sort_values(["n", "tp"], ascending=[False, True], kind="mergesort")
+    js._built.setdefault("n_journeys", int(tps["starts"].sum()))
+    return edges.reset_index(drop=True), ends, acts
 
 
 def _dfg_from_events(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -2,7 +2,8 @@
 
 Each function draws what :mod:`cxlib.journey` computed; none computes a statistic.  Without
 ``ax`` a new Figure is made through the object API (no pyplot state, no backend switching).
-The flow picture is a static Sankey drawn with matplotlib patches, so it lands in the PDF as is.
+The flow picture is a static Sankey drawn with matplotlib patches, so it lands in the PDF as is;
+:func:`path_flow_interactive` draws the same nodes and bands as a plotly Sankey for the HTML report.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from matplotlib.path import Path as MplPath
 
 from ..errors import DataContractError, ParameterError
 
-__all__ = ["path_flow", "funnel_chart", "transition_heatmap", "attribution_bars", "conversion_incidence"]
+__all__ = ["path_flow", "path_flow_interactive", "funnel_chart", "transition_heatmap", "attribution_bars", "conversion_incidence"]
 
 PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#843c0c", "#6b7280",
            "#0e7c7b", "#b83b5e", "#5f6caf", "#8c6d31", "#3f7f3f", "#a05195")
@@ -71,27 +72,7 @@ def path_flow(paths: Any, *, max_steps: int = 6, sep: str = " > ", gap: float = 
         (``gid`` = ``"band:<column>:<from>-><to>"``); each path ends in ``converted`` and
         ``not converted`` nodes sized by its conversions.
     """
-    frame = _frame(paths, ("path", "journeys", "conversions"), "path_flow")
-    frame = frame[(frame["path"] != "(other)") & (frame["journeys"] > 0)]
-    if frame.empty:
-        raise DataContractError("path_flow has no path to draw (all journeys are in '(other)').", rule="non-empty")
-    flows: dict[tuple[int, str, str], float] = {}
-    for p, n, c in frame[["path", "journeys", "conversions"]].itertuples(index=False):
-        steps = [s for s in str(p).split(sep) if s] or ["(no touchpoint)"]
-        if len(steps) > max_steps:
-            steps = steps[:max_steps - 1] + ["..."]
-        for i, (a, b) in enumerate(zip(steps, steps[1:])):
-            flows[(i, a, b)] = flows.get((i, a, b), 0.0) + n
-        last = len(steps) - 1
-        for end, w in ((END_CONVERTED, c), (END_LOST, n - c)):
-            if w > 0:
-                flows[(last, steps[-1], end)] = flows.get((last, steps[-1], end), 0.0) + w
-    nodes: dict[tuple[int, str], float] = {}
-    for p, n in frame[["path", "journeys"]].itertuples(index=False):
-        first = ([s for s in str(p).split(sep) if s] or ["(no touchpoint)"])[0]
-        nodes[(0, first)] = nodes.get((0, first), 0.0) + n
-    for (i, _, b), w in flows.items():
-        nodes[(i + 1, b)] = nodes.get((i + 1, b), 0.0) + w
+    frame, flows, nodes = _path_flows(paths, max_steps=max_steps, sep=sep, what="path_flow")
     total = float(frame["journeys"].sum())
     colors = _colors([label for _, label in nodes])
     width = 0.18
@@ -133,6 +114,113 @@ def path_flow(paths: Any, *, max_steps: int = 6, sep: str = " > ", gap: float = 
         ax.spines[side].set_visible(False)
     ax.set_title(title or f"Top {len(frame)} paths ({total:,.0f} journeys)")
     return ax
+
+
+def _path_flows(paths: Any, *, max_steps: int, sep: str, what: str
+                ) -> tuple[pd.DataFrame, dict[tuple[int, str, str], float], dict[tuple[int, str], float]]:
+    """The drawn paths, the bands ``(column, from, to) -> journeys`` and nodes ``(column, label) -> journeys``.
+
+    Layout only (no statistic): shared by :func:`path_flow` and :func:`path_flow_interactive`, so the
+    static and the interactive Sankey show the same numbers.
+    """
+    frame = _frame(paths, ("path", "journeys", "conversions"), what)
+    frame = frame[(frame["path"] != "(other)") & (frame["journeys"] > 0)]
+    if frame.empty:
+        raise DataContractError(f"{what} has no path to draw (all journeys are in '(other)').", rule="non-empty")
+    if not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ParameterError(f"max_steps={max_steps!r} must be a whole number >= 1.")
+    flows: dict[tuple[int, str, str], float] = {}
+    nodes: dict[tuple[int, str], float] = {}
+    for p, n, c in frame[["path", "journeys", "conversions"]].itertuples(index=False):
+        steps = [s for s in str(p).split(sep) if s] or ["(no touchpoint)"]
+        if len(steps) > max_steps:
+            steps = steps[:max_steps - 1] + ["..."]
+        nodes[(0, steps[0])] = nodes.get((0, steps[0]), 0.0) + n
+        for i, (a, b) in enumerate(zip(steps, steps[1:])):
+            flows[(i, a, b)] = flows.get((i, a, b), 0.0) + n
+        last = len(steps) - 1
+        for end, w in ((END_CONVERTED, c), (END_LOST, n - c)):
+            if w > 0:
+                flows[(last, steps[-1], end)] = flows.get((last, steps[-1], end), 0.0) + w
+    for (i, _, b), w in flows.items():
+        nodes[(i + 1, b)] = nodes.get((i + 1, b), 0.0) + w
+    return frame, flows, nodes
+
+
+def path_flow_interactive(paths: Any, *, max_steps: int = 6, sep: str = " > ", title: str | None = None,
+                          height: int = 520) -> Any:
+    """Interactive Sankey of the top paths (plotly), the same nodes and bands as :func:`path_flow`.
+
+    Parameters
+    ----------
+    paths : PathTable or DataFrame
+        As for :func:`path_flow`.
+    max_steps, sep : int, str
+        As for :func:`path_flow`.
+    title : str, optional
+        Figure title (default: the number of paths and journeys drawn).
+    height : int
+        Height in pixels (the width follows the page).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``sankey`` trace: node ``i`` has label ``"<touchpoint>"`` and customdata
+        ``"step <column + 1>"``; link values are journeys.  Nodes are pinned to their step column
+        (``arrangement="fixed"`` with x positions), so the picture reads left to right like the
+        static one; hovering shows the counts.
+
+    Examples
+    --------
+    >>> fig = path_flow_interactive(pd.DataFrame({"path": ["a > b", "b"], "journeys": [10, 5],
+    ...                                           "conversions": [4, 0]}))
+    >>> sorted(zip(fig.data[0].node.label, fig.data[0].node.customdata))[:2]
+    [('a', 'step 1'), ('b', 'step 1')]
+    >>> sum(fig.data[0].link.value)  # a->b 10, then b ends: 4 + 6 converted / not, 5 not converted
+    25.0
+    """
+    import plotly.graph_objects as go
+
+    frame, flows, nodes = _path_flows(paths, max_steps=max_steps, sep=sep, what="path_flow_interactive")
+    order = sorted(nodes, key=lambda k: (k[0], k[1] in (END_CONVERTED, END_LOST), -nodes[k], k[1]))
+    index = {k: i for i, k in enumerate(order)}
+    colors = _colors([label for _, label in nodes])
+    n_cols = max(c for c, _ in nodes) + 1
+    total = float(frame["journeys"].sum())
+    ys: dict[tuple[int, str], float] = {}
+    for col in range(n_cols):  # node centres stacked top-down in each column, as in the static figure
+        y = 0.0
+        here = [k for k in order if k[0] == col]
+        for key in here:
+            h = nodes[key] / total
+            ys[key] = y + h / 2
+            y += h + 0.04
+        scale = max(y - 0.04, 1e-9)
+        for key in here:
+            ys[key] = 0.01 + 0.98 * ys[key] / max(scale, 1.0)
+    links = sorted(flows.items(), key=lambda kv: (kv[0][0], index[(kv[0][0], kv[0][1])],
+                                                  index[(kv[0][0] + 1, kv[0][2])]))
+    trace = go.Sankey(
+        arrangement="fixed",
+        node=dict(label=[k[1] for k in order], customdata=[f"step {k[0] + 1}" for k in order],
+                  color=[colors[k[1]] for k in order], pad=12, thickness=16,
+                  x=[0.01 + 0.98 * k[0] / max(n_cols - 1, 1) for k in order], y=[ys[k] for k in order],
+                  hovertemplate="%{label} (%{customdata}): %{value:,.0f} journeys<extra></extra>"),
+        link=dict(source=[index[(i, a)] for (i, a, _), _ in links],
+                  target=[index[(i + 1, b)] for (i, _, b), _ in links],
+                  value=[float(w) for _, w in links],
+                  color=[_rgba(colors[a], 0.35) for (_, a, _), _ in links],
+                  hovertemplate="%{source.label} -> %{target.label}: %{value:,.0f} journeys<extra></extra>"))
+    fig = go.Figure(trace)
+    fig.update_layout(title=title or f"Top {len(frame)} paths ({total:,.0f} journeys)", height=height,
+                      font=dict(size=11), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def funnel_chart(result: Any, *, ax: Axes | None = None, title: str | None = None) -> Axes:

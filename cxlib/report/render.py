@@ -54,6 +54,7 @@ MIME_PREFERENCE = {
     "html": ("text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/html", "text/latex", "text/plain"),
     "typst": ("text/markdown", "image/png", "image/jpeg", "image/svg+xml", "text/html", "text/plain"),
 }
+_IMAGES = ("image/svg+xml", "image/png", "image/jpeg")
 _OPTION_LINE = re.compile(r"^#\|\s?(.*)$")
 _FRONT_MATTER = re.compile(r"^\s*---\s*\n(.*?)\n---\s*$", re.DOTALL)
 _NOISE_REPR = re.compile(r"^<(?:IPython\.core\.display\.\w+|Figure size [^>]*|matplotlib\.[^>]*"
@@ -256,7 +257,12 @@ def _pick_output(output: nbformat.NotebookNode, target: str) -> nbformat.Noteboo
     if output.output_type == "stream":
         return output
     data = output.get("data", {})
-    for mime in MIME_PREFERENCE[target]:
+    preference = MIME_PREFERENCE[target]
+    if target == "html" and "text/html" in data and any(m in data for m in _IMAGES):
+        # An interactive figure with a static fallback (cxlib.journey.report.InteractiveFigure): the HTML
+        # shows the interactive part, Typst the image -- Quarto's displayDataMimeType order for such a bundle.
+        preference = ("text/html", *preference)
+    for mime in preference:
         if mime not in data:
             continue
         value = data[mime]
@@ -280,7 +286,9 @@ def prepare_for_pandoc(nb: nbformat.NotebookNode, *, target: Literal["html", "ty
     cell's ``#|`` options into cell metadata (``cx-echo`` = show/hide, ``cx-label``,
     ``cx-fig-cap``, ``cx-tbl-cap``, ``cx-fig-alt``, ``cx-output``: pandoc passes
     them to the filter as Div attributes) and keeps one MIME type per output,
-    preferring ``text/markdown`` and images, then tables as HTML, then text.
+    preferring ``text/markdown`` and images, then tables as HTML, then text; in HTML
+    an output carrying both ``text/html`` and an image (an interactive figure with its
+    static fallback) shows the ``text/html``, in Typst the image, as Quarto does.
     Code is hidden unless a cell says ``echo: true``.
 
     Examples
