@@ -37,7 +37,8 @@ NOT_APPLICABLE = {
     **{f"significance.{n}": _PLOT for n in ("scorecard_display", "scorecard_findings", "sidecar_trends")},
     "significance.recent_periods": "period arithmetic, no data rows",
     **{f"journey.{n}": _RESULT for n in ("Journeys", "PathTable", "FunnelComparison", "TransitionMatrix",
-                                          "DirectlyFollows", "Attribution", "TimeToConvert", "FailPoints")},
+                                          "DirectlyFollows", "Attribution", "TimeToConvert", "FailPoints",
+                                          "BySegment")},
     "journey.compare_funnels": "compares two segments of a by= funnel result (a, b are its segment levels)",
     "journey.removal_effects": "matrix algebra on a fitted transition matrix",
     "journey.aalen_johansen": _COUNTS,
@@ -85,18 +86,6 @@ NOT_APPLICABLE = {
 }
 #: Public functions where a segment makes sense but is not accepted yet: what is needed, and who owns it.
 KNOWN_GAPS = {
-    "journey.top_paths": "by= (top paths per segment; cxlib/journey owner)",
-    "journey.path_lengths": "by= (cxlib/journey owner)",
-    "journey.transition_matrix": "by= (one matrix per segment; cxlib/journey owner)",
-    "journey.directly_follows": "by= (cxlib/journey owner)",
-    "journey.attribute": "by= (removal-effect attribution per segment; cxlib/journey owner)",
-    "journey.time_to_convert": "by= (cumulative incidence per segment; cxlib/journey owner)",
-    "journey.fail_points": "by= (fail points per segment; cxlib/journey owner)",
-    "survival.fit_weibull_aft": "strata= or segment_col= as a categorical covariate shortcut (cxlib/survival owner)",
-    "clv.BetaGeo": "segment_col= on fit (one model per segment, or a segment summary of predictions; cxlib/clv owner)",
-    "clv.ParetoNBD": "segment_col= on fit (cxlib/clv owner)",
-    "clv.GammaGamma": "segment_col= on fit (cxlib/clv owner)",
-    "clv.ShiftedBetaGeometric": "has cohort_col=; segment_col= for one curve per segment (cxlib/clv owner)",
 }
 
 

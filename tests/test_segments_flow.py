@@ -2,8 +2,7 @@
 
 The only glue is the join of the segment labels to ``customers`` (and, for row-level survey and
 subscription tables, of that column onto the rows by ``customer_id``).  Each by-segment result must equal
-the same function run on the segment's own rows.  CLV is left out: its models do not take a segment
-column yet (``KNOWN_GAPS`` in tests/test_segments_audit.py).
+the same function run on the segment's own rows.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib import actions, journey, metrics, segments, significance, survival
+from cxlib import actions, clv, journey, metrics, segments, significance, survival
 from cxlib.data import load
 from cxlib.synth import generate
 
@@ -110,6 +109,37 @@ def test_kaplan_meier_by_rfm_segment_is_the_curve_of_each_segment(world):
         mine = curves[curves["segment"] == level]
         assert mine["survival"].to_numpy() == pytest.approx(own["survival"].to_numpy())
         assert mine["at_risk"].tolist() == own["at_risk"].tolist()
+
+
+def test_bg_nbd_and_gamma_gamma_by_cluster_are_the_models_of_each_cluster(world):
+    tables, labels = world
+    rfm = clv.rfm_summary(tables["transactions"], observation_end="2025-12-31").merge(
+        labels[["behavioural_segment"]], left_index=True, right_index=True)
+    rfm = rfm[rfm["T"] > 0]  # first purchase on the last day: no history to fit
+    assert len(rfm) > 0
+    bg = clv.BetaGeo().fit(rfm, segment_col="behavioural_segment", time_unit="week")
+    buyers = clv.repeat_buyers(rfm)
+    gg = clv.GammaGamma().fit(buyers, segment_col="behavioural_segment")
+    assert sorted(bg.segments_) == sorted(labels["behavioural_segment"].unique())
+    for level in bg.segments_:
+        own = clv.BetaGeo().fit(rfm[rfm.behavioural_segment == level], time_unit="week")
+        mine = bg.params_by_segment_[bg.params_by_segment_.segment == level]
+        assert mine["estimate"].to_numpy() == pytest.approx(own.params_.to_numpy(), rel=1e-6)
+        own_gg = clv.GammaGamma().fit(buyers[buyers.behavioural_segment == level])
+        assert gg.segments_[level].params_.to_numpy() == pytest.approx(own_gg.params_.to_numpy(), rel=1e-6)
+    alive = bg.predict_by_segment("predict_alive", rfm)
+    assert alive.index.equals(rfm.index) and alive.between(0, 1).all()
+
+
+def test_top_paths_by_rfm_segment_are_the_paths_of_each_segment(world):
+    tables, _ = world
+    seg = tables["customers"][["customer_id", "rfm_segment"]]
+    js = journey.journeyize(tables["events"])
+    out = journey.top_paths(js, k=5, by="rfm_segment", segments=seg)
+    for level in ("champions", "hibernating"):
+        events = _rows_of(tables, "rfm_segment", level)["events"]
+        own = journey.top_paths(journey.journeyize(events, observation_end=js.observation_end), k=5).to_frame()
+        pd.testing.assert_frame_equal(out[level].to_frame(), own)
 
 
 def test_action_lists_carry_both_segments_into_the_crm_export(world, monkeypatch):

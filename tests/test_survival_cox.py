@@ -7,7 +7,7 @@ import pytest
 from lifelines.datasets import load_rossi
 from lifelines.statistics import proportional_hazard_test
 
-from cxlib.errors import ConvergenceError
+from cxlib.errors import ConvergenceError, ParameterError
 from cxlib.survival import check_proportional_hazards, churn_risk, fit_cox, fit_weibull_aft, holdout_validation
 from cxlib.survival.cox import COEF_COLUMNS
 
@@ -65,6 +65,27 @@ def test_weibull_aft_reproduces_r_survreg():
     assert t.loc["prio", "coef"] == pytest.approx(-0.0658, abs=2e-4)
     assert res.shape == pytest.approx(1 / 0.712, abs=3e-3)
     assert (res.table["ratio_kind"] == "time ratio").all()
+
+
+def test_weibull_aft_by_segment_is_the_fit_on_each_segment():
+    r = load_rossi().assign(group=lambda d: np.where(d["wexp"] == 1, "experienced", "novice"))
+    res = fit_weibull_aft(r, duration_col="week", event_col="arrest", formula="fin + age + prio",
+                          segment_col="group")
+    assert res.table.columns[0] == "segment" and res.model is None and np.isnan(res.shape)
+    assert sorted(res.segments) == ["experienced", "novice"]
+    for level in ("experienced", "novice"):
+        own = fit_weibull_aft(r[r.group == level], duration_col="week", event_col="arrest",
+                              formula="fin + age + prio")
+        mine = res.table[res.table.segment == level].drop(columns="segment").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, own.table)
+        assert res.shapes[level] == pytest.approx(own.shape)
+    assert res.log_likelihood == pytest.approx(sum(x.log_likelihood for x in res.segments.values()))
+    with pytest.raises(ParameterError, match="segment_col='region'"):
+        fit_weibull_aft(r, duration_col="week", event_col="arrest", segment_col="region")
+    tiny = pd.concat([r, r.head(2).assign(group="new", arrest=0)], ignore_index=True)
+    with pytest.raises((ParameterError, ConvergenceError), match="segment group='new' \\(2 rows"):
+        fit_weibull_aft(tiny, duration_col="week", event_col="arrest", formula="fin + age + prio",
+                        segment_col="group")
 
 
 def test_convergence_failure_has_a_checklist():

@@ -86,6 +86,77 @@ class MLEFitter:
             raise ParameterError(f"alpha={alpha!r} must lie strictly between 0 and 1 (0.05 gives 95% intervals).")
         self.alpha = alpha
         self.params_: pd.Series | None = None
+        self.segments_: dict[Any, MLEFitter] | None = None
+        self.params_by_segment_: pd.DataFrame | None = None
+        self.segment_col_: str | None = None
+
+    # ------------------------------------------------------------------ by segment
+    def _fit_segments(self, data: pd.DataFrame, segment_col: str, fit_kwargs: dict[str, Any]) -> MLEFitter:
+        """Fit one model of this class per level of ``segment_col`` (each on that segment's rows only).
+
+        Sets ``segments_`` (level -> fitted model), ``params_by_segment_`` (one row per segment and parameter:
+        ``segment`` then the :attr:`summary` columns) and ``segment_col_``; ``params_`` stays ``None``.
+        """
+        if not isinstance(data, pd.DataFrame):
+            raise ParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+        if segment_col not in data.columns:
+            raise ParameterError(f"segment_col={segment_col!r} is not a column of data; it has {list(data.columns)}.")
+        labels = data[segment_col]
+        if labels.isna().any():
+            raise ParameterError(f"{int(labels.isna().sum())} row(s) have no {segment_col!r} label; fill them "
+                                 "(e.g. 'unassigned') or drop them before fitting by segment.")
+        levels = list(pd.unique(labels))
+        try:
+            levels = sorted(levels)
+        except TypeError:  # pragma: no cover - mixed label types keep their order of appearance
+            pass
+        if "time_unit" in fit_kwargs:  # a data-wide problem is reported once, not as a segment's
+            fit_kwargs = {**fit_kwargs, "time_unit": resolve_time_unit(data, fit_kwargs["time_unit"])}
+        models: dict[Any, MLEFitter] = {}
+        for level in levels:
+            sub = data[(labels == level).to_numpy()]
+            sub.attrs = dict(data.attrs)
+            model = type(self)(alpha=self.alpha)
+            try:
+                model.fit(sub, **fit_kwargs)
+            except (ParameterError, ConvergenceError) as exc:
+                raise type(exc)(f"{type(self).__name__}: segment {segment_col}={level!r} ({len(sub)} rows) could not "
+                                f"be fitted: {exc}\n(A segment too small to fit: merge it into a larger one or drop "
+                                "it.)") from exc
+            models[level] = model
+        self.params_ = None
+        self.segments_ = models
+        self.segment_col_ = segment_col
+        self.params_by_segment_ = pd.concat(
+            [m.summary.assign(segment=level) for level, m in models.items()], ignore_index=True
+        )[["segment", *SUMMARY_COLUMNS]]
+        for attr in ("time_unit", "_cols"):
+            if attr in vars(next(iter(models.values()))):
+                setattr(self, attr, getattr(next(iter(models.values())), attr))
+        return self
+
+    def predict_by_segment(self, method: str, data: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        """Call ``method`` (e.g. ``"predict_alive"``) of each segment's model on that segment's rows of ``data``.
+
+        Needs a model fitted with ``segment_col=``; ``data`` must carry the same column.  Returns one value per
+        row of ``data``, in its order.
+        """
+        if self.segments_ is None:
+            raise NotFittedError(f"This {type(self).__name__} was not fitted by segment: call "
+                                 ".fit(data, segment_col=...) first.")
+        col = self.segment_col_
+        if col not in data.columns:
+            raise ParameterError(f"data lacks the segment column {col!r} the model was fitted by.")
+        unknown = sorted(map(str, set(data[col].dropna()) - set(self.segments_)))
+        if unknown or data[col].isna().any():
+            raise ParameterError(f"{col} has levels without a fitted model: {unknown or ['<missing>']}; "
+                                 f"fitted levels are {list(self.segments_)}.")
+        parts = []
+        for level, model in self.segments_.items():
+            sub = data[(data[col] == level).to_numpy()]
+            if len(sub):
+                parts.append(pd.Series(getattr(model, method)(sub, **kwargs), index=sub.index))
+        return pd.concat(parts).reindex(data.index)
 
     # ------------------------------------------------------------------ fitting
     def _optimize(self, data: Sequence[np.ndarray], weights: np.ndarray, x0: np.ndarray,
@@ -127,6 +198,7 @@ class MLEFitter:
         p = np.exp(res.x)
         cov = cov_log * np.outer(p, p)
         names = list(self._param_names)
+        self.segments_ = self.params_by_segment_ = self.segment_col_ = None
         self._logp = res.x
         self._cov_log = cov_log
         self.params_ = pd.Series(p, index=names, name="estimate")
@@ -185,6 +257,9 @@ class MLEFitter:
 
     # ------------------------------------------------------------------ results
     def _check_fitted(self) -> pd.Series:
+        if self.params_ is None and self.segments_ is not None:
+            raise NotFittedError(f"This {type(self).__name__} was fitted one model per {self.segment_col_!r}: use "
+                                 ".segments_[level], .params_by_segment_ or .predict_by_segment(method, data).")
         if self.params_ is None:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call .fit(data) first.")
         return self.params_
@@ -205,7 +280,12 @@ class MLEFitter:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row per parameter: ``param, estimate, se, ci_lower, ci_upper, ci_level, n, method``."""
+        """One row per parameter: ``param, estimate, se, ci_lower, ci_upper, ci_level, n, method``.
+
+        Fitted with ``segment_col=``: :attr:`params_by_segment_` (the same with a leading ``segment`` column).
+        """
+        if self.params_ is None and self.params_by_segment_ is not None:
+            return self.params_by_segment_
         params = self._check_fitted()
         ci = self.conf_int()
         return pd.DataFrame({
@@ -215,6 +295,8 @@ class MLEFitter:
         }, columns=list(SUMMARY_COLUMNS))
 
     def __repr__(self) -> str:
+        if self.params_ is None and self.segments_ is not None:
+            return f"<{type(self).__name__}: one model per {self.segment_col_} ({len(self.segments_)} segments)>"
         if self.params_ is None:
             return f"<{type(self).__name__}: not fitted>"
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())

@@ -54,12 +54,21 @@ class GammaGamma(MLEFitter):
     _method = "Gamma-Gamma maximum likelihood"
 
     def fit(self, data: pd.DataFrame, *, frequency_col: str = "frequency", monetary_col: str = "monetary_value",
-            weights_col: str | None = None, initial_params: dict[str, float] | None = None) -> GammaGamma:
+            weights_col: str | None = None, initial_params: dict[str, float] | None = None,
+            segment_col: str | None = None) -> GammaGamma:
         """Fit on repeat buyers; rows with ``frequency == 0`` must be removed by the caller.
 
         Raises ``ParameterError`` if any row has frequency 0 or a non-positive
         mean spend (use :func:`cxlib.clv.rfm.repeat_buyers`).
+
+        ``segment_col`` fits one model per level of that column, each on its own rows only: the fitted
+        models are in ``segments_``, their parameters in the tidy ``params_by_segment_`` (and ``summary``),
+        and ``predict_by_segment(method, data)`` scores each row with its segment's model.
         """
+        if segment_col is not None:
+            return self._fit_segments(data, segment_col, dict(
+                frequency_col=frequency_col, monetary_col=monetary_col, weights_col=weights_col,
+                initial_params=initial_params))
         self._cols = dict(frequency=frequency_col, monetary=monetary_col)
         c = frame_columns(data, self._cols)
         x, m = c["frequency"], c["monetary"]

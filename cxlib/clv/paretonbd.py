@@ -111,8 +111,17 @@ class ParetoNBD(MLEFitter):
 
     def fit(self, data: pd.DataFrame, *, frequency_col: str = "frequency", recency_col: str = "recency",
             T_col: str = "T", weights_col: str | None = None, time_unit: str | None = None,
-            initial_params: dict[str, float] | None = None) -> ParetoNBD:
-        """Fit by maximum likelihood to one row per customer (compressed to unique histories)."""
+            initial_params: dict[str, float] | None = None, segment_col: str | None = None) -> ParetoNBD:
+        """Fit by maximum likelihood to one row per customer (compressed to unique histories).
+
+        ``segment_col`` fits one model per level of that column, each on its own rows only: the fitted
+        models are in ``segments_``, their parameters in the tidy ``params_by_segment_`` (and ``summary``),
+        and ``predict_by_segment(method, data)`` scores each row with its segment's model.
+        """
+        if segment_col is not None:
+            return self._fit_segments(data, segment_col, dict(
+                frequency_col=frequency_col, recency_col=recency_col, T_col=T_col, weights_col=weights_col,
+                time_unit=time_unit, initial_params=initial_params))
         self.time_unit = resolve_time_unit(data, time_unit)
         self._cols = dict(frequency=frequency_col, recency=recency_col, T=T_col)
         c = frame_columns(data, self._cols)

@@ -48,9 +48,17 @@ class ShiftedBetaGeometric(MLEFitter):
     _method = "shifted-beta-geometric maximum likelihood"
 
     def fit(self, data: pd.DataFrame, *, period_col: str = "period", alive_col: str = "alive",
-            cohort_col: str | None = None, initial_params: dict[str, float] | None = None
-            ) -> ShiftedBetaGeometric:
-        """Fit on active counts by period (0, 1, ..., n within each cohort; several cohorts share the parameters)."""
+            cohort_col: str | None = None, initial_params: dict[str, float] | None = None,
+            segment_col: str | None = None) -> ShiftedBetaGeometric:
+        """Fit on active counts by period (0, 1, ..., n within each cohort; several cohorts share the parameters).
+
+        ``segment_col`` fits one model per level of that column, each on its own rows only: the fitted
+        models are in ``segments_``, their parameters in the tidy ``params_by_segment_`` (and ``summary``),
+        and ``predict_by_segment(method, data)`` scores each row with its segment's model.
+        """
+        if segment_col is not None:
+            return self._fit_segments(data, segment_col, dict(
+                period_col=period_col, alive_col=alive_col, cohort_col=cohort_col, initial_params=initial_params))
         cols = dict(period=period_col, alive=alive_col)
         c = frame_columns(data, cols)
         groups = data[cohort_col].to_numpy() if cohort_col else np.zeros(len(data))

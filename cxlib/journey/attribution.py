@@ -30,6 +30,7 @@ from scipy import sparse
 
 from ..errors import DataContractError, ParameterError, check_choice
 from ._stats import check_alpha
+from .bysegment import by_segment
 from .sessions import Journeys, as_journeys
 from .sql import decode_sql, literal, paths_sql, with_ctes
 from .transitions import (CONVERSION, NULL, START, STATE_SEP, _counts_from_events, check_order,
@@ -262,8 +263,13 @@ SELECT {decode_sql("p", js.codes)} AS path, outcome, outcome = 'conversion' AS c
 
 
 def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float = 0.05,
-              rng: np.random.Generator | int | None = None, censored: str = "exclude") -> Attribution:
+              rng: np.random.Generator | int | None = None, censored: str = "exclude",
+              by: str | None = None, segments: Any = None) -> Attribution:
     """Attribute conversions to channels: exact Markov removal effects and three heuristics, with intervals.
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
+    segments under a leading ``segment`` column).
 
     Parameters
     ----------
@@ -310,6 +316,10 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
     >>> res.to_frame().query("method == 'markov'")[["channel", "removal_effect"]].round(3).values.tolist()
     [['a', 0.556], ['b', 1.0]]
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return attribute(j, order=order, n_boot=n_boot, alpha=alpha, rng=rng, censored=censored)
+        return by_segment(run, journeys, by, segments)
     check_alpha(alpha)
     order = check_order(order)
     check_choice("censored", censored, ("exclude", "abandonment"))

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
 from ._stats import benjamini_hochberg, check_alpha, cohens_h, holm, newcombe, two_proportion_z
+from .bysegment import by_segment
 from .sessions import Journeys, _interval, _timedelta, as_journeys
 
 __all__ = ["FailPoints", "fail_points", "FAIL_COLUMNS", "FAIL_OUTCOMES"]
@@ -100,8 +101,13 @@ WHERE j.outcome != 'censored' GROUP BY j.journey_id"""
 def fail_points(journeys: Any, *, outcome: Literal["abandonment", "low_csat", "detractor", "complaint"] = "abandonment",
                 surveys: Any = None, tickets: Any = None, within: str | pd.Timedelta = "7D", low_csat: int = 2,
                 alternative: Literal["greater", "two-sided"] = "greater",
-                correction: Literal["holm", "bh"] = "holm", alpha: float = 0.05) -> FailPoints:
+                correction: Literal["holm", "bh"] = "holm", alpha: float = 0.05,
+                by: str | None = None, segments: Any = None) -> FailPoints:
     """Rank touchpoints by how much more often a bad outcome follows them than follows the others.
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
+    segments under a leading ``segment`` column).
 
     Parameters
     ----------
@@ -149,6 +155,12 @@ def fail_points(journeys: Any, *, outcome: Literal["abandonment", "low_csat", "d
     >>> fp.top, fp.to_frame()["touchpoint"].tolist()
     ('w', ['w', 'b', 'a'])
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return fail_points(
+                j, outcome=outcome, surveys=surveys, tickets=tickets, within=within, low_csat=low_csat,
+                alternative=alternative, correction=correction, alpha=alpha)
+        return by_segment(run, journeys, by, segments)
     check_alpha(alpha)
     check_choice("outcome", outcome, FAIL_OUTCOMES)
     check_choice("alternative", alternative, ("greater", "two-sided"))

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ._stats import check_alpha, wilson
+from .bysegment import by_segment
 from .sessions import Journeys, as_journeys
 from .sql import decode_sql, literal, median_with_ci, paths_sql
 
@@ -56,8 +57,12 @@ class PathTable:
 
 
 def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, include_conversion: bool = False,
-              alpha: float = 0.05) -> PathTable:
+              alpha: float = 0.05, by: str | None = None, segments: Any = None) -> PathTable:
     """The ``k`` most frequent paths with counts, conversion rate (Wilson CI) and median duration (CI).
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
+    segments under a leading ``segment`` column).
 
     Parameters
     ----------
@@ -95,6 +100,11 @@ def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, inc
     >>> top_paths(js, k=1).to_frame()[["rank", "path", "journeys", "conversions"]].values.tolist()
     [[1, 'a > b', 8, 6], [2, '(other)', 5, 1]]
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return top_paths(
+                j, k=k, collapse_repeats=collapse_repeats, include_conversion=include_conversion, alpha=alpha)
+        return by_segment(run, journeys, by, segments)
     check_alpha(alpha)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k={k!r} must be a positive whole number of paths to list.")
@@ -159,8 +169,12 @@ def _journey_paths_sql(js: Journeys, *, collapse_repeats: bool, include_conversi
     return f"SELECT {expr} AS p, weight, converted, epoch(ended_at - started_at) AS dur FROM {js.table}"
 
 
-def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float = 0.05) -> pd.DataFrame:
+def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float = 0.05,
+                 by: str | None = None, segments: Any = None) -> pd.DataFrame:
     """Distribution of path length (steps before the conversion) with conversion rate by length.
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns the stacked frame (a leading ``segment`` column).
 
     Returns one row per length with the columns of :data:`LENGTH_COLUMNS` (Wilson intervals).
 
@@ -172,6 +186,10 @@ def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float 
     >>> path_lengths(js, collapse_repeats=True)[["length", "journeys", "conversions"]].values.tolist()
     [[1, 6, 3], [2, 8, 6]]
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return path_lengths(j, collapse_repeats=collapse_repeats, alpha=alpha)
+        return by_segment(run, journeys, by, segments).to_frame()
     check_alpha(alpha)
     js = as_journeys(journeys)
     expr = path_expression(collapse_repeats=collapse_repeats)

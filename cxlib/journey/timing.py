@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
 from ._stats import check_alpha
+from .bysegment import by_segment
 from .sessions import Journeys, _timedelta, as_journeys
 from .sql import literal, median_with_ci
 
@@ -208,8 +209,12 @@ class TimeToConvert:
 
 
 def time_to_convert(journeys: Any, *, horizons: Sequence[str | pd.Timedelta] = ("1D", "7D", "30D"),
-                    alpha: float = 0.05) -> TimeToConvert:
+                    alpha: float = 0.05, by: str | None = None, segments: Any = None) -> TimeToConvert:
     """Time to convert: median among converters (CI) and the cumulative incidence of conversion over all journeys.
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
+    segments under a leading ``segment`` column).
 
     Parameters
     ----------
@@ -250,6 +255,10 @@ def time_to_convert(journeys: Any, *, horizons: Sequence[str | pd.Timedelta] = (
     >>> ttc.to_frame().query("statistic == 'conversion_by'")["estimate"].round(3).tolist()
     [0.333, 0.667]
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return time_to_convert(j, horizons=horizons, alpha=alpha)
+        return by_segment(run, journeys, by, segments)
     check_alpha(alpha)
     js = as_journeys(journeys)
     _need_times(js)

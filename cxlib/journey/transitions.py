@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import ParameterError, check_choice
 from ._stats import check_alpha, wilson
+from .bysegment import by_segment
 from .sessions import Journeys, as_journeys
 from .sql import dfg_sql, literal, transition_counts_sql, with_ctes
 from .paths import path_expression
@@ -128,8 +129,13 @@ class TransitionMatrix:
 
 
 def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy = "truncate",
-                      collapse_repeats: bool = False, alpha: float = 0.05) -> TransitionMatrix:
+                      collapse_repeats: bool = False, alpha: float = 0.05,
+                      by: str | None = None, segments: Any = None) -> TransitionMatrix:
     """Count transitions between touchpoints, from ``(start)`` to ``(conversion)`` / ``(null)``.
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
+    segments under a leading ``segment`` column).
 
     Parameters
     ----------
@@ -162,6 +168,11 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
     >>> tm.probabilities.loc["b", ["(conversion)", "(null)"]].tolist()
     [0.5, 0.5]
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return transition_matrix(
+                j, order=order, censored=censored, collapse_repeats=collapse_repeats, alpha=alpha)
+        return by_segment(run, journeys, by, segments)
     check_alpha(alpha)
     check_choice("censored", censored, CENSORED_POLICIES)
     js = as_journeys(journeys)
@@ -252,8 +263,12 @@ class DirectlyFollows:
         return self.edges.copy()
 
 
-def directly_follows(journeys: Any) -> DirectlyFollows:
+def directly_follows(journeys: Any, *, by: str | None = None, segments: Any = None) -> DirectlyFollows:
     """The directly-follows graph over all touchpoints, the conversion included (process-mining view).
+
+    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
+    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
+    segments under a leading ``segment`` column).
 
     One query over the events (:func:`~cxlib.journey.sql.dfg_sql`: a window gives each event the
     next touchpoint of its journey and the seconds to it, then a GROUP BY), or a GROUP BY over the
@@ -273,6 +288,10 @@ def directly_follows(journeys: Any) -> DirectlyFollows:
     >>> dfg.edges[["source", "target", "frequency", "median_seconds"]].values.tolist()
     [['search', 'cart', 2, 180.0], ['cart', 'purchase', 1, 120.0]]
     """
+    if by is not None:
+        def run(j: Journeys) -> Any:
+            return directly_follows(j)
+        return by_segment(run, journeys, by, segments)
     js = as_journeys(journeys)
     if js.fused is not None:
         edges, ends, acts = _dfg_fused(js)

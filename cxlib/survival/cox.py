@@ -170,15 +170,24 @@ class AFTResult:
     table: pd.DataFrame
     shape: float
     log_likelihood: float
-    model: WeibullAFTFitter
+    model: WeibullAFTFitter | None
+    #: fitted with ``segment_col=``: ``table`` has a leading ``segment`` column, ``shape`` is NaN and
+    #: ``model`` None; ``shapes`` (segment -> rho) and ``segments`` (segment -> its own AFTResult) hold the fits.
+    shapes: pd.Series | None = None
+    segments: dict | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
 
 def fit_weibull_aft(data: pd.DataFrame, *, duration_col: str = "duration", event_col: str = "event",
-                    formula: str | None = None, alpha: float = 0.05, penalizer: float = 0.0) -> AFTResult:
+                    formula: str | None = None, alpha: float = 0.05, penalizer: float = 0.0,
+                    segment_col: str | None = None) -> AFTResult:
     """Weibull accelerated failure time model; ``ratio`` is the time ratio ``exp(coef)`` (> 1: longer lives).
+
+    ``segment_col`` fits one model per level of that column on that segment's rows only (the column itself is
+    not a covariate): ``table`` stacks the segments' tables under a leading ``segment`` column, ``shapes``
+    holds each segment's rho and ``segments`` each segment's own :class:`AFTResult`.
 
     Notes
     -----
@@ -187,6 +196,9 @@ def fit_weibull_aft(data: pd.DataFrame, *, duration_col: str = "duration", event
     Under a Weibull model the hazard ratio of a term is ``exp(-rho * coef)``.
     """
     check_alpha(alpha)
+    if segment_col is not None:
+        return _aft_by_segment(data, segment_col, duration_col=duration_col, event_col=event_col, formula=formula,
+                               alpha=alpha, penalizer=penalizer)
     if (data[duration_col] <= 0).any():
         raise ParameterError(f"Weibull AFT needs {duration_col} > 0; shift zero durations (e.g. by half a day).")
     model = WeibullAFTFitter(alpha=alpha, penalizer=penalizer)
@@ -201,3 +213,32 @@ def fit_weibull_aft(data: pd.DataFrame, *, duration_col: str = "duration", event
                         events=float(data[event_col].sum()), method="Weibull AFT, Wald CI")
     rho = float(np.exp(model.params_.loc[("rho_", "Intercept")]))
     return AFTResult(table=table, shape=rho, log_likelihood=float(model.log_likelihood_), model=model)
+
+
+def _aft_by_segment(data: pd.DataFrame, segment_col: str, **kw) -> AFTResult:
+    if segment_col not in data.columns:
+        raise ParameterError(f"segment_col={segment_col!r} is not a column of data; it has {list(data.columns)}.")
+    labels = data[segment_col]
+    if labels.isna().any():
+        raise ParameterError(f"{int(labels.isna().sum())} row(s) have no {segment_col!r} label; fill or drop them.")
+    levels = list(pd.unique(labels))
+    try:
+        levels = sorted(levels)
+    except TypeError:  # pragma: no cover - mixed label types keep their order of appearance
+        pass
+    fits: dict = {}
+    for level in levels:
+        sub = data[(labels == level).to_numpy()].drop(columns=[segment_col])
+        try:
+            if not sub[kw["event_col"]].sum() > 0:
+                raise ParameterError("A segment without events cannot identify the model.")
+            fits[level] = fit_weibull_aft(sub, **kw)
+        except (ParameterError, ConvergenceError) as exc:
+            raise type(exc)(f"Weibull AFT: segment {segment_col}={level!r} ({len(sub)} rows, "
+                            f"{int(sub[kw['event_col']].sum())} events) cannot be fitted on its own; merge it "
+                            f"into a larger segment or drop it. {exc}") from exc
+    table = pd.concat([r.table.assign(segment=level) for level, r in fits.items()], ignore_index=True)
+    table = table[["segment", *COEF_COLUMNS]]
+    log_likelihood = float(sum(r.log_likelihood for r in fits.values()))
+    return AFTResult(table=table, shape=float("nan"), log_likelihood=log_likelihood, model=None, shapes=pd.Series({k: r.shape for k, r in fits.items()}, name="shape"),
+                     segments=fits)
