@@ -12,6 +12,7 @@ PARAMS ?= reports/plan.yml
 SEED ?= 20261123
 CUSTOMERS ?= 10000
 PYTEST_ARGS ?=
+FRESH ?=
 
 .PHONY: help setup data report test test-fast lab kernel clean
 
@@ -33,9 +34,9 @@ $(DATA)/truth.json: | $(STAMP)
 
 data: $(DATA)/truth.json ## Generate the default synthetic data into data/default (DATA=, CUSTOMERS=, SEED=)
 
-report: $(STAMP) ## Run the quarterly report plan and render HTML+PDF into reports/ (PARAMS=, DATA=)
+report: $(STAMP) ## Run the report plan, render HTML+PDF into reports/ (PARAMS=, DATA=, FRESH=1 ignores the cache)
 	@if [ "$(DATA)" = "data/default" ]; then $(MAKE) --no-print-directory data; fi
-	$(BIN)/cx report --params $(PARAMS) --data $(DATA)
+	$(BIN)/cx report --params $(PARAMS) --data $(DATA)$(if $(FRESH), --no-cache)
 
 test: $(STAMP) ## Run the whole test suite (set-up included)
 	$(BIN)/python -m pytest tests cxlib $(PYTEST_ARGS)
@@ -48,7 +49,7 @@ lab: $(STAMP) ## Open JupyterLab with the project's kernel "Python (cxlib workbo
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean: ## Remove build outputs and generated data (keeps .venv; `make distclean` removes it too)
-	rm -rf reports/_build reports/_output reports/_failed reports/html reports/*.html reports/*.pdf
+	rm -rf reports/_build reports/_output reports/_failed reports/_cache reports/html reports/*.html reports/*.pdf
 	rm -rf $(DATA) .pytest_cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
 

@@ -46,19 +46,28 @@ def validate_cmd(folder: str) -> None:
 @click.option("--reproduce", "reproduce", type=click.Path(dir_okay=False, exists=True, path_type=str),
               default=None, help="Re-run with the plan and data folder recorded in this provenance.json.")
 @click.option("--timeout", type=click.IntRange(min=1), default=None, help="Per-cell time limit in seconds.")
+@click.option("--cache/--no-cache", "use_cache", default=True, show_default=True,
+              help="Reuse the outputs of notebooks whose code, parameters, data tables, cxlib and upstream "
+                   "findings are unchanged (reports/_cache); --no-cache executes everything (and refreshes "
+                   "the cache). --reproduce always executes everything.")
 def report_cmd(params: str | None, data: str | None, out: str | None, jobs: int | None, engine: str,
-               reproduce: str | None, timeout: int | None) -> None:
+               reproduce: str | None, timeout: int | None, use_cache: bool) -> None:
     """Run the report plan's notebooks and publish HTML + PDF into reports/.
 
     Parameters are validated against each notebook's `parameters` cell before
     anything runs.  Independent notebooks run in parallel, the executive
     summary last.  On a failure the failed notebook is kept in
     reports/_failed/, nothing is published over the last good report
-    (reports/_output/), and the exit status is 1.
+    (reports/_output/), and the exit status is 1.  Notebooks whose inputs did not
+    change since an earlier run are restored from the run cache with their current
+    narrative (shown as "cached" with the time saved).
     """
+    from pathlib import Path
+
     from .errors import CxError, ParameterError
     from .report import provenance
-    from .report.plan import load_plan
+    from .report.cache import NotebookCache
+    from .report.plan import load_plan, project_root
     from .report.runner import reproduce_plan, run_plan
 
     try:
@@ -73,12 +82,15 @@ def report_cmd(params: str | None, data: str | None, out: str | None, jobs: int 
             if not params:
                 raise click.UsageError("Pass --params FILE (e.g. reports/plan.yml) or --reproduce provenance.json.")
             plan = load_plan(params, data_dir=data)
-        result = run_plan(plan, out_dir=out, jobs=jobs, engine=engine, timeout=timeout)
+        reports = Path(out).resolve() if out else project_root() / "reports"
+        cache = NotebookCache(reports / "_cache", reuse=use_cache and not reproduce)
+        result = run_plan(plan, out_dir=out, jobs=jobs, engine=engine, timeout=timeout, cache=cache)
     except CxError as exc:
         click.echo(f"ERROR: {exc}", err=True)
         raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
     for r in result.runs:
-        click.echo(f"  {r.notebook:<28} {r.status:<8} {r.seconds:7.1f} s", err=True)
+        saved = f"  (saved {r.saved_seconds:.1f} s)" if r.cached else ""
+        click.echo(f"  {r.notebook:<28} {'cached' if r.cached else r.status:<8} {r.seconds:7.1f} s{saved}", err=True)
     if not result.ok:
         for r in result.failures:
             click.echo(f"ERROR: {r.message}", err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import nbformat
@@ -48,9 +49,11 @@ def _subset_plan(tmp_path: Path, names: list[str]) -> Path:
     return path
 
 
-def _report(plan_file: Path, data: Path, out: Path) -> Path:
-    res = CliRunner().invoke(main, ["report", "--params", str(plan_file), "--data", str(data), "--out", str(out)])
+def _report(plan_file: Path, data: Path, out: Path, *extra: str) -> Path:
+    res = CliRunner().invoke(main, ["report", "--params", str(plan_file), "--data", str(data), "--out", str(out),
+                                    *extra])
     assert res.exit_code == 0, res.output
+    _report.output = res.output
     return out / "_output"
 
 
@@ -85,8 +88,6 @@ def _check_report(published: Path, plan_file: Path, data: Path) -> None:
         stated.update(matches)
     assert stated == set(recorded)  # every finding is stated, each with its own numbers
     # privacy: no planted personal data (fake e-mails, phones, names) and no raw customer id is published
-    import re
-
     import pandas as pd
 
     from cxlib.privacy import find_personal_data
@@ -122,8 +123,10 @@ def _agrees(parsed: dict, f: findings.Finding) -> bool:
 
 
 def test_pipeline_end_to_end_is_byte_identical(synth_data, tmp_path):
-    """`make report`'s command on 1,500 synthetic customers, twice: same inputs, same bytes.
+    """`make report`'s command on 1,500 synthetic customers, three times: same inputs, same bytes.
 
+    The second run executes everything again (``--no-cache``); the third restores every
+    notebook from the run cache, and must publish the same bytes as the executed runs.
     Runs the default plan; while some planned notebooks are still unwritten, the
     plan restricted to those present (at least 00 and 99; see the next test).
     """
@@ -136,10 +139,18 @@ def test_pipeline_end_to_end_is_byte_identical(synth_data, tmp_path):
     published = _report(plan_file, synth_data, out)
     _check_report(published, plan_file, synth_data)
     first = {ext: (published / f"cx-quarterly-review.{ext}").read_bytes() for ext in ("html", "pdf")}
-    published = _report(plan_file, synth_data, out)
+    notebooks = {p.name: p.read_bytes() for p in (published / "notebooks").glob("*.ipynb")}
+    published = _report(plan_file, synth_data, out, "--no-cache")
+    assert " cached " not in _report.output
     assert (published / "cx-quarterly-review.html").read_bytes() == first["html"]
     assert (published / "cx-quarterly-review.pdf").read_bytes() == first["pdf"]
     assert (out / "cx-quarterly-review.html").resolve() == (published / "cx-quarterly-review.html").resolve()
+    published = _report(plan_file, synth_data, out)
+    n_cached = len(re.findall(r"^\s+\S+\s+cached\s", _report.output, flags=re.M))
+    assert n_cached == len(load_plan(plan_file, data_dir=synth_data).notebooks), _report.output
+    assert (published / "cx-quarterly-review.html").read_bytes() == first["html"]
+    assert (published / "cx-quarterly-review.pdf").read_bytes() == first["pdf"]
+    assert {p.name: p.read_bytes() for p in (published / "notebooks").glob("*.ipynb")} == notebooks
 
 
 def test_every_planned_notebook_exists():

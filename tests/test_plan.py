@@ -1,6 +1,7 @@
 """Tests of cxlib.report.plan: reading plans and validating parameters before anything executes."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -9,6 +10,7 @@ import yaml
 
 from cxlib.errors import ParameterError
 from cxlib.report import runner
+from cxlib.report.cache import notebook_reads
 from cxlib.report.plan import (REQUIRED_GLOBALS, declared_parameters, load_plan, plan_from_dict, project_root,
                                resolve_notebook, validate_plan, validate_value)
 
@@ -225,3 +227,37 @@ def test_cross_reference_labels_are_unique_across_the_planned_notebooks():
                 assert label not in seen, f"label {label!r} in {spec.name} and {seen[label]}"
                 seen[label] = spec.name
     assert len(seen) > 20
+
+
+def test_reads_declares_the_data_a_notebook_depends_on(root):
+    entries = [{"notebook": "99_summary.ipynb", "depends_on": "all"},
+               {"notebook": "10_metrics.ipynb", "reads": ["survey_responses", "customers", "customers"]},
+               {"notebook": "20_journeys", "reads": "all"}]
+    plan = plan_from_dict(raw_plan(root, notebooks=entries), base=root, data_dir=root / "data")
+    assert [s.reads for s in plan.notebooks] == [None, ("customers", "survey_responses"), ("*",)]
+    assert [s.to_dict().get("reads") for s in plan.notebooks] == [None, ["customers", "survey_responses"], "all"]
+    again = plan_from_dict(plan.to_dict(), base=root, data_dir=root / "data")  # provenance round trip
+    assert [s.reads for s in again.notebooks] == [s.reads for s in plan.notebooks]
+
+
+def test_runner_detects_reads_when_the_plan_does_not_say(root):
+    nb = write_notebook(root / "notebooks" / "30_churn.ipynb",
+                        'from cxlib import data\nds = data.load(data_dir, tables=["customers", "subscriptions"])')
+    plan = plan_from_dict(raw_plan(root, notebooks=[{"notebook": "30_churn.ipynb"},
+                                                    {"notebook": "20_journeys.ipynb", "reads": "all"}]),
+                          base=root, data_dir=root / "data")
+    source = nbformat.read(nb, as_version=4)
+    assert notebook_reads(plan.notebooks[0], source) == frozenset({"customers", "subscriptions"})
+    assert notebook_reads(plan.notebooks[1], source) is None  # every file
+
+
+@pytest.mark.parametrize("reads, match", [
+    (5, "'reads' must be 'all' or a list of table names"),
+    ([""], "'reads' must be 'all' or a list of table names"),
+    (["../secrets.csv"], "'reads' entry '../secrets.csv' must name a table or a file inside the data folder"),
+    (["/etc/passwd"], "'reads' entry '/etc/passwd' must name a table or a file inside the data folder"),
+])
+def test_bad_reads_raise(root, reads, match):
+    entries = [{"notebook": "10_metrics.ipynb", "reads": reads}]
+    with pytest.raises(ParameterError, match=re.escape(f"Notebook '10_metrics': {match}")):
+        plan_from_dict(raw_plan(root, notebooks=entries), base=root, data_dir=root / "data")

@@ -143,9 +143,12 @@ def _state(published: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def two_runs(small_report):
-    """`make report` twice into the same reports folder (2 jobs, then 1): the state after each."""
-    first = _state(_report(small_report, "reports", "--jobs", "2"))
-    second = _state(_report(small_report, "reports", "--jobs", "1"))
+    """`make report` twice into the same reports folder (2 jobs, then 1): the state after each.
+
+    Both runs execute every notebook (``--no-cache``): the promise is that re-computation gives the same
+    bytes, not that the cache returns what it stored (that is tests/test_cache.py)."""
+    first = _state(_report(small_report, "reports", "--jobs", "2", "--no-cache"))
+    second = _state(_report(small_report, "reports", "--jobs", "1", "--no-cache"))
     return first, second
 
 

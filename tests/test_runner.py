@@ -413,3 +413,11 @@ def test_cli_run_executes_one_notebook(project):
     assert findings.read(project / "single" / "findings" / "a.json")[0].estimate == 3.0
     res = CliRunner().invoke(main, ["run", str(project / "notebooks" / "bad.ipynb"), *args])
     assert res.exit_code == 1 and "failed in cell 3 ('tbl-broken') with ValueError" in res.output
+
+
+def test_scrub_removes_the_kernel_pid_from_warnings():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("warn()")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text=(
+        "/tmp/ipykernel_14648/2868953930.py:6: SmallSampleWarning: 99 rows\n"))]
+    out = runner._scrub(nb, "n")
+    assert out.cells[0].outputs[0].text == "/tmp/ipykernel/2868953930.py:6: SmallSampleWarning: 99 rows\n"

@@ -18,6 +18,7 @@ A plan is a small YAML file under ``reports/`` (the default is
         depends_on: all                 # runs after every other notebook
       - notebook: 10_metrics.ipynb
         parameters: {n_boot: 2000}      # per notebook: must be declared by it
+        reads: [survey_responses]       # optional: the data tables it reads (for the run cache)
 
 Every notebook declares its parameters, with defaults, in the code cell tagged
 ``parameters``.  :func:`validate_plan` reads those declarations (by parsing
@@ -34,6 +35,12 @@ The runner injects three parameters itself and a plan may not set them:
 ``data_dir``), ``findings_path`` (the notebook's sidecar
 ``<build>/findings/<notebook-stem>.json``) and ``findings_dir`` (the folder of
 all sidecars, for the executive summary).
+
+``reads`` (optional) names the data tables (or files of the data folder) a
+notebook reads, for the run cache (:mod:`cxlib.report.cache`): a change of any
+other table does not rerun it.  Without it the runner finds the reads in the
+notebook's code (``data.load(data_dir, tables=[...])``), and ``reads: all``
+makes the notebook depend on every file of the data folder.
 """
 from __future__ import annotations
 
@@ -52,7 +59,8 @@ import yaml
 from ..errors import ParameterError
 
 __all__ = ["NotebookSpec", "Plan", "declared_parameters", "load_plan", "plan_from_dict", "validate_plan",
-           "validate_value", "resolve_notebook", "RESERVED", "REQUIRED_GLOBALS", "PERIOD_PATTERN", "project_root"]
+           "validate_value", "resolve_notebook", "READS_ALL", "RESERVED", "REQUIRED_GLOBALS", "PERIOD_PATTERN",
+           "project_root"]
 
 #: Parameters the runner injects; a plan may not set them.
 RESERVED = ("findings_path", "findings_dir")
@@ -61,7 +69,9 @@ REQUIRED_GLOBALS = ("data_dir", "period", "comparison_period", "alpha", "seed")
 #: A quarter such as ``2025Q4``.
 PERIOD_PATTERN = re.compile(r"^(19|20)\d{2}Q[1-4]$")
 _PLAN_KEYS = {"title", "subtitle", "output", "notebooks_dir", "parameters", "notebooks"}
-_ENTRY_KEYS = {"notebook", "parameters", "depends_on"}
+_ENTRY_KEYS = {"notebook", "parameters", "depends_on", "reads"}
+#: ``reads: all``: the notebook depends on every file of the data folder.
+READS_ALL = "*"
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -85,16 +95,23 @@ def project_root() -> Path:
 
 @dataclass(frozen=True)
 class NotebookSpec:
-    """One notebook of the plan: its file, its own parameters and what it waits for."""
+    """One notebook of the plan: its file, its own parameters, what it waits for and what data it reads.
+
+    ``reads`` is ``None`` when the plan does not say (the runner detects the reads),
+    else the table or file names, ``("*",)`` for every file of the data folder.
+    """
 
     name: str
     path: Path
     parameters: Mapping[str, Any] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
+    reads: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"notebook": self.path.name, "parameters": dict(self.parameters),
-                "depends_on": list(self.depends_on)}
+        out = {"notebook": self.path.name, "parameters": dict(self.parameters), "depends_on": list(self.depends_on)}
+        if self.reads is not None:
+            out["reads"] = "all" if self.reads == (READS_ALL,) else list(self.reads)
+        return out
 
 
 @dataclass(frozen=True)
@@ -199,7 +216,25 @@ def _entry(entry: Any, nb_dir: Path) -> NotebookSpec:
         raise ParameterError(f"Notebook {path.stem!r}: 'parameters' must be a mapping; found {params!r}.")
     deps = entry.get("depends_on") or ()
     deps = (deps,) if isinstance(deps, str) else tuple(str(d) for d in deps)
-    return NotebookSpec(name=path.stem, path=path, parameters=MappingProxyType(dict(params)), depends_on=deps)
+    return NotebookSpec(name=path.stem, path=path, parameters=MappingProxyType(dict(params)), depends_on=deps,
+                        reads=_reads(path.stem, entry.get("reads")))
+
+
+def _reads(notebook: str, value: Any) -> tuple[str, ...] | None:
+    """The ``reads`` of a plan entry: ``None`` (detect), ``("*",)`` (``all``) or relative names."""
+    if value is None:
+        return None
+    if value == "all":
+        return (READS_ALL,)
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ParameterError(f"Notebook {notebook!r}: 'reads' must be 'all' or a list of table names "
+                             f"(e.g. [customers, events]); found {value!r}.")
+    for name in names:
+        if Path(name).is_absolute() or ".." in Path(name).parts or name == READS_ALL:
+            raise ParameterError(f"Notebook {notebook!r}: 'reads' entry {name!r} must name a table or a file "
+                                 "inside the data folder (no absolute path, no '..').")
+    return tuple(sorted(set(names)))
 
 
 def _resolve_deps(spec: NotebookSpec, names: list[str]) -> NotebookSpec:
@@ -213,7 +248,7 @@ def _resolve_deps(spec: NotebookSpec, names: list[str]) -> NotebookSpec:
             raise ParameterError(f"Notebook {spec.name!r} depends on {dep!r}, which is not in the plan "
                                  f"(plan notebooks: {names}).")
         deps.append(dep)
-    return NotebookSpec(spec.name, spec.path, spec.parameters, tuple(dict.fromkeys(deps)))
+    return NotebookSpec(spec.name, spec.path, spec.parameters, tuple(dict.fromkeys(deps)), spec.reads)
 
 
 def _check_acyclic(specs: list[NotebookSpec]) -> None:

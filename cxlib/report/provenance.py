@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import ParameterError
 
 __all__ = ["KEY_PACKAGES", "collect", "git_state", "package_versions", "file_hashes", "compare_hashes",
-           "tool_versions", "write", "read", "appendix_notebook", "appendix_markdown"]
+           "tool_versions", "write", "read", "appendix_notebook", "appendix_markdown", "validation_records"]
 
 #: Packages whose versions are recorded (a missing one is recorded as ``None``).
 KEY_PACKAGES = ("cxlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "duckdb", "pandera",
@@ -140,9 +140,12 @@ def compare_hashes(recorded: Mapping[str, str], current: Mapping[str, str]) -> l
     return out
 
 
-def _validation_records(validation: pd.DataFrame | None) -> list[dict[str, Any]]:
+def validation_records(validation: pd.DataFrame | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The data-validation frame as JSON-able records (times as text); records pass through unchanged."""
     if validation is None:
         return []
+    if isinstance(validation, list):
+        return [dict(r) for r in validation]
     frame = validation.copy()
     for col in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
@@ -151,9 +154,10 @@ def _validation_records(validation: pd.DataFrame | None) -> list[dict[str, Any]]
 
 
 def collect(*, root: str | Path, plan: Mapping[str, Any], parameters: Mapping[str, Mapping[str, Any]],
-            data_dir: str | Path, validation: pd.DataFrame | None = None,
+            data_dir: str | Path, validation: pd.DataFrame | list[dict[str, Any]] | None = None,
             timings: Mapping[str, float] | None = None, started_at: str = "", finished_at: str = "",
-            status: str = "success", engine: str = "") -> dict[str, Any]:
+            status: str = "success", engine: str = "", hashes: Mapping[str, str] | None = None,
+            cache: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Gather the provenance record of one run (a JSON-able dict).
 
     Parameters
@@ -166,12 +170,17 @@ def collect(*, root: str | Path, plan: Mapping[str, Any], parameters: Mapping[st
         Parameters passed to each notebook (``findings_*`` paths excluded: they change per run).
     data_dir : path
         Input folder; every file in it is hashed.
-    validation : DataFrame, optional
-        ``cxlib.data.load(data_dir).validation``.
+    validation : DataFrame or list of dict, optional
+        ``cxlib.data.load(data_dir).validation``, or its :func:`validation_records` (from the run cache).
     timings : mapping, optional
         Wall seconds per step (notebooks, ``render``, ``total``).
     started_at, finished_at : str
         ISO times of the run: recorded here only, never rendered.
+    hashes : mapping, optional
+        :func:`file_hashes` of ``data_dir`` when the caller already computed them (the run cache does).
+    cache : mapping, optional
+        Per notebook, whether its result came from the run cache (``cached``, ``key``,
+        ``saved_seconds``); recorded in the ``run`` section, never rendered.
     """
     seeds = {nb: p["seed"] for nb, p in parameters.items() if "seed" in p}
     return {
@@ -183,10 +192,12 @@ def collect(*, root: str | Path, plan: Mapping[str, Any], parameters: Mapping[st
         "plan": dict(plan),
         "parameters": json.loads(json.dumps({k: dict(v) for k, v in parameters.items()}, default=str)),
         "seeds": seeds,
-        "data": {"folder": str(Path(data_dir).resolve()), "sha256": file_hashes(data_dir),
-                 "validation": _validation_records(validation)},
+        "data": {"folder": str(Path(data_dir).resolve()),
+                 "sha256": dict(hashes) if hashes is not None else file_hashes(data_dir),
+                 "validation": validation_records(validation)},
         "run": {"started_at": started_at, "finished_at": finished_at, "status": status, "engine": engine,
-                "wall_seconds": {k: round(float(v), 3) for k, v in (timings or {}).items()}},
+                "wall_seconds": {k: round(float(v), 3) for k, v in (timings or {}).items()},
+                "cache": {k: dict(v) for k, v in (cache or {}).items()}},
     }
 
 

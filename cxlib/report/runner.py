@@ -13,6 +13,10 @@ What :func:`run_plan` does, in order:
    the plan's notebook folder), independent ones in parallel on ``jobs``
    threads (each with its own kernel), a notebook after those it depends on,
    printing progress lines (``[10_metrics] cell 7/23 fig-nps``) and wall times;
+   with a run cache (:class:`cxlib.report.cache.NotebookCache`), a notebook whose
+   code, parameters, data tables, cxlib source, environment and upstream findings
+   are unchanged is not executed: its cached outputs are spliced with its current
+   narrative (``[20_journeys] cached (saved 41.2 s)``);
 5. on a failure: keeps the failed executed notebook in ``<out>/_failed/``,
    lets the other independent notebooks finish, skips the notebooks that
    depend on it, renders and publishes nothing, and reports the notebook, the
@@ -32,6 +36,7 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,15 +53,17 @@ import pandas as pd
 
 from .._fs import exchange_paths
 from ..errors import CxError, NotebookExecutionError, ParameterError, check_choice
+from . import cache as nbcache
 from . import provenance as prov
 from .plan import NotebookSpec, Plan, project_root, validate_plan
 
 __all__ = ["KERNEL_NAME", "KernelRegistry", "NotebookRun", "RunResult", "ensure_kernel", "execute_notebook", "run_plan",
-           "publish", "clean_stale_builds", "cell_label", "print_progress", "RUN_COLUMNS"]
+           "publish", "clean_stale_builds", "cell_label", "print_progress", "RUN_COLUMNS", "run_cached"]
 
 KERNEL_NAME = "cxlib"
 KERNEL_DISPLAY = "Python (cxlib workbook)"
-RUN_COLUMNS = ("notebook", "status", "seconds", "cell_index", "cell_label", "ename", "evalue", "output", "message")
+RUN_COLUMNS = ("notebook", "status", "seconds", "cell_index", "cell_label", "ename", "evalue", "output", "message",
+               "cached", "saved_seconds")
 Progress = Callable[[str], None]
 Renderer = Callable[..., Any]
 
@@ -72,7 +79,11 @@ _PRINT_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class NotebookRun:
-    """Outcome of one notebook: ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"`` (a dependency failed)."""
+    """Outcome of one notebook: ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"`` (a dependency failed).
+
+    ``cached`` is true when the outputs came from the run cache instead of an execution;
+    ``saved_seconds`` is then the execution time of the cached result.
+    """
 
     notebook: str
     status: Literal["ok", "failed", "skipped"]
@@ -83,6 +94,8 @@ class NotebookRun:
     ename: str = ""
     evalue: str = ""
     message: str = ""
+    cached: bool = False
+    saved_seconds: float = 0.0
 
     def to_frame(self) -> pd.DataFrame:
         row = {c: getattr(self, c) for c in RUN_COLUMNS}
@@ -108,6 +121,11 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def saved_seconds(self) -> float:
+        """Execution time the run cache saved (sum over the cached notebooks)."""
+        return sum(r.saved_seconds for r in self.runs if r.cached)
 
     @property
     def failures(self) -> list[NotebookRun]:
@@ -242,11 +260,12 @@ def cell_label(source: str, width: int = 60) -> str:
 
 
 _TIMING_KEYS = ("start_time", "end_time", "duration")
+_KERNEL_TMP = re.compile(r"ipykernel_\d+/")
 
 
 def _scrub(nb: nbformat.NotebookNode, name: str,
            paths: Mapping[str, str] | None = None) -> nbformat.NotebookNode:
-    """Drop run times and build paths from an executed notebook (they live in provenance.json).
+    """Drop run times, build paths and kernel pids from an executed notebook (times live in provenance.json).
 
     Papermill gives its injected-parameters cell a random id on every run; it gets the fixed id
     ``injected-parameters`` so that two runs give byte-identical notebooks.  ``paths`` maps build
@@ -275,6 +294,9 @@ def _scrub(nb: nbformat.NotebookNode, name: str,
     if isinstance(pm.get("parameters"), dict):
         pm["parameters"] = {k: moved(v) if isinstance(v, str) else v for k, v in pm["parameters"].items()}
     for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":  # warnings name the kernel's pid: /tmp/ipykernel_4242/...
+                out["text"] = _KERNEL_TMP.sub("ipykernel/", out.get("text", ""))
         cell.metadata.pop("execution", None)
         cpm = cell.metadata.get("papermill")
         if isinstance(cpm, dict):
@@ -495,6 +517,48 @@ def _schedule(plan: Plan, run_one: Callable[[NotebookSpec], NotebookRun], jobs: 
     return results
 
 
+# --------------------------------------------------------------------------- the run cache
+
+def run_cached(spec: NotebookSpec, parts: Mapping[str, Any], *, cache: nbcache.NotebookCache, output: Path,
+               findings_dir: Path, execute: Callable[[], NotebookRun], progress: Progress) -> NotebookRun:
+    """Restore ``spec`` from ``cache`` when its components match an entry, else ``execute()`` and store it.
+
+    A hit writes the cached notebook spliced with the current narrative to ``output`` and
+    its sidecars to ``findings_dir``; an unusable entry is dropped and the notebook executed.
+    A result that cannot be stored (full disk) is reported and the run goes on.
+    """
+    t0 = time.perf_counter()
+    entry = cache.lookup(spec.name, parts)
+    if entry is not None:
+        try:
+            executed, source = (nbformat.read(p, as_version=4) for p in (entry.notebook, spec.path))
+            spliced = nbcache.splice(executed, source)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(spliced, output)
+            findings_dir.mkdir(parents=True, exist_ok=True)
+            for file in entry.sidecars:
+                shutil.copyfile(file, findings_dir / file.name)
+        except Exception as exc:  # noqa: BLE001 - an unusable entry is a miss, never a failed run or half a restore
+            progress(f"[{spec.name}] cache entry unusable ({type(exc).__name__}: {exc}); executing")
+            cache.drop(entry)
+            output.unlink(missing_ok=True)
+            for file in nbcache.sidecars(findings_dir, spec.name):
+                file.unlink()
+        else:
+            progress(f"[{spec.name}] cached (saved {entry.seconds:.1f} s)")
+            return NotebookRun(spec.name, "ok", time.perf_counter() - t0, output, cached=True,
+                               saved_seconds=entry.seconds)
+    elif cache.reuse:
+        progress(f"[{spec.name}] not cached: {nbcache.explain(cache.last_components(spec.name), parts)}")
+    run = execute()
+    if run.status == "ok":
+        try:
+            cache.store(spec.name, parts, output, nbcache.sidecars(findings_dir, spec.name), run.seconds)
+        except OSError as exc:
+            progress(f"[{spec.name}] result not stored in the run cache ({exc}); the report is not affected")
+    return run
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -509,7 +573,7 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
              engine: Literal["auto", "quarto", "pandoc"] = "auto", renderer: Renderer | None = None,
              progress: Progress | None = print_progress, kernel: str = KERNEL_NAME,
              data_loader: Callable[[str], Any] | None = _default_loader, install_kernel: bool = True,
-             timeout: int | None = None) -> RunResult:
+             timeout: int | None = None, cache: nbcache.NotebookCache | None = None) -> RunResult:
     """Validate, execute, render and publish ``plan``; see the module docstring for the steps.
 
     Parameters
@@ -534,6 +598,10 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
         data validation (tests of the runner on toy notebooks).
     timeout : int, optional
         Per-cell time limit in seconds (default none).
+    cache : NotebookCache, optional
+        Run cache (``cx report`` uses ``<out_dir>/_cache``); ``None`` executes every
+        notebook and stores nothing.  A hit restores the notebook's outputs and
+        sidecars and splices in its current narrative; a miss is executed and stored.
 
     Returns
     -------
@@ -549,7 +617,8 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
     t_start, started_at = time.perf_counter(), _now()
     resolved = validate_plan(plan)
     data_dir = str(plan.parameters["data_dir"])
-    validation = data_loader(data_dir).validation if data_loader is not None else None
+    data_hashes = prov.file_hashes(data_dir)  # once: for the cache keys and for provenance
+    validation = nbcache.validate_data(data_loader, data_dir, data_hashes, cache=cache, progress=say)
     ensure_kernel(kernel, install=install_kernel)
     out_dir = Path(out_dir).resolve() if out_dir is not None else project_root() / "reports"
     jobs = max(1, int(jobs or os.cpu_count() or 1))
@@ -565,6 +634,11 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
         failed_dir = out_dir / "_failed"
         shutil.rmtree(failed_dir, ignore_errors=True)
         cancel, kernels = threading.Event(), KernelRegistry()
+        paths = {str(staged): str(out_dir / "_output")}
+        keys: dict[str, str] = {}
+        if cache is not None:
+            for stale in cache.clean():
+                say(f"removed unfinished cache entry {stale}")
 
         def run_one(spec: NotebookSpec) -> NotebookRun:
             params = dict(resolved[spec.name])
@@ -573,9 +647,19 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
                 params["findings_path"] = str(staged / "findings" / f"{spec.name}.json")
             if "findings_dir" in decl:
                 params["findings_dir"] = str(staged / "findings")
-            return execute_notebook(spec, params, output=staged / "notebooks" / f"{spec.name}.ipynb",
-                                    cwd=plan.notebooks_dir, kernel=kernel, progress=say, cancel=cancel,
-                                    timeout=timeout, kernels=kernels, paths={str(staged): str(out_dir / "_output")})
+            output = staged / "notebooks" / f"{spec.name}.ipynb"
+
+            def execute() -> NotebookRun:
+                return execute_notebook(spec, params, output=output, cwd=plan.notebooks_dir, kernel=kernel,
+                                        progress=say, cancel=cancel, timeout=timeout, kernels=kernels, paths=paths)
+
+            if cache is None:
+                return execute()
+            parts = nbcache.cache_components(spec, params, cache=cache, data_hashes=data_hashes,
+                                     findings_dir=staged / "findings", paths=paths, kernel=kernel)
+            keys[spec.name] = nbcache.cache_key(parts)
+            return run_cached(spec, parts, cache=cache, output=output, findings_dir=staged / "findings",
+                              execute=execute, progress=say)
 
         say(f"running {len(plan.notebooks)} notebook(s) on {jobs} job(s)")
         results = _schedule(plan, run_one, jobs, cancel, kernels)
@@ -595,8 +679,11 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
             return RunResult("failed", runs, seconds, failed_dir=failed_dir)
 
         try:
+            cached = {r.notebook: {"cached": r.cached, "saved_seconds": round(r.saved_seconds, 3),
+                                   "key": keys.get(r.notebook, "")} for r in runs} if cache is not None else None
             record = prov.collect(root=project_root(), plan=plan.to_dict(), parameters=resolved, data_dir=data_dir,
-                                  validation=validation, timings=timings, started_at=started_at, status="executed")
+                                  validation=validation, timings=timings, started_at=started_at, status="executed",
+                                  hashes=data_hashes, cache=cached)
             appendix = staged / "notebooks" / "zz_provenance.ipynb"
             nbformat.write(prov.appendix_notebook(record), appendix)
             say("rendering HTML and PDF")
@@ -617,7 +704,10 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
             raise _write_failure(exc, out_dir, published=not staged.exists()) from exc
         shutil.rmtree(build, ignore_errors=True)
         seconds = time.perf_counter() - t_start
-        say(f"published {target / (plan.output + '.html')} and .pdf in {seconds:.1f} s")
+        hits = [r for r in runs if r.cached]
+        saved = f" ({len(hits)} notebook(s) from the cache saved {sum(r.saved_seconds for r in hits):.1f} s)" \
+            if hits else ""
+        say(f"published {target / (plan.output + '.html')} and .pdf in {seconds:.1f} s{saved}")
         return RunResult("ok", runs, seconds, target, target / f"{plan.output}.html",
                          target / f"{plan.output}.pdf", target / "provenance.json", str(rendered.engine))
     finally:
