@@ -152,17 +152,49 @@ def read_table(file: str | Path, table: str, *, repairs: list[str] | None = None
 
 
 def _bad_rows(raw: pd.Series, parsed: pd.Series) -> pd.Series:
-    blank = raw.isna() | (raw.astype("string").str.strip() == "")
-    return ~blank & parsed.isna()
+    """Rows with a non-blank raw value that did not parse.
+
+    Only the candidates (raw present, parsed missing) are rendered as text to test for blanks, so a
+    column that parsed completely costs two ``isna`` passes instead of a string conversion of every value.
+    """
+    candidates = raw.notna().to_numpy() & parsed.isna().to_numpy()
+    if not candidates.any():
+        return pd.Series(candidates, index=raw.index)
+    blank = (raw[candidates].astype("string").str.strip() == "").to_numpy(dtype=bool, na_value=True)
+    candidates[np.flatnonzero(candidates)[blank]] = False
+    return pd.Series(candidates, index=raw.index)
+
+
+# A string is blank (only whitespace, in the sense of ``str.strip``) only if it has no ASCII word character;
+# RE2's ``\w`` is ASCII-only, so this pyarrow test is a cheap superset filter, refined exactly in Python.
+_NO_ASCII_WORD = r"^[^0-9A-Za-z_]*$"
+
+
+def _blank_strings(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of the ``str`` values of ``values`` (object array, ``None`` for missing) with ``v.strip() == ""``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError):  # e.g. lone surrogates, not UTF-8 encodable: test every value
+        return np.array([v is not None and v.strip() == "" for v in values], dtype=bool)
+    maybe = pc.fill_null(pc.match_substring_regex(arr, _NO_ASCII_WORD), False)
+    idx = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    out = np.zeros(len(values), dtype=bool)
+    if len(idx):
+        out[idx] = [values[i].strip() == "" for i in idx]
+    return out
 
 
 def _coerce(raw: pd.Series, col: Column, table: str, repairs: list[str]) -> pd.Series:
     kind = col.kind
     if kind == "string":
         values = raw.astype(object).where(raw.notna(), None)
-        if values.map(lambda v: v is not None and not isinstance(v, str)).any():
-            values = values.map(lambda v: None if v is None else str(v))
-        return values.map(lambda v: None if v is None or v.strip() == "" else v).astype(object)
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            values = values.map(lambda v: None if v is None else str(v))  # rare: non-text values
+        arr = values.to_numpy(dtype=object, copy=True)
+        arr[_blank_strings(arr)] = None
+        return pd.Series(arr, index=values.index, name=values.name, dtype=object)
     if kind in ("int", "float"):
         parsed = raw if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw) \
             else pd.to_numeric(raw.astype("string").str.strip(), errors="coerce")
@@ -225,6 +257,13 @@ def _raise_rows(table: str, column: str, rule: str, offending: pd.Series | pd.Da
         table=table, column=column, rule=rule, rows=offending.head(SAMPLE_ROWS))
 
 
+def _text_values(s: pd.Series) -> pd.Series:
+    """Element-wise ``isinstance(v, str)``; one vectorized type inference when every non-missing value is text."""
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # then missing values are the non-text ones
+        return pd.Series(s.notna().to_numpy(), index=s.index, name=s.name)
+    return s.map(lambda v: isinstance(v, str))
+
+
 def pandera_schema(table: str | Table) -> pa.DataFrameSchema:
     """The pandera schema of one contract table (column kinds, bounds, vocabularies, nulls, key).
 
@@ -244,8 +283,7 @@ def pandera_schema(table: str | Table) -> pa.DataFrameSchema:
         if c.max is not None:
             checks.append(pa.Check.le(c.max, name=f"<= {c.max:g}"))
         if c.kind == "string":
-            checks.append(pa.Check(lambda s: s.map(lambda v: isinstance(v, str)), element_wise=False,
-                                   name="text values", ignore_na=True))
+            checks.append(pa.Check(_text_values, element_wise=False, name="text values", ignore_na=True))
         dtype = dtypes.get(c.kind)
         if c.kind == "int":
             dtype = None  # int64 or nullable Int64, both fine

@@ -235,3 +235,30 @@ def test_cx_validate_reports_ok_and_failures(tmp_path):
     assert result.exit_code == 1
     assert "INVALID" in result.output and "platinum" in result.output
     assert CliRunner().invoke(main, ["validate", "--help"]).exit_code == 0
+
+
+def test_string_coercion_equals_the_per_value_rule():
+    """The vectorised text coercion (issue 9) equals the per-value rule: missing or blank (``v.strip() == ""``,
+    any Unicode whitespace) becomes None, other values are kept as they are (non-text ones as ``str(v)``)."""
+    import numpy as np
+
+    from cxlib.data import _coerce
+    from cxlib.schema import TABLES
+
+    def old(raw):
+        values = raw.astype(object).where(raw.notna(), None)
+        if values.map(lambda v: v is not None and not isinstance(v, str)).any():
+            values = values.map(lambda v: None if v is None else str(v))
+        return values.map(lambda v: None if v is None or v.strip() == "" else v).astype(object)
+
+    col = next(c for c in TABLES["customers"].columns if c.name == "first_name")
+    texts = ["Ana", "", " ", "\t\n", "\u3000", "\x1c\x1d", "\u00a0", " x ", "é", "—", "\u200b", "..", "_", "日本",
+             "\ud800", None, np.nan, pd.NA]
+    encodable = [t for t in texts if not (isinstance(t, str) and t == "\ud800")]  # the pyarrow path (a lone surrogate takes the fallback)
+    for raw in (pd.Series(texts, dtype=object), pd.Series(encodable, dtype=object),
+                pd.Series(encodable[:-3], dtype=object),
+                pd.Series([1, 2.5, "a", " ", None], dtype=object), pd.Series([None, None], dtype=object),
+                pd.Series(["a", " ", None], dtype="string"), pd.Series([3, 4]), pd.Series([], dtype=object)):
+        new, ref = _coerce(raw, col, "customers", []), old(raw)
+        pd.testing.assert_series_equal(new, ref)
+        assert [type(v) for v in new] == [type(v) for v in ref]

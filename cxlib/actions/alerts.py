@@ -82,6 +82,32 @@ def attach_segments(responses: pd.DataFrame, customers: pd.DataFrame, *,
     return out
 
 
+_CODE = "__cluster_code__"
+
+
+def _with_cluster_codes(frames: Sequence[pd.DataFrame | None], cluster: str | None) -> tuple[list, str | None]:
+    """The frames with integer codes of ``cluster`` (one factorisation over all of them) in column ``_CODE``.
+
+    The cluster-robust tests then hash integers instead of re-hashing the string ids of every row for every
+    cell; the codes identify the same clusters, so the results are identical.  Frames are returned unchanged
+    (and the column name ``cluster``) when there is no cluster or it has missing values.
+    """
+    present = [f for f in frames if f is not None]
+    if cluster is None or not present or any(cluster not in f.columns for f in present):
+        return list(frames), cluster
+    codes = pd.factorize(pd.concat([f[cluster] for f in present], ignore_index=True))[0]
+    if (codes < 0).any():
+        return list(frames), cluster
+    out, start = [], 0
+    for f in frames:
+        if f is None:
+            out.append(None)
+            continue
+        out.append(f.assign(**{_CODE: codes[start:start + len(f)]}))
+        start += len(f)
+    return out, _CODE
+
+
 def _values(frame: pd.DataFrame, metric: str, cluster: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     sub = frame[frame[metric].notna()]
     lo, hi = _SCALE[metric]
@@ -112,9 +138,11 @@ def _cells(frame: pd.DataFrame, dimensions: Sequence[str], include_overall: bool
     if include_overall:
         yield "all", "all", np.ones(len(frame), dtype=bool)
     for dim in dimensions:
-        values = frame[dim].astype(object)
-        for level in sorted(values.dropna().unique().tolist(), key=str):
-            yield dim, str(level), (values == level).to_numpy()
+        # one factorisation per dimension, then integer comparisons per level (not a string comparison of
+        # every row for every level); the levels and their order are those of values.dropna().unique()
+        codes, uniques = pd.factorize(frame[dim].astype(object))
+        for i, level in sorted(enumerate(uniques.tolist()), key=lambda iv: str(iv[1])):
+            yield dim, str(level), codes == i
 
 
 def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: str | None = None,
@@ -212,11 +240,15 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
     before = in_period(responses, time_col, comparison_period) if against == "period" else None
     reference = {"period": str(comparison_period), "rest": "rest", "target": "target"}[against]
     rows = []
+    (now, before), code_col = _with_cluster_codes([now, before], cluster)
     for metric in metrics:
+        # the selections per cell copy only the columns _values reads (all of them against a target)
+        t_now = now if against == "target" else now[list(dict.fromkeys([metric, *([code_col] if code_col else [])]))]
+        t_before = before[t_now.columns] if against == "period" else None
         for dim, cell, mask in _cells(now, dimensions, include_overall and against != "rest"):
             base = {"dimension": dim, "cell": cell, "family": "survey", "metric": metric, "kind": against, "period": str(period),
                     "reference": reference, "min_change": float(thresholds[metric])}
-            a = _values(now[mask], metric, cluster)
+            a = _values(t_now[mask], metric, code_col)
             if against == "target":
                 ok = a[0].size >= min_n
                 row = _target_row(metric, now[mask], float(targets[metric]), alpha) if ok else {"n": a[0].size}
@@ -224,9 +256,9 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
                 continue
             if against == "period":
                 bmask = before[dim].astype(object) == cell if dim != "all" else np.ones(len(before), dtype=bool)
-                b = _values(before[np.asarray(bmask)], metric, cluster)
+                b = _values(t_before[np.asarray(bmask)], metric, code_col)
             else:
-                b = _values(now[~mask], metric, cluster)
+                b = _values(t_now[~mask], metric, code_col)
             if min(a[0].size, b[0].size) < min_n:
                 rows.append({**base, "n": a[0].size, "n_reference": b[0].size,
                              "method": f"not tested: fewer than {min_n} responses"})

@@ -39,7 +39,8 @@ from ..errors import DataContractError, ParameterError, check_choice
 from ..metrics import period_bounds
 from ..metrics._core import check_alpha
 from ..significance import adjust_pvalues, cluster_mean_difference, compare_proportions, nps_difference, welch
-from .alerts import _PADJ_NAME, _UNIT, ALERT_COLUMNS, BETTER, MIN_CHANGE, AlertBoard, PAdjust, _cells, _finish, metric_alerts
+from .alerts import (_PADJ_NAME, _UNIT, ALERT_COLUMNS, BETTER, MIN_CHANGE, AlertBoard, PAdjust, _cells, _finish,
+                     _with_cluster_codes, metric_alerts)
 
 __all__ = ["FAMILIES", "MIN_CHANGE_ALL", "BETTER_ALL", "UNITS", "DASHBOARD_FDR_COLUMNS", "family_outcomes",
            "dashboard_alerts", "DashboardFdr", "simulate_dashboard_fdr"]
@@ -98,6 +99,13 @@ def _support(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sla_
 
 def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     _need(events, "events", ("customer_id", "journey_id", "timestamp", "touchpoint"))
+    # A journey that starts in the window has an event in it: keep all the events of those journeys only, so
+    # the sort below covers one period's journeys instead of every event of the data (the sort of the string
+    # ids was the super-linear part at 1M customers).  Same rows and order as sorting everything.
+    ts_all = pd.to_datetime(events["timestamp"])
+    in_window = ((ts_all >= start) & (ts_all < end)).to_numpy()
+    ids = events["journey_id"]
+    events = events[ids.isin(pd.unique(ids[in_window])).to_numpy()]
     ev = events.sort_values(["journey_id", "timestamp"], kind="stable")
     g = ev.groupby("journey_id", sort=False)
     first = g.head(1).set_index("journey_id")
@@ -152,7 +160,7 @@ def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[st
 
 
 def _share_row(a: pd.DataFrame, b: pd.DataFrame, cluster: str | None, alpha: float, metric: str,
-               label_a: str, label_b: str) -> dict[str, Any]:
+               label_a: str, label_b: str, cluster_col: str | None = None) -> dict[str, Any]:
     ya, yb = a["value"].to_numpy(float), b["value"].to_numpy(float)
     if cluster is None:
         r = compare_proportions(int(ya.sum()), ya.size, int(yb.sum()), yb.size, metric=metric, group_a=label_a,
@@ -160,7 +168,8 @@ def _share_row(a: pd.DataFrame, b: pd.DataFrame, cluster: str | None, alpha: flo
         return {"estimate": r.estimate_a, "reference_estimate": r.estimate_b, "change": r.difference,
                 "ci_lower": r.ci_lower, "ci_upper": r.ci_upper, "p_value": r.p_value, "n": ya.size,
                 "n_reference": yb.size, "method": f"share of {metric}: {r.method}"}
-    r = cluster_mean_difference(ya, a[cluster].to_numpy(), yb, b[cluster].to_numpy(), alpha=alpha)
+    col = cluster_col or cluster
+    r = cluster_mean_difference(ya, a[col].to_numpy(), yb, b[col].to_numpy(), alpha=alpha)
     return {"estimate": float(ya.mean()), "reference_estimate": float(yb.mean()), "change": float(r["difference"]),
             "ci_lower": float(r["ci_lower"]), "ci_upper": float(r["ci_upper"]), "p_value": float(r["p_value"]),
             "n": ya.size, "n_reference": yb.size,
@@ -172,24 +181,31 @@ def _share_rows(now: pd.DataFrame, before: pd.DataFrame | None, *, family: str, 
                 cluster: str | None, alpha: float, include_overall: bool) -> list[dict[str, Any]]:
     rows = []
     dims = [d for d in dimensions if d in now.columns]
+    (now, before), code_col = _with_cluster_codes([now, before], cluster)
+    keep_cols = list(dict.fromkeys(["metric", "value", *dims, *([cluster, code_col] if cluster else [])]))
+    now = now[keep_cols]  # only what the cells and tests read: boolean selections copy fewer columns
+    before = before[keep_cols] if before is not None else None
     for metric in FAMILIES[family]:
         m_now = now[now["metric"] == metric]
         m_before = before[before["metric"] == metric] if before is not None else None
+        tested = list(dict.fromkeys(["value", *([cluster, code_col] if cluster else [])]))
+        t_now = m_now[tested]  # the selections per cell copy only the columns the test reads
+        t_before = m_before[tested] if m_before is not None else None
         for dim, cell, mask in _cells(m_now, dims, include_overall and against != "rest"):
             base = {"dimension": dim, "cell": cell, "family": family, "metric": metric, "kind": against,
                     "period": period, "reference": reference, "min_change": float(thresholds[metric])}
-            a = m_now[mask]
+            a = t_now[mask]
             if against == "period":
                 keep = (m_before[dim].astype(object) == cell) if dim != "all" else np.ones(len(m_before), bool)
-                b = m_before[np.asarray(keep, dtype=bool)]
+                b = t_before[np.asarray(keep, dtype=bool)]
             else:
-                b = m_now[~mask]
+                b = t_now[~mask]
             if min(len(a), len(b)) < min_n:
                 rows.append({**base, "n": len(a), "n_reference": len(b),
                              "method": f"not tested: fewer than {min_n} observations"})
                 continue
             rows.append({**base, **_share_row(a, b, cluster, alpha, metric, cell if against == "rest" else period,
-                                              reference)})
+                                              reference, cluster_col=code_col)})
     return rows
 
 

@@ -227,8 +227,14 @@ def cluster_mean_difference(y_a: Any, clusters_a: Any, y_b: Any, clusters_b: Any
     ya, yb = np.asarray(y_a, dtype=float), np.asarray(y_b, dtype=float)
     na, nb = ya.size, yb.size
     psi = np.r_[(ya - ya.mean()) / na, -(yb - yb.mean()) / nb]
-    labels = np.r_[np.asarray(clusters_a, dtype=object), np.asarray(clusters_b, dtype=object)]
-    codes = pd.factorize(pd.Series(labels))[0]
+    ca, cb = np.asarray(clusters_a), np.asarray(clusters_b)
+    if ca.dtype.kind in "iu" and cb.dtype.kind in "iu":
+        # integer labels (e.g. codes from one factorisation of the customer ids): hashed as int64, not as
+        # Python objects; codes follow first appearance either way, so the sums (and their order) are the same
+        codes = pd.factorize(np.r_[ca.astype(np.int64), cb.astype(np.int64)])[0]
+    else:
+        labels = np.r_[np.asarray(clusters_a, dtype=object), np.asarray(clusters_b, dtype=object)]
+        codes = pd.factorize(pd.Series(labels))[0]
     sums = np.bincount(codes, weights=psi)
     g, n = sums.size, na + nb
     var = g / (g - 1) * (n - 1) / (n - 2) * np.sum(sums**2) if g > 1 and n > 2 else np.nan
