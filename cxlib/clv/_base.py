@@ -335,3 +335,23 @@ def check_rfm(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> None
             f"recency={recency[i]}, T={T[i]}. Expected integer frequency >= 0, 0 <= recency <= T, T > 0 and "
             "recency = 0 when frequency = 0.")
 
+
+def compressed_histories(model: Any, data: pd.DataFrame, *, frequency_col: str, recency_col: str, T_col: str,
+                         weights_col: str | None, time_unit: str | None, model_name: str
+                         ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, float]:
+    """Checked, compressed (x, t_x, T) histories of a BG/NBD or Pareto/NBD fit, their weights and the mean rate.
+
+    Sets ``model.time_unit`` and ``model._cols``; ``weights_col`` (customers per row) is summed over each
+    unique history. The rate :math:`\\sum w(x+1) / \\sum wT` seeds the starting values.
+    """
+    model.time_unit = resolve_time_unit(data, time_unit)
+    model._cols = dict(frequency=frequency_col, recency=recency_col, T=T_col)
+    c = frame_columns(data, model._cols)
+    check_rfm(c["frequency"], c["recency"], c["T"])
+    (x, tx, T), w, inv = compress(c["frequency"], c["recency"], c["T"])
+    if weights_col is not None:
+        w = np.bincount(inv, weights=data[weights_col].to_numpy(dtype=float), minlength=len(w))
+    if (x > 0).sum() == 0:
+        raise ParameterError(f"No customer has a repeat purchase (frequency > 0): {model_name} cannot be fitted.")
+    rate = float(np.average(x + 1, weights=w) / np.average(T, weights=w))
+    return (x, tx, T), w, rate

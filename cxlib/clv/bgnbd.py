@@ -6,7 +6,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ..errors import ParameterError
-from ._base import MLEFitter, check_rfm, compress, frame_columns, resolve_time_unit
+from ._base import MLEFitter, check_rfm, compressed_histories, frame_columns
 from .value import discounted_purchases
 
 
@@ -79,16 +79,9 @@ class BetaGeo(MLEFitter):
             return self._fit_segments(data, segment_col, dict(
                 frequency_col=frequency_col, recency_col=recency_col, T_col=T_col, weights_col=weights_col,
                 time_unit=time_unit, initial_params=initial_params))
-        self.time_unit = resolve_time_unit(data, time_unit)
-        self._cols = dict(frequency=frequency_col, recency=recency_col, T=T_col)
-        c = frame_columns(data, self._cols)
-        check_rfm(c["frequency"], c["recency"], c["T"])
-        (x, tx, T), w, inv = compress(c["frequency"], c["recency"], c["T"])
-        if weights_col is not None:
-            w = np.bincount(inv, weights=data[weights_col].to_numpy(dtype=float), minlength=len(w))
-        if (x > 0).sum() == 0:
-            raise ParameterError("No customer has a repeat purchase (frequency > 0): BG/NBD cannot be fitted.")
-        rate = float(np.average(x + 1, weights=w) / np.average(T, weights=w))
+        (x, tx, T), w, rate = compressed_histories(
+            self, data, frequency_col=frequency_col, recency_col=recency_col, T_col=T_col, weights_col=weights_col,
+            time_unit=time_unit, model_name="BG/NBD")
         x0 = np.log([1.0, 1.0 / rate, 1.0, 1.0])
         self._optimize((x, tx, T), w, x0, initial_params)
         self.__dict__.pop("_x_cache", None)

@@ -6,7 +6,7 @@ import pandas as pd
 from scipy import integrate, special
 
 from ..errors import ParameterError
-from ._base import MLEFitter, check_rfm, compress, frame_columns, resolve_time_unit
+from ._base import MLEFitter, check_rfm, compressed_histories, frame_columns
 from ._hyp2f1 import hyp2f1_1bc
 from .value import discounted_purchases
 
@@ -122,16 +122,9 @@ class ParetoNBD(MLEFitter):
             return self._fit_segments(data, segment_col, dict(
                 frequency_col=frequency_col, recency_col=recency_col, T_col=T_col, weights_col=weights_col,
                 time_unit=time_unit, initial_params=initial_params))
-        self.time_unit = resolve_time_unit(data, time_unit)
-        self._cols = dict(frequency=frequency_col, recency=recency_col, T=T_col)
-        c = frame_columns(data, self._cols)
-        check_rfm(c["frequency"], c["recency"], c["T"])
-        (x, tx, T), w, inv = compress(c["frequency"], c["recency"], c["T"])
-        if weights_col is not None:
-            w = np.bincount(inv, weights=data[weights_col].to_numpy(dtype=float), minlength=len(w))
-        if (x > 0).sum() == 0:
-            raise ParameterError("No customer has a repeat purchase (frequency > 0): Pareto/NBD cannot be fitted.")
-        rate = float(np.average(x + 1, weights=w) / np.average(T, weights=w))
+        (x, tx, T), w, rate = compressed_histories(
+            self, data, frequency_col=frequency_col, recency_col=recency_col, T_col=T_col, weights_col=weights_col,
+            time_unit=time_unit, model_name="Pareto/NBD")
         # beta = alpha puts the hypergeometric argument z at 0 at the start, where its series is
         # shortest; the path to the optimum then stays at small z (3x fewer series terms on CDNOW)
         x0 = np.log([0.5, 1.0 / rate, 0.5, 1.0 / rate])
