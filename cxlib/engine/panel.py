@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, check_choice
-from ..evaluation.panel import _FREQ, PANEL_COLUMNS, PANEL_METRICS, Frequency, _first_full_period
+from ..errors import check_choice
+from ..evaluation.panel import _FREQ, PANEL_METRICS, Frequency, assemble_panel, select_program
 from ..journey.sql import literal
 from .backends import Backend
 
@@ -104,40 +104,16 @@ def metric_panel(backend: Backend, *, metric: str, freq: Frequency = "month", pr
     rollout = backend.sql("SELECT CAST(unit_id AS VARCHAR) AS unit_id, CAST(program AS VARCHAR) AS program, "
                           "CAST(rollout_date AS TIMESTAMP) AS rollout_date FROM program_rollout",
                           {"unit_id": "object", "program": "object", "rollout_date": "datetime64[ns]"})
-    programs = sorted(rollout["program"].unique())
-    if program is None:
-        if len(programs) > 1:
-            raise ParameterError(f"metric_panel(): program_rollout holds {len(programs)} programs {programs}; "
-                                 "choose one with program=...")
-        program = programs[0] if programs else None
-    elif program not in programs:
-        raise ParameterError(f"metric_panel(): program={program!r} is not in program_rollout; found {programs}.")
+    program = select_program(rollout, program, caller="metric_panel")
     rows = backend.sql(panel_cells_sql(metric, freq), {"unit_id": "object", "period": "datetime64[ns]",
                                                        "num": "float64", "den": "float64"})
     rng = backend.sql(f"SELECT min({_period(column, freq)}) AS lo, max({_period(column, freq)}) AS hi FROM {source}",
                       {"lo": "datetime64[ns]", "hi": "datetime64[ns]"})
     lo = pd.Timestamp(start) if start is not None else rng["lo"].iloc[0]
     hi = pd.Timestamp(end) if end is not None else rng["hi"].iloc[0]
-    rows = rows[(rows["period"] >= lo) & (rows["period"] <= hi)]
-    periods = pd.DatetimeIndex(pd.period_range(lo, hi, freq=_FREQ[freq]).start_time)
-    grid = pd.MultiIndex.from_product([units, periods], names=["unit_id", "period"])
-    cell = rows.set_index(["unit_id", "period"]).reindex(grid)
-    if metric in ("complaint_rate", "purchase_frequency"):
-        cell["den"] = _customers_before(backend, units, periods)
-    cell["num"] = cell["num"].fillna(0.0)
-    cell["den"] = cell["den"].fillna(0.0)
-    scale = 1000.0 if metric == "complaint_rate" else 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(cell["den"] > 0, scale * cell["num"] / cell["den"], np.nan)
-    out = cell.reset_index().rename(columns={"num": "numerator", "den": "denominator"})
-    out["value"] = value
-    out["metric"] = metric
-    ro = rollout[rollout["program"] == program] if program is not None else rollout.iloc[:0]
-    first = pd.Series(_first_full_period(ro["rollout_date"], freq).to_numpy(), index=ro["unit_id"])
-    out["first_treated"] = pd.to_datetime(out["unit_id"].map(first))
-    out["treated"] = (out["period"] >= out["first_treated"]).astype(int)
-    out = out[out.groupby("period")["value"].transform(lambda v: v.notna().any())]
-    return out.loc[:, list(PANEL_COLUMNS)].sort_values(["unit_id", "period"], ignore_index=True)
+    return assemble_panel(rows, units=units, lo=lo, hi=hi, freq=freq, metric=metric, rollout=rollout,
+                          program=program, customers_before=lambda grid: _customers_before(backend, units,
+                                                                                            grid.levels[1]))
 
 
 def unit_period_sql(freq: str) -> str:

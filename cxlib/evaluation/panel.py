@@ -247,26 +247,52 @@ def build_panel(data, *, metric: str, freq: Frequency = "month", program: str | 
         data = segment_data(data, segment)
     units = np.sort(_table(data, "units")["unit_id"].astype(str).unique())
     rollout = _table(data, "program_rollout")
-    programs = sorted(rollout["program"].unique())
-    if program is None:
-        if len(programs) > 1:
-            raise ParameterError(f"build_panel(): program_rollout holds {len(programs)} programs {programs}; "
-                                 "choose one with program=...")
-        program = programs[0] if programs else None
-    elif program not in programs:
-        raise ParameterError(f"build_panel(): program={program!r} is not in program_rollout; found {programs}.")
+    program = select_program(rollout, program, caller="build_panel")
     rows, _ = _numerators(data, metric, freq)
     source, column = _SOURCE[metric]
     observed = _period(_table(data, source)[column], freq)
     lo = pd.Timestamp(start) if start is not None else observed.min()
     hi = pd.Timestamp(end) if end is not None else observed.max()
+    customers = _table(data, "customers") if metric in _PER_CUSTOMER else None
+    return assemble_panel(rows, units=units, lo=lo, hi=hi, freq=freq, metric=metric, rollout=rollout,
+                          program=program,
+                          customers_before=None if customers is None else
+                          (lambda grid: _customers_before(customers, units, grid.levels[1]).reindex(grid).to_numpy()))
+
+
+_PER_CUSTOMER = ("complaint_rate", "purchase_frequency")
+
+
+def select_program(rollout: pd.DataFrame, program: str | None, *, caller: str) -> str | None:
+    """The program a panel is built for: the only one in ``program_rollout`` when none is named."""
+    programs = sorted(rollout["program"].unique())
+    if program is None:
+        if len(programs) > 1:
+            raise ParameterError(f"{caller}(): program_rollout holds {len(programs)} programs {programs}; "
+                                 "choose one with program=...")
+        return programs[0] if programs else None
+    if program not in programs:
+        raise ParameterError(f"{caller}(): program={program!r} is not in program_rollout; found {programs}.")
+    return program
+
+
+def assemble_panel(rows: pd.DataFrame, *, units: np.ndarray, lo: pd.Timestamp, hi: pd.Timestamp, freq: str,
+                   metric: str, rollout: pd.DataFrame, program: str | None,
+                   customers_before: Any = None) -> pd.DataFrame:
+    """The unit x period panel from per-cell numerators and denominators (``rows``: unit_id, period, num, den).
+
+    Every unit gets every period in ``[lo, hi]``; an empty cell counts 0 of 0 (value NaN). For the
+    per-customer metrics ``customers_before(grid)`` gives the denominator of each grid cell (customers of
+    the store who signed up before the period). ``value = scale * num / den`` (scale 1,000 for complaints),
+    ``first_treated`` is the unit's first full period after its rollout, and periods where no store has a
+    value (no customers yet) are dropped. Shared by :func:`build_panel` and ``cxlib.engine.metric_panel``.
+    """
     rows = rows[(rows["period"] >= lo) & (rows["period"] <= hi)]
     periods = pd.DatetimeIndex(pd.period_range(lo, hi, freq=_FREQ[freq]).start_time)
     grid = pd.MultiIndex.from_product([units, periods], names=["unit_id", "period"])
     cell = rows.set_index(["unit_id", "period"]).reindex(grid)
-    if metric in ("complaint_rate", "purchase_frequency"):
-        den = _customers_before(_table(data, "customers"), units, periods).reindex(grid)
-        cell["den"] = den.to_numpy()
+    if metric in _PER_CUSTOMER:
+        cell["den"] = np.asarray(customers_before(grid), dtype=float)
     cell["num"] = cell["num"].fillna(0.0)
     cell["den"] = cell["den"].fillna(0.0)
     scale = 1000.0 if metric == "complaint_rate" else 1.0
