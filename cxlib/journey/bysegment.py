@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError
-from .funnel import _segment_source
+from .funnel import _segment_source, segment_table
 from .sessions import Journeys, as_journeys
 from .sql import ident, literal
 
@@ -75,16 +75,7 @@ def segment_journeys(journeys: Any, by: str, segments: Any = None) -> dict[str, 
     if segments is None:
         raise ParameterError(f"by={by!r} on event journeys needs segments=: a frame with customer_id and {by!r} "
                              "(one row per customer) or the name of such a table, e.g. 'customers'.")
-    if isinstance(segments, str):
-        table = ident(segments)
-    elif isinstance(segments, pd.DataFrame):
-        if "customer_id" not in segments or by not in segments:
-            raise DataContractError(f"The segments frame needs columns 'customer_id' and {by!r}; found "
-                                    f"{list(segments.columns)}.", column=by, rule="required column")
-        table = js.engine.register(segments[["customer_id", by]].drop_duplicates("customer_id"), "segments")
-    else:
-        raise ParameterError("segments= must be a DataFrame with customer_id and the segment column, or the name of "
-                             "a table in the journeys' DuckDB connection (for example 'customers').")
+    table = segment_table(js, by, segments)
     spec = js.spec
     labels = js.engine.temp_name("segment_labels")
     js.engine.execute(f"""CREATE TEMP TABLE {labels} AS

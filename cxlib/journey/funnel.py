@@ -54,6 +54,20 @@ class Funnel:
         return list(dict.fromkeys(self.table["segment"]))
 
 
+
+def segment_table(js: Any, by: str, segments: Any) -> str:
+    """The SQL name of the customer -> segment labels: a table of the journeys' connection, or ``segments``
+    (a frame with ``customer_id`` and ``by``, one row per customer) registered in it."""
+    if isinstance(segments, str):
+        return ident(segments)
+    if isinstance(segments, pd.DataFrame):
+        if "customer_id" not in segments or by not in segments:
+            raise DataContractError(f"The segments frame needs columns 'customer_id' and {by!r}; found "
+                                    f"{list(segments.columns)}.", column=by, rule="required column")
+        return js.engine.register(segments[["customer_id", by]].drop_duplicates("customer_id"), "segments")
+    raise ParameterError("segments= must be a DataFrame with customer_id and the segment column, or the name of "
+                         "a table in the journeys' DuckDB connection (for example 'customers').")
+
 def _segment_source(js: Journeys, by: str | None, segments: Any, table: str | None = None) -> tuple[str, str]:
     """(FROM clause giving journey columns plus ``segment``, segment expression).
 
@@ -64,16 +78,7 @@ def _segment_source(js: Journeys, by: str | None, segments: Any, table: str | No
         return table, literal(ALL)
     if segments is None:
         return table, f"CAST({ident(by)} AS VARCHAR)"
-    if isinstance(segments, str):
-        seg = ident(segments)
-    elif isinstance(segments, pd.DataFrame):
-        if "customer_id" not in segments or by not in segments:
-            raise DataContractError(f"The segments frame needs columns 'customer_id' and {by!r}; found "
-                                    f"{list(segments.columns)}.", column=by, rule="required column")
-        seg = js.engine.register(segments[["customer_id", by]].drop_duplicates("customer_id"), "segments")
-    else:
-        raise ParameterError("segments= must be a DataFrame with customer_id and the segment column, or the name of "
-                             "a table in the journeys' DuckDB connection (for example 'customers').")
+    seg = segment_table(js, by, segments)
     src = (f"(SELECT j.*, CAST(s.{ident(by)} AS VARCHAR) AS cx_segment FROM {table} j "
            f"LEFT JOIN {seg} s ON j.customer_id = CAST(s.customer_id AS VARCHAR))")
     return src, "coalesce(cx_segment, '(missing)')"
