@@ -261,3 +261,35 @@ def test_bad_reads_raise(root, reads, match):
     entries = [{"notebook": "10_metrics.ipynb", "reads": reads}]
     with pytest.raises(ParameterError, match=re.escape(f"Notebook '10_metrics': {match}")):
         plan_from_dict(raw_plan(root, notebooks=entries), base=root, data_dir=root / "data")
+
+
+def test_python_parsing_is_serialised_across_threads(monkeypatch):
+    """The runner parses notebooks on several threads; CPython 3.11's ast converter is not
+    thread-safe (gh-106905 made our CI fail), so no two parses may overlap."""
+    import ast
+    import threading
+    import time
+
+    from cxlib.report import cache, plan
+
+    inside, overlap, real_parse = [0], [0], ast.parse
+
+    def slow_parse(source, *args, **kwargs):
+        inside[0] += 1
+        overlap[0] = max(overlap[0], inside[0])
+        time.sleep(0.01)
+        inside[0] -= 1
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(plan.ast, "parse", slow_parse)
+    sources = [f"x{i} = data.load(data_dir, tables=['customers'])" for i in range(16)]
+    threads = [threading.Thread(target=cache.tables_read, args=([s],), kwargs={"all_tables": ["customers"]})
+               for s in sources]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlap[0] == 1
+    assert isinstance(plan.parse_python("a = 1"), ast.Module)
+    with pytest.raises(SyntaxError):
+        plan.parse_python("a = (")

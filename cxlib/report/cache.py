@@ -49,7 +49,7 @@ from typing import Any
 import nbformat
 
 from ..errors import CxError
-from .plan import READS_ALL, NotebookSpec
+from .plan import READS_ALL, NotebookSpec, parse_python
 from .provenance import validation_records
 
 __all__ = ["CACHE_SCHEMA", "CacheEntry", "CacheError", "NotebookCache", "cache_components", "cache_key",
@@ -93,7 +93,7 @@ def _parse(source: str) -> ast.Module | None:
     """Parse a cell, IPython magics and shell lines blanked out; ``None`` when it is not Python."""
     lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
     try:
-        return ast.parse("\n".join(lines))
+        return parse_python("\n".join(lines))
     except SyntaxError:
         return None
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,21 @@ def project_root() -> Path:
             return parent
     raise ParameterError(f"Cannot find the project root above {here}: no pyproject.toml naming 'cxlib'. "
                          "Run from a source checkout installed with `pip install -e .`.")
+
+
+_AST_LOCK = threading.Lock()
+
+
+def parse_python(source: str) -> ast.Module:
+    """``ast.parse`` behind one process-wide lock.
+
+    CPython 3.11 keeps the AST converter's recursion counter in interpreter-wide state, so two
+    threads parsing at once can fail with ``SystemError: AST constructor recursion depth mismatch``
+    (CPython gh-106905; seen in our CI on 3.11.7). The report runner schedules notebooks on threads, so every
+    parse in :mod:`cxlib.report` goes through here. Raises ``SyntaxError`` like ``ast.parse``.
+    """
+    with _AST_LOCK:
+        return ast.parse(source)
 
 
 @dataclass(frozen=True)
@@ -303,7 +319,7 @@ def declared_parameters(notebook: str | Path) -> dict[str, Any]:
         raise ParameterError(f"Notebook {notebook.stem!r} has no code cell tagged 'parameters'; "
                              "add one with the notebook's defaults.")
     try:
-        tree = ast.parse(cells[0].source)
+        tree = parse_python(cells[0].source)
     except SyntaxError as exc:
         raise ParameterError(f"Notebook {notebook.stem!r}: its parameters cell is not valid Python ({exc}).") from exc
     out: dict[str, Any] = {}
