@@ -262,3 +262,116 @@ def test_string_coercion_equals_the_per_value_rule():
         new, ref = _coerce(raw, col, "customers", []), old(raw)
         pd.testing.assert_series_equal(new, ref)
         assert [type(v) for v in new] == [type(v) for v in ref]
+
+
+# ----------------------------------------------------------------------------- memory and validate-once
+
+def test_text_columns_are_arrow_strings_and_blank_text_is_missing(tmp_path):
+    tables = tiny_tables()
+    tables["customers"]["first_name"] = ["Ann", "  ", None]
+    tables["customers"]["nickname"] = ["a", "b", "c"]  # an extra column is kept, as text
+    ds = data.load(write(tables, tmp_path / "d"))
+    for name, frame in ds.tables.items():
+        for col in TABLES[name].columns:
+            if col.kind == "string" and col.name in frame:
+                assert frame[col.name].dtype == data.TEXT_DTYPE, (name, col.name)
+    assert ds.customers["first_name"].isna().tolist() == [False, True, True]
+    assert ds.customers["nickname"].tolist() == ["a", "b", "c"]
+    assert ds.customers["nickname"].dtype == data.TEXT_DTYPE
+
+
+def test_arrow_text_uses_a_fraction_of_the_memory_of_python_strings(tmp_path):
+    n = 50_000
+    events = pd.DataFrame({"event_id": [f"E{i:08d}" for i in range(n)], "customer_id": [f"C{i % 997:07d}" for i in range(n)],
+                           "journey_id": [f"J{i // 5:08d}" for i in range(n)],
+                           "timestamp": pd.Timestamp("2024-03-01") + pd.to_timedelta(range(n), unit="s"),
+                           "touchpoint": "homepage", "channel": "web", "unit_id": None})
+    tables = tiny_tables()
+    tables["customers"] = pd.DataFrame({"customer_id": [f"C{i:07d}" for i in range(997)],
+                                        "first_name": "A", "last_name": "B", "signup_date": pd.Timestamp("2024-01-01"),
+                                        "home_unit_id": "S01", "region": "North", "age_band": "65+",
+                                        "loyalty_tier": "gold", "acquisition_channel": "web"})
+    tables["events"] = events
+    for t in ("transactions", "subscriptions", "survey_responses", "tickets"):
+        tables[t]["customer_id"] = "C0000001"
+    ds = data.load(write(tables, tmp_path / "d"))
+    arrow_bytes = ds.events.memory_usage(deep=True).sum()
+    object_bytes = ds.events.astype({c: object for c in ds.events.columns if c != "timestamp"}).memory_usage(deep=True).sum()
+    assert arrow_bytes < 0.4 * object_bytes
+    assert ds.events["event_id"].iloc[12345] == "E00012345"
+
+
+def _stamped(tmp_path, monkeypatch):
+    folder = write(tiny_tables(), tmp_path / "d")
+    full = data.load(folder)
+    from cxlib.report.provenance import file_hashes
+    stamp = data.write_validation_stamp(tmp_path / "validated.json", folder, file_hashes(folder), full.validation)
+    monkeypatch.setenv(data.VALIDATED_ENV, str(stamp))
+    return folder, full
+
+
+def test_a_stamp_for_the_same_bytes_skips_revalidation(tmp_path, monkeypatch):
+    folder, full = _stamped(tmp_path, monkeypatch)
+    calls = []
+    real = data.validate_tables
+    monkeypatch.setattr(data, "validate_tables", lambda frames: calls.append(list(frames)) or real(frames))
+    again = data.load(folder)
+    assert calls == []
+    pd.testing.assert_frame_equal(again.validation, full.validation)
+    for name in full.tables:
+        pd.testing.assert_frame_equal(again[name], full[name])
+    subset = data.load(folder, tables=["customers", "events"])
+    assert calls == [] and subset.validation["checks"].tolist() == full.validation.set_index("table").loc[
+        ["customers", "events"], "checks"].tolist()
+
+
+@pytest.mark.parametrize("spoil", ["changed file", "other contract", "other folder", "unreadable stamp"])
+def test_a_stamp_that_does_not_cover_the_bytes_is_ignored(tmp_path, monkeypatch, spoil):
+    folder, _ = _stamped(tmp_path, monkeypatch)
+    if spoil == "changed file":  # a broken row written after the stamp: caught, because validation runs again
+        broken = tiny_tables()
+        broken["survey_responses"].loc[0, "nps"] = 11
+        write({"survey_responses": broken["survey_responses"]}, folder)
+    elif spoil == "other contract":
+        monkeypatch.setattr(data, "contract_digest", lambda: "0" * 64)
+    elif spoil == "other folder":
+        import shutil
+        folder = Path(shutil.copytree(folder, tmp_path / "copy"))
+    else:
+        Path(data.os.environ[data.VALIDATED_ENV]).write_text("{not json")
+    calls = []
+    real = data.validate_tables
+    monkeypatch.setattr(data, "validate_tables", lambda frames: calls.append(1) or real(frames))
+    if spoil == "changed file":
+        with pytest.raises(DataContractError, match="nps"):
+            data.load(folder)
+    else:
+        data.load(folder)
+    assert calls == [1]
+
+
+def test_lazy_tables_are_validated_but_stay_in_duckdb(tmp_path):
+    folder = write(tiny_tables(), tmp_path / "d")
+    full = data.load(folder)
+    ds = data.load(folder, lazy=["events"])
+    assert "events" not in ds.tables and "customers" in ds.tables
+    with pytest.raises(KeyError, match="lazily.*connection"):
+        ds["events"]
+    assert ds.connection().execute("SELECT count(*) FROM events").fetchone()[0] == 3
+    pd.testing.assert_frame_equal(ds.validation, full.validation)
+    broken = tiny_tables()
+    broken["events"].loc[0, "customer_id"] = "C404"  # a foreign key broken in the lazy table is still caught
+    with pytest.raises(DataContractError, match="C404|customer_id"):
+        data.load(write(broken, tmp_path / "b"), lazy=["events"])
+    with pytest.raises(DataContractError, match="lazy"):
+        data.load(folder, tables=["customers"], lazy=["events"])
+
+
+def test_lazy_tables_under_a_stamp_are_not_read(tmp_path, monkeypatch):
+    folder, full = _stamped(tmp_path, monkeypatch)
+    read = []
+    real = data.read_table
+    monkeypatch.setattr(data, "read_table", lambda file, table, **kw: read.append(table) or real(file, table, **kw))
+    ds = data.load(folder, lazy=["events", "transactions"])
+    assert "events" not in read and "transactions" not in read and "customers" in read
+    pd.testing.assert_frame_equal(ds.validation, full.validation, check_dtype=False)

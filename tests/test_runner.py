@@ -421,3 +421,30 @@ def test_scrub_removes_the_kernel_pid_from_warnings():
         "/tmp/ipykernel_14648/2868953930.py:6: SmallSampleWarning: 99 rows\n"))]
     out = runner._scrub(nb, "n")
     assert out.cells[0].outputs[0].text == "/tmp/ipykernel/2868953930.py:6: SmallSampleWarning: 99 rows\n"
+
+
+def test_kernels_reuse_the_runners_validation_of_the_same_bytes(project):
+    """The runner validates the data once and hands kernels a stamp; data.load there skips pandera."""
+    from cxlib import synth
+    from cxlib.data import VALIDATED_ENV
+
+    data_dir = project / "data"
+    (data_dir / "customers.csv").unlink()
+    synth.generate(data_dir, n_customers=300, seed=3)
+    probe = ('import os, json\nfrom cxlib import data\n'
+             'calls = []\nreal = data.validate_tables\n'
+             'data.validate_tables = lambda frames: calls.append(1) or real(frames)\n'
+             'ds = data.load(data_dir)\n'
+             f'stamp = os.environ.get("{VALIDATED_ENV}")\n'
+             'print("STAMP", bool(stamp) and json.load(open(stamp))["folder"] == str(ds.path.resolve()))\n'
+             'print("REVALIDATED", len(calls))\n'
+             'print("ROWS", int(ds.validation["rows"].sum()))')
+    write_notebook(project / "notebooks" / "a.ipynb", probe, params=PARAMS + 'comparison_period = "2025Q3"\n')
+    plan = make_plan(project, [{"notebook": "a.ipynb"}])
+    result = runner.run_plan(plan, out_dir=project / "reports", jobs=1, renderer=FakeRenderer(), progress=None)
+    assert result.ok
+    html = (project / "reports" / "_output" / "test-report.html").read_text(encoding="utf-8")
+    assert "STAMP True" in html and "REVALIDATED 0" in html
+    from cxlib import data
+    assert f"ROWS {int(data.load(data_dir).validation['rows'].sum())}" in html
+    assert VALIDATED_ENV not in os.environ  # the runner's own environment is left alone

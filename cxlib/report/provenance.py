@@ -16,7 +16,6 @@ recorded plan and data folder and warns when the input hashes differ
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -30,6 +29,7 @@ import nbformat
 import pandas as pd
 
 from ..errors import ParameterError
+from ..hashing import sha256_file
 
 __all__ = ["KEY_PACKAGES", "collect", "git_state", "package_versions", "file_hashes", "compare_hashes",
            "tool_versions", "write", "read", "appendix_notebook", "appendix_markdown", "validation_records"]
@@ -99,14 +99,6 @@ def tool_versions() -> dict[str, str | None]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def file_hashes(folder: str | Path) -> dict[str, str]:
     """sha256 of every file under ``folder``, keyed by POSIX path relative to it (sorted; hidden files skipped).
 
@@ -120,7 +112,7 @@ def file_hashes(folder: str | Path) -> dict[str, str]:
         raise ParameterError(f"Data folder {str(folder)!r} does not exist; cannot hash the inputs.")
     files = sorted(p for p in folder.rglob("*") if p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-    return {p.relative_to(folder).as_posix(): _sha256(p) for p in files}
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
 
 
 def compare_hashes(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:

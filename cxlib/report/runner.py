@@ -207,9 +207,10 @@ class KernelRegistry:
     with ``KeyboardInterrupt`` and papermill shuts the kernel down).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._lock = threading.Lock()
         self._managers: list[Any] = []
+        self.env = dict(env or {})  # added to every kernel's environment
 
     def manager_class(self) -> type:
         """A kernel manager class that registers every instance here (nbclient's default class otherwise)."""
@@ -222,6 +223,11 @@ class KernelRegistry:
                 super().__init__(*args, **kwargs)
                 with registry._lock:
                     registry._managers.append(self)
+
+            async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+                if registry.env:
+                    kw["env"] = {**(kw.get("env") or os.environ), **registry.env}
+                return await super()._async_pre_start_kernel(**kw)
 
         return TrackedKernelManager
 
@@ -633,7 +639,13 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
         (staged / "findings").mkdir()
         failed_dir = out_dir / "_failed"
         shutil.rmtree(failed_dir, ignore_errors=True)
-        cancel, kernels = threading.Event(), KernelRegistry()
+        kernel_env = {}
+        if validation is not None:  # kernels skip re-validating these very bytes (cxlib.data.load checks the hashes)
+            from ..data import VALIDATED_ENV, write_validation_stamp
+
+            stamp = write_validation_stamp(build / "validated.json", data_dir, data_hashes, validation)
+            kernel_env[VALIDATED_ENV] = str(stamp)
+        cancel, kernels = threading.Event(), KernelRegistry(env=kernel_env)
         paths = {str(staged): str(out_dir / "_output")}
         keys: dict[str, str] = {}
         if cache is not None:
