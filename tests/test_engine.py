@@ -159,22 +159,31 @@ def test_directly_follows_equals_cxlib_journey(both_journeys):
     pd.testing.assert_frame_equal(directly_follows(ours), J.directly_follows(ref).edges, rtol=1e-12)
 
 
-def test_path_variants_equal_top_paths(both_journeys):
+@pytest.mark.parametrize("collapse", [False, True], ids=["paths", "repeats-collapsed"])
+def test_path_variants_equal_top_paths(both_journeys, collapse):
     ours, ref = both_journeys
-    got = path_variants(ours)
-    want = J.top_paths(ref, k=len(got) + 1).to_frame()
+    got = path_variants(ours, collapse_repeats=collapse)
+    want = J.top_paths(ref, k=len(got) + 1, collapse_repeats=collapse).to_frame()
     want = want[want["path"] != J.paths.OTHER][["path", "length", "journeys", "conversions"]]
     pd.testing.assert_frame_equal(got, want.astype({"length": "int64"}).reset_index(drop=True))
     assert got["journeys"].sum() == ref.n_journeys
+    if collapse:  # collapsing never adds variants, and leaves no touchpoint repeated in a row
+        assert len(got) <= len(path_variants(ours))
+        assert not got["path"].str.split(" > ").map(lambda p: any(a == b for a, b in zip(p, p[1:]))).any()
 
 
-def test_funnel_counts_equal_funnel(both_journeys):
+@pytest.mark.parametrize("options", [{}, {"strict": True}, {"window": "10min"}, {"strict": True, "window": "2min"}],
+                         ids=["ordered", "strict", "window", "strict-window"])
+def test_funnel_counts_equal_funnel(both_journeys, options):
     ours, ref = both_journeys
-    got = funnel_counts(ours, STEPS)
-    want = J.funnel(ref, STEPS).to_frame()
+    got = funnel_counts(ours, STEPS, **options)
+    want = J.funnel(ref, STEPS, **options).to_frame()
     assert got["n_reached"].tolist() == want["n_reached"].tolist()
     assert got["n_journeys"].tolist() == want["n_journeys"].tolist()
-    assert got["n_reached"].is_monotonic_decreasing and got["n_reached"].iloc[-1] > 0
+    assert got["n_reached"].is_monotonic_decreasing and got["n_reached"].iloc[1] > 0
+    if options:  # each option only removes matches, here some
+        ordered = funnel_counts(ours, STEPS)["n_reached"]
+        assert (got["n_reached"] <= ordered).all() and (got["n_reached"] < ordered).any()
 
 
 @pytest.mark.parametrize("censored", ["truncate", "exclude", "abandonment"])
@@ -187,9 +196,13 @@ def test_transition_counts_equal_transition_matrix(both_journeys, censored):
     pd.testing.assert_frame_equal(got, want)
 
 
-def test_funnel_needs_two_steps(both_journeys):
+def test_funnel_needs_two_steps_and_a_duration(both_journeys):
     with pytest.raises(ParameterError, match="at least two"):
         funnel_counts(both_journeys[0], ["search"])
+    with pytest.raises(ParameterError, match="window"):
+        funnel_counts(both_journeys[0], STEPS, window="soon")
+    with pytest.raises(ParameterError, match="positive"):
+        funnel_counts(both_journeys[0], STEPS, window="-5min")
 
 
 @pytest.mark.parametrize("kwargs", [

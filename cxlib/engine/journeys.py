@@ -9,8 +9,9 @@ and :func:`~cxlib.journey.sql.journeys_sql` (one row per journey) on the backend
 :func:`~cxlib.journey.sql.transition_counts_sql`.  Those builders are written in constructs that
 :func:`cxlib.engine.dialect.to_spark` carries to Spark unchanged in meaning.  The journey module's
 path and funnel queries fold ordered DuckDB lists (``list(... ORDER BY ...)``, ``list_reduce``),
-which Spark cannot take; :func:`path_variants_sql` and :func:`funnel_sql` here give the same
-answers in portable SQL over the materialised event table (and so does :func:`transitions_sql`
+which Spark cannot take; :func:`path_variants_sql` (repeats collapsed or not) and :func:`funnel_sql`
+(ordered, strict, within a time window) here give the same answers in portable SQL over the
+materialised event table (and so does :func:`transitions_sql`
 for ``censored="exclude"``, which needs every event's journey outcome).
 """
 from __future__ import annotations
@@ -168,56 +169,95 @@ def directly_follows(js: EngineJourneys) -> pd.DataFrame:
     return out[list(DFG_COLUMNS)]
 
 
-def path_variants_sql(events: str, journeys: str, *, conversion: str) -> str:
-    """Distinct paths (touchpoints before the conversion, joined by ``' > '``) with journeys and conversions."""
+def path_variants_sql(events: str, journeys: str, *, conversion: str, collapse_repeats: bool = False) -> str:
+    """Distinct paths (touchpoints before the conversion, joined by ``' > '``) with journeys and conversions.
+
+    ``collapse_repeats``: a touchpoint equal to the previous one of the path is dropped (``a > a > b``
+    is ``a > b``), found with ``lag`` over the journey's path events (portable, no list lambdas).
+    """
     conv = literal(conversion)
     path = f"array_to_string(list_transform(list_sort(list({{'r': r, 'tp': tp}})), lambda x: x.tp), {literal(SEP)})"
+    source = f"{events} WHERE tp <> {conv}"
+    if collapse_repeats:
+        source = (f"(SELECT jkey, k, r, tp, lag(tp) OVER (PARTITION BY jkey, k ORDER BY r) AS prev "
+                  f"FROM {events} WHERE tp <> {conv}) pe WHERE prev IS NULL OR prev <> tp")
     return f"""WITH p AS (SELECT jkey, k, {path} AS path, CAST(count(*) AS BIGINT) AS length
-           FROM {events} WHERE tp <> {conv} GROUP BY jkey, k)
+           FROM {source} GROUP BY jkey, k)
 SELECT coalesce(p.path, '') AS path, coalesce(p.length, 0) AS length, CAST(count(*) AS BIGINT) AS journeys,
        CAST(sum(CASE WHEN j.converted THEN 1 ELSE 0 END) AS BIGINT) AS conversions
 FROM {journeys} j LEFT JOIN p ON j.jkey IS NOT DISTINCT FROM p.jkey AND j.k = p.k
 GROUP BY coalesce(p.path, ''), coalesce(p.length, 0) ORDER BY journeys DESC, path"""
 
 
-def path_variants(js: EngineJourneys) -> pd.DataFrame:
+def path_variants(js: EngineJourneys, *, collapse_repeats: bool = False) -> pd.DataFrame:
     """Every distinct path with its journeys and conversions (columns :data:`VARIANT_COLUMNS`).
 
     A path is what happened before the conversion (as in :func:`cxlib.journey.top_paths`); rows by
-    journeys, descending, then path text.  ``top_paths(..., k)`` is its first ``k`` rows plus the rest pooled.
+    journeys, descending, then path text.  ``top_paths(..., k)`` is its first ``k`` rows plus the rest
+    pooled; ``collapse_repeats`` as there (repeated consecutive touchpoints count once).
     """
     dtypes = {"path": "object", "length": "int64", "journeys": "int64", "conversions": "int64"}
-    return js.backend.sql(path_variants_sql(js.events_table, js.journey_table, conversion=js.conversion), dtypes)
+    return js.backend.sql(path_variants_sql(js.events_table, js.journey_table, conversion=js.conversion,
+                                            collapse_repeats=collapse_repeats), dtypes)
 
 
-def funnel_sql(events: str, steps: Sequence[str]) -> str:
-    """Journeys reaching each step of an ordered funnel (other touchpoints allowed between steps).
+def funnel_sql(events: str, steps: Sequence[str], *, strict: bool = False, window_us: int | None = None) -> str:
+    """Journeys reaching each step of an ordered funnel.
 
-    Step ``i`` is taken at its earliest occurrence after the step ``i - 1`` taken (greedy matching,
-    which reaches the furthest step whenever a match exists): one join and GROUP BY per step, no lists.
+    Default (other touchpoints allowed between steps, no window): step ``i`` is taken at its
+    earliest occurrence after the step ``i - 1`` taken (greedy matching, which reaches the furthest
+    step whenever a match exists): one join and GROUP BY per step, no lists.  ``strict`` (each
+    step the very next event of the journey) or ``window_us`` (every step within that many
+    microseconds of the first): every occurrence of step 1 starts a chain, each link joins the
+    earliest qualifying occurrence of the next step, and a journey reaches step ``i`` when one of
+    its chains does -- the rule of :func:`cxlib.journey.funnel` for these options.
     """
-    parts = [f"s1 AS (SELECT jkey, k, min(r) AS r FROM {events} WHERE tp = {literal(steps[0])} GROUP BY jkey, k)"]
-    for i, step in enumerate(steps[1:], start=2):
-        parts.append(f"""s{i} AS (SELECT e.jkey, e.k, min(e.r) AS r FROM {events} e
+    if not strict and window_us is None:
+        parts = [f"s1 AS (SELECT jkey, k, min(r) AS r FROM {events} WHERE tp = {literal(steps[0])} GROUP BY jkey, k)"]
+        for i, step in enumerate(steps[1:], start=2):
+            parts.append(f"""s{i} AS (SELECT e.jkey, e.k, min(e.r) AS r FROM {events} e
     JOIN s{i - 1} p ON e.jkey IS NOT DISTINCT FROM p.jkey AND e.k = p.k AND e.r > p.r
     WHERE e.tp = {literal(step)} GROUP BY e.jkey, e.k)""")
-    union = " UNION ALL ".join(f"SELECT {i} AS step_index, CAST(count(*) AS BIGINT) AS n_reached FROM s{i}"
-                               for i in range(1, len(steps) + 1))
+        union = " UNION ALL ".join(f"SELECT {i} AS step_index, CAST(count(*) AS BIGINT) AS n_reached FROM s{i}"
+                                   for i in range(1, len(steps) + 1))
+        return f"WITH {', '.join(parts)}\nSELECT step_index, n_reached FROM ({union}) u ORDER BY step_index"
+    order = "e.r = p.r + 1" if strict else "e.r > p.r"
+    within = "" if window_us is None else f" AND date_diff('microsecond', p.t0, e.ts) <= {int(window_us)}"
+    parts = [f"s1 AS (SELECT jkey, k, r AS r0, r, ts AS t0 FROM {events} WHERE tp = {literal(steps[0])})"]
+    for i, step in enumerate(steps[1:], start=2):
+        parts.append(f"""s{i} AS (SELECT p.jkey, p.k, p.r0, min(e.r) AS r, min(p.t0) AS t0 FROM s{i - 1} p
+    JOIN {events} e ON e.jkey IS NOT DISTINCT FROM p.jkey AND e.k = p.k AND {order}{within}
+    WHERE e.tp = {literal(step)} GROUP BY p.jkey, p.k, p.r0)""")
+    union = " UNION ALL ".join(f"SELECT {i} AS step_index, CAST(count(*) AS BIGINT) AS n_reached "
+                               f"FROM (SELECT DISTINCT jkey, k FROM s{i}) d{i}" for i in range(1, len(steps) + 1))
     return f"WITH {', '.join(parts)}\nSELECT step_index, n_reached FROM ({union}) u ORDER BY step_index"
 
 
-def funnel_counts(js: EngineJourneys, steps: Sequence[str]) -> pd.DataFrame:
-    """Ordered-funnel counts (columns :data:`FUNNEL_COUNT_COLUMNS`), the counts of :func:`cxlib.journey.funnel`.
+def funnel_counts(js: EngineJourneys, steps: Sequence[str], *, strict: bool = False,
+                  window: str | pd.Timedelta | None = None) -> pd.DataFrame:
+    """Ordered-funnel counts (columns :data:`FUNNEL_COUNT_COLUMNS`), the counts of :func:`cxlib.journey.funnel`
+    with the same ``strict`` and ``window`` options.
 
     Rates and Wilson intervals follow locally from these counts.
     """
     steps = tuple(steps)
     if len(steps) < 2 or not all(isinstance(s, str) and s for s in steps):
         raise ParameterError(f"steps={list(steps)!r} must list at least two touchpoints in funnel order.")
-    out = js.backend.sql(funnel_sql(js.events_table, steps), {"step_index": "int64", "n_reached": "int64"})
+    window_us = None
+    if window is not None:
+        try:
+            td = pd.Timedelta(window)
+        except (ValueError, TypeError):
+            raise ParameterError(f"window={window!r} is not a duration; use '30min', '2h' or '7D'.") from None
+        if pd.isna(td) or td <= pd.Timedelta(0):
+            raise ParameterError(f"window={window!r} must be a positive duration.")
+        window_us = int(td / pd.Timedelta(microseconds=1))
+    out = js.backend.sql(funnel_sql(js.events_table, steps, strict=strict, window_us=window_us),
+                         {"step_index": "int64", "n_reached": "int64"})
+    out = out.set_index("step_index").reindex(range(1, len(steps) + 1), fill_value=0).reset_index()
     out.insert(1, "step", [steps[i - 1] for i in out["step_index"]])
     out.insert(2, "n_journeys", js.n_journeys)
-    return out[list(FUNNEL_COUNT_COLUMNS)].astype({"n_journeys": "int64"})
+    return out[list(FUNNEL_COUNT_COLUMNS)].astype({"n_journeys": "int64", "n_reached": "int64"})
 
 
 def transitions_sql(events: str, journeys: str, *, conversion: str) -> str:
