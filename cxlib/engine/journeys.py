@@ -108,12 +108,7 @@ def journeyize(backend: Backend, *, table: str = "events", customer_col: str = "
     >>> transition_counts(js).values.tolist()
     [['(start)', 'search', 2], ['cart', '(conversion)', 1], ['search', 'cart', 1]]
     """
-    try:
-        gap_td = pd.Timedelta(gap)
-    except (ValueError, TypeError):
-        raise ParameterError(f"gap={gap!r} is not a duration; use '30min', '2h' or '7D'.") from None
-    if pd.isna(gap_td) or gap_td <= pd.Timedelta(0):
-        raise ParameterError(f"gap={gap!r} must be a positive duration.")
+    gap_td = _duration(gap, "gap")
     backend.require(table)
     cols = backend.columns(table)
     missing = [c for c in (customer_col, time_col, step_col) if c not in cols]
@@ -143,6 +138,17 @@ def journeyize(backend: Backend, *, table: str = "events", customer_col: str = "
     n_j = int(backend.sql(f"SELECT count(*) AS n FROM {jt}", {"n": "int64"})["n"].iloc[0])
     return EngineJourneys(backend=backend, spec=spec, events_table=ev, journey_table=jt, gap=gap_td,
                           observation_end=obs_end, n_journeys=n_j, n_events=n_events)
+
+
+def _duration(value: Any, name: str) -> pd.Timedelta:
+    """A positive duration from ``'30min'``, ``'2h'``, a Timedelta...; a ParameterError naming ``name`` otherwise."""
+    try:
+        td = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ParameterError(f"{name}={value!r} is not a duration; use '30min', '2h' or '7D'.") from None
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise ParameterError(f"{name}={value!r} must be a positive duration.")
+    return td
 
 
 def _timestamp(value: Any) -> pd.Timestamp:
@@ -243,15 +249,7 @@ def funnel_counts(js: EngineJourneys, steps: Sequence[str], *, strict: bool = Fa
     steps = tuple(steps)
     if len(steps) < 2 or not all(isinstance(s, str) and s for s in steps):
         raise ParameterError(f"steps={list(steps)!r} must list at least two touchpoints in funnel order.")
-    window_us = None
-    if window is not None:
-        try:
-            td = pd.Timedelta(window)
-        except (ValueError, TypeError):
-            raise ParameterError(f"window={window!r} is not a duration; use '30min', '2h' or '7D'.") from None
-        if pd.isna(td) or td <= pd.Timedelta(0):
-            raise ParameterError(f"window={window!r} must be a positive duration.")
-        window_us = int(td / pd.Timedelta(microseconds=1))
+    window_us = None if window is None else int(_duration(window, "window") / pd.Timedelta(microseconds=1))
     out = js.backend.sql(funnel_sql(js.events_table, steps, strict=strict, window_us=window_us),
                          {"step_index": "int64", "n_reached": "int64"})
     out = out.set_index("step_index").reindex(range(1, len(steps) + 1), fill_value=0).reset_index()
