@@ -448,3 +448,25 @@ def test_kernels_reuse_the_runners_validation_of_the_same_bytes(project):
     from cxlib import data
     assert f"ROWS {int(data.load(data_dir).validation['rows'].sum())}" in html
     assert VALIDATED_ENV not in os.environ  # the runner's own environment is left alone
+
+
+def test_release_memory_gives_freed_tables_back_to_the_system(tmp_path):
+    """In a fresh process: build ~400 MB of Arrow-string frames, drop them, release: RSS falls back."""
+    import subprocess
+    import sys
+    code = (
+        "import os, numpy as np, pandas as pd\n"
+        "from cxlib.data import TEXT_DTYPE\n"
+        "from cxlib.report.runner import release_memory\n"
+        "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')\n"
+        "base = rss()\n"
+        "frames = [pd.DataFrame({'id': pd.Series(np.char.add('C', np.arange(4_000_000).astype(str)).astype(object))"
+        ".astype(TEXT_DTYPE), 'x': np.arange(4_000_000) * 1.0}) for _ in range(3)]\n"
+        "peak = rss()\n"
+        "del frames\n"
+        "release_memory(); after = rss()\n"
+        "print(round((peak - base) / 2**20), round((after - base) / 2**20))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    grown, kept = map(int, out)
+    assert grown > 150
+    assert kept < 0.3 * grown

@@ -569,6 +569,29 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def release_memory() -> None:
+    """Return freed memory to the operating system: a garbage collection, Arrow's pool, then glibc's heap.
+
+    Freed memory otherwise stays with the process: after validating 1M customers' tables the runner
+    kept about 3.5 GB it no longer used (1.2 GB after Arrow's release, 0.25 GB after ``malloc_trim``),
+    memory the notebook kernels need. Each step is skipped where it does not exist (no glibc, no pyarrow).
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _default_loader(data_dir: str) -> Any:
     from ..data import load
 
@@ -625,6 +648,7 @@ def run_plan(plan: Plan, *, out_dir: str | Path | None = None, jobs: int | None 
     data_dir = str(plan.parameters["data_dir"])
     data_hashes = prov.file_hashes(data_dir)  # once: for the cache keys and for provenance
     validation = nbcache.validate_data(data_loader, data_dir, data_hashes, cache=cache, progress=say)
+    release_memory()  # the validated frames are gone; give their memory back before the kernels start
     ensure_kernel(kernel, install=install_kernel)
     out_dir = Path(out_dir).resolve() if out_dir is not None else project_root() / "reports"
     jobs = max(1, int(jobs or os.cpu_count() or 1))
