@@ -412,7 +412,9 @@ def in_period(frame: pd.DataFrame, col: str, period: Any) -> pd.DataFrame:
     1
     """
     start, end = period_bounds(period)
-    t = pd.to_datetime(frame[col])
+    t = frame[col]
+    if not pd.api.types.is_datetime64_any_dtype(t):  # to_datetime on datetimes still samples values to cache
+        t = pd.to_datetime(t)
     return frame[(t >= start) & (t < end)]
 
 

@@ -62,11 +62,12 @@ def journey_table(events: pd.DataFrame, *, journey_col: str | None = "journey_id
         raise ParameterError(f"gap={gap!r} is not a time span; use e.g. '30min' or '1D'.") from exc
     ev = events.sort_values(["customer_id", "timestamp"], kind="stable")
     if journey_col and journey_col in ev.columns and ev[journey_col].notna().all():
-        journey = ev[journey_col].astype(str).to_numpy()
+        # group on integer codes (hashing the id strings once), report the ids
+        journey, ids = pd.factorize(ev[journey_col].astype(str), sort=False)
     else:
         t = pd.to_datetime(ev["timestamp"])
         new = (ev["customer_id"] != ev["customer_id"].shift()) | (t.diff() > gap_td)
-        journey = new.cumsum().to_numpy()
+        journey, ids = new.cumsum().to_numpy(), None
     is_conv = (ev["touchpoint"] == conversion).to_numpy()
     is_cart = (ev["touchpoint"] == cart).to_numpy()
     frame = pd.DataFrame({"journey": journey, "order": np.arange(len(ev)), "conv": is_conv, "cart": is_cart})
@@ -81,6 +82,8 @@ def journey_table(events: pd.DataFrame, *, journey_col: str | None = "journey_id
         out[k] = grouped[k].first()
     after = last_conv.reindex(out.index) >= first_cart.reindex(out.index)
     out["converted_after_cart"] = after.fillna(False).astype(bool)
+    if ids is not None:
+        out.index = pd.Index(np.asarray(ids, dtype=object)[out.index.to_numpy()], name="journey")
     return out.reset_index()[["journey", *keys, "events", "converted", "reached_cart", "converted_after_cart"]]
 
 

@@ -24,7 +24,6 @@ from ..metrics import (
     subscription_status,
 )
 from ..metrics._core import check_alpha, lead_columns, normalise_by, numeric_values
-from ..metrics.journeys import journey_table
 from ._core import ComparisonResult
 from .compare import ces_arrays, compare_proportions, csat_arrays, nps_arrays
 
@@ -156,8 +155,8 @@ def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, al
     if spec.key == "sla_share":
         r = sla_share(frame, minutes=sla_minutes, alpha=alpha)
         return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
-    table = journey_table(frame)
-    return conversion_rate(frame, alpha=alpha), (int(table["converted"].sum()), len(table))
+    r = conversion_rate(frame, alpha=alpha)  # journeys with a purchase / journeys: the counts are in the result
+    return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
 
 
 def _compare(spec: _Spec, now: Any, before: Any, *, period: str, comparison_period: str,
