@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from .errors import DataContractError, ParameterError
 from .findings import Finding
 
-__all__ = ["quarter_bounds", "table_overview", "daily_counts", "score_distribution", "amount_histogram",
+__all__ = ["quarter_bounds", "table_overview", "daily_counts", "daily_counts_db", "score_distribution", "amount_histogram",
            "overview_findings", "plot_daily_counts", "plot_score_distribution", "plot_amount_histogram",
            "OVERVIEW_COLUMNS"]
 
@@ -73,6 +73,43 @@ def daily_counts(frame: pd.DataFrame, *, time_col: str = "timestamp") -> pd.Data
     full = pd.date_range(counts.index.min(), counts.index.max(), freq="D")
     counts = counts.reindex(full, fill_value=0)
     return pd.DataFrame({"date": full, "n": counts.to_numpy().astype("int64")})
+
+
+def daily_counts_db(con: Any, *, table: str = "events", time_col: str = "timestamp") -> pd.DataFrame:
+    """:func:`daily_counts` computed in DuckDB over ``table`` of ``con`` (e.g. ``Dataset.connection()``).
+
+    Only one row per day leaves the database, so the event log is never loaded into pandas. Text
+    times (a CSV view) are read as :func:`cxlib.data.load` reads them: a value with a UTC offset
+    (``+02:00``, ``Z``) is converted to UTC, one without is taken as UTC already.
+
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE ev AS SELECT * FROM (VALUES ('2025-01-01 23:30:00+02:00'), "
+    ...                 "('2025-01-01 10:00:00'), ('2025-01-03T01:00:00Z')) t(timestamp)")
+    >>> daily_counts_db(con, table="ev")["n"].tolist()
+    [2, 0, 1]
+    """
+    described = con.execute(f"DESCRIBE {table}").fetchall()
+    types = {row[0]: str(row[1]).upper() for row in described}
+    if time_col not in types:
+        raise DataContractError(f"Column {time_col!r} not found in {table!r}; it has {list(types)}.",
+                                table=table, column=time_col)
+    col = '"' + time_col.replace('"', '""') + '"'
+    if types[time_col] in ("VARCHAR", "TEXT", "STRING"):
+        expr = (f"CASE WHEN regexp_matches(trim({col}), '(?:[+-]\\d{{2}}:?\\d{{2}}|Z)$') "
+                f"THEN CAST(CAST(trim({col}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
+                f"ELSE TRY_CAST(trim({col}) AS TIMESTAMP) END")
+    elif "WITH TIME ZONE" in types[time_col] or types[time_col] == "TIMESTAMPTZ":
+        expr = f"CAST({col} AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    else:
+        expr = f"CAST({col} AS TIMESTAMP)"
+    rows = con.execute(f"SELECT CAST(CAST(t AS DATE) AS TIMESTAMP) AS date, count(*) AS n "
+                       f"FROM (SELECT {expr} AS t FROM {table}) x WHERE t IS NOT NULL GROUP BY 1 ORDER BY 1").df()
+    if rows.empty:
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "n": pd.Series(dtype="int64")})
+    counts = pd.Series(rows["n"].to_numpy(), index=pd.DatetimeIndex(rows["date"]).as_unit("ns"))
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq="D")
+    return pd.DataFrame({"date": full, "n": counts.reindex(full, fill_value=0).to_numpy().astype("int64")})
 
 
 def score_distribution(survey: pd.DataFrame, *, col: str = "nps", low: int = 0, high: int = 10) -> pd.DataFrame:

@@ -125,3 +125,25 @@ def test_overview_and_summary_notebooks_execute_and_agree(tmp_path):
     kinds = {o.output_type for c in nb.cells for o in c.get("outputs", [])}
     assert "error" not in kinds and any("image/png" in o.get("data", {}) for c in nb.cells
                                         for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv with UTC offsets"])
+def test_daily_counts_in_duckdb_equal_the_pandas_counts(tmp_path, fmt):
+    """The overview counts events per day in DuckDB (no pandas event log); same days, same counts."""
+    from cxlib import data, synth
+
+    folder = tmp_path / "world"
+    synth.generate(folder, n_customers=300, seed=5)
+    if fmt != "parquet":  # the same instants written as local times two hours east of UTC
+        ev = pd.read_parquet(folder / "events.parquet")
+        local = (ev["timestamp"] + pd.Timedelta(hours=2)).dt.strftime("%Y-%m-%d %H:%M:%S.%f") + "+02:00"
+        ev.assign(timestamp=local).to_csv(folder / "events.csv", index=False)
+        (folder / "events.parquet").unlink()
+    full = data.load(folder, tables=["customers", "events"])
+    lazy = data.load(folder, tables=["customers", "events"], lazy=["events"])
+    want = overview.daily_counts(full.events, time_col="timestamp")
+    got = overview.daily_counts_db(lazy.connection(), table="events", time_col="timestamp")
+    pd.testing.assert_frame_equal(got, want)
+    assert got["n"].sum() == len(full.events) and len(got) > 300
+    with pytest.raises(DataContractError, match="when"):
+        overview.daily_counts_db(lazy.connection(), table="events", time_col="when")
