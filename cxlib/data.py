@@ -17,22 +17,23 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import DataContractError
+from .errors import DataContractError, ParameterError
 from .hashing import sha256_file
 from .schema import TABLES, Column, Table
 
 __all__ = ["Dataset", "load", "read_table", "validate_tables", "pandera_schema", "find_table_file",
-           "TEXT_DTYPE", "VALIDATED_ENV", "write_validation_stamp", "contract_digest"]
+           "TEXT_DTYPE", "VALIDATED_ENV", "filter_rows", "write_validation_stamp", "contract_digest"]
 
 SAMPLE_ROWS = 5
 _TIME_COLUMN = {"customers": "signup_date", "events": "timestamp", "transactions": "timestamp",
@@ -84,6 +85,21 @@ class Dataset:
     survey_responses = property(lambda self: self["survey_responses"])
     tickets = property(lambda self: self["tickets"])
 
+    def frame(self, name: str, *, where: str | None = None, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """The rows of table ``name`` for which the SQL condition ``where`` holds, typed as :func:`load` types them.
+
+        The table is named ``name`` inside the condition (``"journey_id IN (SELECT journey_id FROM
+        events WHERE timestamp >= ?)"``), ``params`` fill its ``?``. A table held in memory is filtered
+        there; a lazy one is read from its file with the condition pushed into DuckDB, so only the
+        matching rows reach pandas (on Parquet). Rows keep the file's order either way.
+        """
+        if name in self.tables:
+            frame = self.tables[name]
+            return frame if where is None else filter_rows(frame, name, where, params)
+        if name not in self.lazy:
+            self[name]  # raises, naming what was loaded
+        return read_table(self.files[name], name, where=where, params=params)
+
     def connection(self, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
         """A new in-memory DuckDB connection with one view per table, reading the files directly."""
         con = duckdb.connect()
@@ -115,17 +131,24 @@ def find_table_file(folder: Path, table: str) -> Path | None:
     return None
 
 
-def _reader_sql(file: Path) -> str:
+def _reader_sql(file: Path, *, row_order: bool = False) -> str:
     path = str(file).replace("'", "''")
+    order = ", filename=true, file_row_number=true" if row_order else ""
     if file.is_dir():
-        return f"read_parquet('{path}/**/*.parquet')"
+        return f"read_parquet('{path}/**/*.parquet'{order})"
     if file.suffix == ".csv":
         return f"read_csv('{path}', delim=',', quote='\"', header=true, all_varchar=true, strict_mode=true)"
-    return f"read_parquet('{path}')"
+    return f"read_parquet('{path}'{order})"
 
 
-def read_table(file: str | Path, table: str, *, repairs: list[str] | None = None) -> pd.DataFrame:
+def read_table(file: str | Path, table: str, *, repairs: list[str] | None = None, where: str | None = None,
+               params: Sequence[Any] | None = None) -> pd.DataFrame:
     """Read one table's file through DuckDB and coerce its columns to the contract's kinds.
+
+    ``where`` (with ``params`` for its ``?`` placeholders) keeps only the rows matching a SQL
+    condition on the table, which is named ``table`` inside it (subqueries may use it); on Parquet
+    the condition runs in DuckDB before anything reaches pandas, in the file's row order; on CSV
+    (whose raw text cannot be compared) it runs on the typed rows after coercion.
 
     Raises ``DataContractError`` for an unreadable file, a missing required
     column, or values that cannot be read as the column's kind.  Repairs made on
@@ -133,11 +156,21 @@ def read_table(file: str | Path, table: str, *, repairs: list[str] | None = None
     """
     file = Path(file)
     spec = TABLES[table]
+    pushed = where is not None and file.suffix != ".csv"
+    sql = f"SELECT * FROM {_reader_sql(file)}"
+    if pushed:
+        ordered = _reader_sql(file, row_order=True)
+        sql = (f"WITH {table} AS (SELECT * FROM {ordered}) SELECT * EXCLUDE (filename, file_row_number) "
+               f"FROM {table} WHERE {where} ORDER BY filename, file_row_number")
     try:
-        arrow = duckdb.connect().sql(f"SELECT * FROM {_reader_sql(file)}").arrow()
-        if hasattr(arrow, "read_all"):  # newer DuckDB returns a RecordBatchReader
+        rel = duckdb.connect().sql(sql, params=list(params or []) if pushed else None)
+        arrow = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
+        if hasattr(arrow, "read_all"):  # DuckDB versions whose .arrow() returns a RecordBatchReader
             arrow = arrow.read_all()
     except duckdb.Error as exc:
+        if pushed and not isinstance(exc, duckdb.IOException):
+            raise ParameterError(f"Table '{table}': the row condition {where!r} does not run in DuckDB "
+                                 f"({type(exc).__name__}: {str(exc).splitlines()[0]}).") from exc
         raise DataContractError(
             f"Table '{table}': cannot read {file.name} ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
             "Check that the file is complete, UTF-8 encoded, and a valid Parquet or comma-separated CSV file "
@@ -161,7 +194,31 @@ def read_table(file: str | Path, table: str, *, repairs: list[str] | None = None
     for c in arrow.column_names:  # extra columns are kept (user attributes, e.g. segments), text as TEXT_DTYPE
         values = arrow.column(c)
         frame[c] = _arrow_text(values) if _is_arrow_text(values.type) else values.to_pandas()
+    if where is not None and not pushed:
+        frame = filter_rows(frame, table, where, params)
     return frame
+
+
+def filter_rows(frame: pd.DataFrame, name: str, where: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """The rows of ``frame`` (named ``name`` in the condition) for which the SQL condition ``where`` holds.
+
+    Evaluated by DuckDB over the frame's columns (not copied) plus a row number, so the result keeps
+    the frame's dtypes, index and row order whatever plan DuckDB picks (a subquery makes a join).
+
+    >>> f = pd.DataFrame({"x": [1, 5, 3]})
+    >>> filter_rows(f, "t", "x > ? AND x IN (SELECT max(x) FROM t)", [2])["x"].tolist()
+    [5]
+    """
+    row = "__cx_row__"
+    view = pd.DataFrame({**{c: frame[c] for c in frame.columns}, row: np.arange(len(frame))}, copy=False)
+    con = duckdb.connect()
+    con.register(name, view)
+    try:
+        rows = con.execute(f"SELECT {row} FROM {name} WHERE {where} ORDER BY {row}", list(params or [])).fetchnumpy()
+    except duckdb.Error as exc:
+        raise ParameterError(f"Table '{name}': the row condition {where!r} does not run in DuckDB "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0]}).") from exc
+    return frame.iloc[np.asarray(rows[row], dtype=np.int64)]
 
 
 # Text columns are held as pandas' Arrow-backed string dtype with NaN as the missing value (the

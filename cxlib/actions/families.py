@@ -97,6 +97,17 @@ def _support(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sla_
     return pd.concat([sla, res], ignore_index=True)
 
 
+def _journey_events(data: Any, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The event log, or -- when a Dataset holds it lazily -- the events of the journeys with an event in
+    ``[start, end)``, read through DuckDB (:meth:`cxlib.data.Dataset.frame`): all that :func:`_journeys` keeps."""
+    if "events" in getattr(data, "lazy", ()):
+        columns = [r[0] for r in data.connection().execute("DESCRIBE events").fetchall()]
+        _need(pd.DataFrame(columns=columns), "events", ("customer_id", "journey_id", "timestamp", "touchpoint"))
+        return data.frame("events", where="journey_id IN (SELECT journey_id FROM events "
+                                          "WHERE timestamp >= ? AND timestamp < ?)", params=[start, end])
+    return data["events"]
+
+
 def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     _need(events, "events", ("customer_id", "journey_id", "timestamp", "touchpoint"))
     # A journey that starts in the window has an event in it: keep all the events of those journeys only, so
@@ -143,7 +154,7 @@ def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[st
     elif family == "support":
         out = _support(tables["tickets"], start, end, sla_minutes, resolve_hours)
     else:
-        out = _journeys(tables["events"], start, end)
+        out = _journeys(_journey_events(tables, start, end), start, end)
     cols = [c for c in customer_columns if c not in out.columns]
     if family == "churn" and "unit_id" not in out.columns and "customers" in tables:
         cust = tables["customers"]

@@ -23,7 +23,7 @@ from ..metrics import (
     sla_share,
     subscription_status,
 )
-from ..metrics._core import check_alpha, lead_columns, normalise_by, numeric_values
+from ..metrics._core import check_alpha, lead_columns, normalise_by, numeric_values, period_bounds
 from ._core import ComparisonResult
 from .compare import ces_arrays, compare_proportions, csat_arrays, nps_arrays
 
@@ -60,8 +60,19 @@ JOURNEY_SECTION_KEYS = frozenset({"conversion_rate"})
 _TIME_COL = {"survey_responses": "responded_at", "tickets": "opened_at", "events": "timestamp"}
 
 
-def _tables(data: Any) -> Mapping[str, pd.DataFrame]:
-    return getattr(data, "tables", data)
+def _tables(data: Any, periods: Sequence[Any] = ()) -> Mapping[str, pd.DataFrame]:
+    """The tables of ``data`` in memory; an event log the Dataset holds lazily is read for ``periods`` only.
+
+    The journey metrics use the events of each period alone, so the rows from the first period's
+    start to the last period's end are all they need (read through :meth:`cxlib.data.Dataset.frame`).
+    """
+    tables = getattr(data, "tables", data)
+    if periods and "events" in getattr(data, "lazy", ()):
+        bounds = [period_bounds(p) for p in periods]
+        start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        tables = {**tables, "events": data.frame("events", where="timestamp >= ? AND timestamp < ?",
+                                                 params=[start, end])}
+    return tables
 
 
 def _observed_until(tickets: pd.DataFrame) -> pd.Timestamp:
@@ -223,7 +234,7 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
     ['nps', 'csat', 'ces']
     """
     check_alpha(alpha)
-    tables = _tables(data)
+    tables = _tables(data, [period, comparison_period])
     if "survey_responses" not in tables:
         raise DataContractError("The scorecard needs the survey_responses table.", table="survey_responses",
                                 rule="table present")
@@ -297,7 +308,7 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
     [['nps', '2025Q3'], ['nps', '2025Q4']]
     """
     check_alpha(alpha)
-    tables = _tables(data)
+    tables = _tables(data, periods)
     if by is None:
         return pd.DataFrame(_trend_rows(tables, periods, alpha=alpha, sla_minutes=sla_minutes),
                             columns=list(TREND_COLUMNS))
