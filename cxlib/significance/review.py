@@ -308,6 +308,14 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
     [['nps', '2025Q3'], ['nps', '2025Q4']]
     """
     check_alpha(alpha)
+    if by is None and "events" in getattr(data, "lazy", ()):
+        # a lazily held event log is read one period at a time: one quarter of it in memory at once
+        base = {k: v for k, v in _tables(data).items() if k != "events"}
+        rows = _trend_rows(base, periods, alpha=alpha, sla_minutes=sla_minutes)
+        for p in periods:
+            rows += _trend_rows({**base, "events": _tables(data, [p])["events"]}, [p], alpha=alpha,
+                                sla_minutes=sla_minutes, only_table="events")
+        return pd.DataFrame(rows, columns=list(TREND_COLUMNS))
     tables = _tables(data, periods)
     if by is None:
         return pd.DataFrame(_trend_rows(tables, periods, alpha=alpha, sla_minutes=sla_minutes),
@@ -323,9 +331,11 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
 
 
 def _trend_rows(tables: Mapping[str, pd.DataFrame], periods: list[str], *, alpha: float, sla_minutes: float,
-                observed_until: pd.Timestamp | None = None) -> list[dict]:
+                observed_until: pd.Timestamp | None = None, only_table: str | None = None) -> list[dict]:
     rows = []
     for spec in _available(tables):
+        if only_table is not None and spec.table != only_table:
+            continue
         for p in periods:
             if spec.table != "subscriptions":
                 frame = _in_period(tables[spec.table], _TIME_COL[spec.table], p)
