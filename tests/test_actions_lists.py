@@ -11,7 +11,7 @@ import pytest
 
 from cxlib.actions.lists import (LIST_SUMMARY_COLUMNS, ActionList, build_action_lists, detractor_list,
                                  sla_breach_list, write_action_lists)
-from cxlib.actions.report import action_findings, list_overview, risk_by_customer, theme_counts, without_key_warning
+from cxlib.sections.actions import action_findings, list_overview, risk_by_customer, theme_counts, without_key_warning
 from cxlib.errors import ParameterError
 
 

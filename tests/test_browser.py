@@ -146,7 +146,7 @@ def test_journey_sankey_draws_offline(browser, tmp_path):
     import nbformat
     import pandas as pd
 
-    from cxlib.journey.report import interactive_figure
+    from cxlib.sections.journeys import interactive_figure
     from cxlib.plots import journey as pj
 
     paths = pd.DataFrame({"path": ["a > b", "b", "a"], "journeys": [10, 5, 3],

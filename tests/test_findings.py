@@ -51,7 +51,7 @@ def test_no_path_records_nothing_and_bad_values_are_refused(tmp_path):
 
 
 def test_unbounded_interval_ends_round_trip_and_read_as_unbounded(tmp_path):
-    from cxlib.summary import parse_sentence, sentence
+    from cxlib.sections.summary import parse_sentence, sentence
 
     path = tmp_path / "f.json"
     findings.record(path, nps_change(ci_lower=-math.inf, ci_upper=12.0, unit="%", label="The effect"))

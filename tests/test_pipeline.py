@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from cxlib import findings
 from cxlib.cli import main
 from cxlib.report.plan import load_plan, project_root
-from cxlib.summary import decimals_for, parse_sentence
+from cxlib.sections.summary import decimals_for, parse_sentence
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 ROOT = project_root()

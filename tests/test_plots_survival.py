@@ -8,7 +8,7 @@ import pytest
 from cxlib.errors import ParameterError
 from cxlib.plots.survival import km_curves
 from cxlib.survival import kaplan_meier
-from cxlib.survival.report import at_risk_table
+from cxlib.sections.churn import at_risk_table
 
 
 def test_km_curves_draws_one_step_line_per_segment_and_the_at_risk_numbers():

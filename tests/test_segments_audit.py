@@ -34,7 +34,6 @@ NOT_APPLICABLE = {
     **{f"significance.{n}": "planning calculation from assumed SDs and effects, no data rows"
        for n in ("sample_size", "minimum_detectable_effect", "margin_of_error")},
     **{f"significance.{n}": _RESULT for n in ("ComparisonResult", "PowerResult")},
-    **{f"significance.{n}": _PLOT for n in ("scorecard_display", "scorecard_findings", "sidecar_trends")},
     "significance.recent_periods": "period arithmetic, no data rows",
     **{f"journey.{n}": _RESULT for n in ("Journeys", "PathTable", "FunnelComparison", "TransitionMatrix",
                                           "DirectlyFollows", "Attribution", "TimeToConvert", "FailPoints",

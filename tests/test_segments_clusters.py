@@ -104,12 +104,12 @@ def test_profiles_give_effect_sizes_in_original_units():
 def test_synthetic_world_planted_groups_are_recovered_by_the_two_signal_recipe(tmp_path):
     """The world plants four behavioural groups (light/heavy x budget/premium, truth_segments.parquet column
     ``behavioural_group``).  Measured on seed 1, 2,000 customers: the recovery recipe (GMM, k = 4, mean basket and
-    journeys per month, customers known a year; :func:`cxlib.segments.report.planted_recovery`) ARI 0.80 on 996
+    journeys per month, customers known a year; :func:`cxlib.sections.segments.planted_recovery`) ARI 0.80 on 996
     customers; k-means with k = 3 on purchases per month, monetary value and recency, all customers, only 0.19
     (recency and purchase counts blur the planted rate/basket split)."""
     from cxlib.data import load
     from cxlib.segments import customer_features
-    from cxlib.segments.report import agreement, planted_recovery
+    from cxlib.sections.segments import agreement, planted_recovery
     from cxlib.synth import generate
     generate(tmp_path / "w", n_customers=2000, seed=1)
     ds = load(tmp_path / "w")

@@ -45,15 +45,13 @@ from cxlib.significance import (
     respondent_sd,
     sample_size,
     scorecard,
-    scorecard_display,
-    scorecard_findings,
     segment_comparisons,
-    sidecar_trends,
     slope_test,
     survey_power,
     trend_test,
     welch,
 )
+from cxlib.sections.metrics import scorecard_display, scorecard_findings, sidecar_trends
 
 Z95 = stats.norm.ppf(0.975)
 NPS_P = np.array([0.45, 0.30, 0.25])  # promoters, passives, detractors: NPS 20

@@ -7,7 +7,7 @@ Three lists, each an :class:`ActionList` written as CSV by :func:`write_action_l
   (:class:`cxlib.privacy.Redactor`), worst score first;
 - ``churn_risk``: active members ranked by value at stake, the probability of cancelling within the
   horizon (Cox model, :func:`cxlib.survival.churn_risk`) times the customer lifetime value
-  (BG/NBD x Gamma-Gamma, :func:`cxlib.clv.report.customer_clv`);
+  (BG/NBD x Gamma-Gamma, :func:`cxlib.sections.clv.customer_clv`);
 - ``sla_breaches``: tickets still unresolved at the observation end and open for longer than the SLA.
 
 **Identifiers.** Lists carry keyed pseudonyms (:func:`cxlib.privacy.pseudonymize`, column
@@ -278,10 +278,10 @@ def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float
                     segments: Segments | None = None) -> ActionList:
     """Active members ranked by value at stake: churn probability within the horizon x lifetime value.
 
-    The churn model is the Cox model of the churn section (:func:`cxlib.survival.report.churn_frame`,
+    The churn model is the Cox model of the churn section (:func:`cxlib.sections.churn.churn_frame`,
     :func:`cxlib.survival.fit_cox`, :func:`cxlib.survival.churn_risk`); the lifetime value the BG/NBD x
-    Gamma-Gamma CLV of the value section (:func:`cxlib.clv.report.customer_clv`,
-    :func:`cxlib.clv.report.value_at_stake`), both fitted on all data up to ``observation_end``.
+    Gamma-Gamma CLV of the value section (:func:`cxlib.sections.clv.customer_clv`,
+    :func:`cxlib.sections.clv.value_at_stake`), both fitted on all data up to ``observation_end``.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """CLV plots: the CLV distribution, segment means, and the model diagnostics.
 
-Statistics come from :mod:`cxlib.clv.report` and :mod:`cxlib.clv.diagnostics`; nothing is estimated
+Statistics come from :mod:`cxlib.sections.clv` and :mod:`cxlib.clv.diagnostics`; nothing is estimated
 here (the median line is the median of the values passed in, a display choice).
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ def clv_distribution(clv: pd.Series, *, currency: str = "EUR", bins: int = 40, a
 def segment_means(table: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None = None) -> Axes:
     """Mean CLV per segment with its interval, one row per ``segment_column``/``segment`` of the table.
 
-    ``table`` has the columns of :data:`cxlib.clv.report.SEGMENT_COLUMNS`.
+    ``table`` has the columns of :data:`cxlib.sections.clv.SEGMENT_COLUMNS`.
 
     >>> t = pd.DataFrame({"segment_column": ["all", "tier"], "segment": ["all", "gold"], "n": [10, 4],
     ...                   "mean_clv": [3.0, 4.0], "ci_lower": [2.0, 3.0], "ci_upper": [4.0, 5.5]})
@@ -58,7 +58,7 @@ def segment_means(table: pd.DataFrame, *, currency: str = "EUR", ax: Axes | None
     missing = [c for c in ("segment_column", "segment", "n", "mean_clv", "ci_lower", "ci_upper")
                if c not in table.columns]
     if missing:
-        raise ParameterError(f"table lacks column(s) {missing}; pass cxlib.clv.report.segment_clv output.")
+        raise ParameterError(f"table lacks column(s) {missing}; pass cxlib.sections.clv.segment_clv output.")
     ax = ax or _new_ax((7, 0.35 * len(table) + 1.2))
     y = np.arange(len(table))[::-1]
     m = table["mean_clv"].to_numpy(dtype=float)

@@ -1,7 +1,7 @@
 """Survival plots: Kaplan-Meier curves with confidence bands and the numbers at risk under the axis.
 
 Statistics come from :mod:`cxlib.survival` (``KaplanMeier.curves`` and
-:func:`cxlib.survival.report.at_risk_table`); nothing is estimated here.
+:func:`cxlib.sections.churn.at_risk_table`); nothing is estimated here.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def km_curves(curves: pd.DataFrame, *, at_risk: pd.DataFrame | None = None, titl
     curves : pandas.DataFrame
         ``KaplanMeier.curves`` (columns ``segment, time, survival, ci_lower, ci_upper``).
     at_risk : pandas.DataFrame, optional
-        ``segment, time, at_risk`` (from :func:`cxlib.survival.report.at_risk_table`); printed as a
+        ``segment, time, at_risk`` (from :func:`cxlib.sections.churn.at_risk_table`); printed as a
         small table under the x axis, one row per segment, at the given times (also the x ticks).
     title, time_label : str
         Axes title and x-axis label.

@@ -259,7 +259,7 @@ def _pick_output(output: nbformat.NotebookNode, target: str) -> nbformat.Noteboo
     data = output.get("data", {})
     preference = MIME_PREFERENCE[target]
     if target == "html" and "text/html" in data and any(m in data for m in _IMAGES):
-        # An interactive figure with a static fallback (cxlib.journey.report.InteractiveFigure): the HTML
+        # An interactive figure with a static fallback (cxlib.sections.journeys.InteractiveFigure): the HTML
         # shows the interactive part, Typst the image -- Quarto's displayDataMimeType order for such a bundle.
         preference = ("text/html", *preference)
     for mime in preference:

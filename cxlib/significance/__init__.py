@@ -9,7 +9,8 @@ One question, one module:
 - :mod:`~cxlib.significance.power`: margin of error, sample size, minimum detectable effect;
 - :mod:`~cxlib.significance.cuped`: variance reduction with a pre-period covariate;
 - :mod:`~cxlib.significance.sequential`: always-valid confidence sequences for weekly peeking;
-- :mod:`~cxlib.significance.review`: the quarterly-review tables (scorecard, trends, segments, power, findings);
+- :mod:`~cxlib.significance.scorecard`: the quarterly-review tables (scorecard, trends, segments, power);
+  their display and findings are the notebook glue of :mod:`cxlib.sections.metrics`;
 - :mod:`~cxlib.significance._core`: :class:`ComparisonResult`, the vectorised formulas, p-value adjustment.
 
 Every comparison has the columns of :data:`TEST_COLUMNS`, with ``difference = estimate_a - estimate_b``
@@ -41,16 +42,13 @@ from .power import (
                     respondent_sd,
                     sample_size,
 )
-from .review import (
+from .scorecard import (
                     SCORECARD_COLUMNS,
                     TREND_COLUMNS,
                     metric_trends,
                     recent_periods,
                     scorecard,
-                    scorecard_display,
-                    scorecard_findings,
                     segment_comparisons,
-                    sidecar_trends,
                     survey_power,
 )
 from .sequential import SEQUENCE_COLUMNS, confidence_sequence, cs_radius
@@ -62,7 +60,13 @@ __all__ = [
     "compare_nps", "compare_csat", "compare_ces", "compare_proportions", "compare_means", "pairwise",
     "trend_test", "slope_test", "sample_size", "minimum_detectable_effect", "margin_of_error", "respondent_sd",
     "nps_sd", "compare_adjusted", "cuped_theta", "confidence_sequence", "cs_radius", "scorecard", "metric_trends",
-    "recent_periods", "scorecard_display", "scorecard_findings", "segment_comparisons", "sidecar_trends",
+    "recent_periods", "segment_comparisons",
     "survey_power", "adjust_pvalues", "cluster_mean_difference",
     "newcombe_interval", "nps_difference", "pooled_z_test", "welch", "z_test",
 ]
+
+from .._deprecation import moved_names as _moved_names  # noqa: E402
+
+#: Glue that moved to :mod:`cxlib.sections.metrics` (deprecated aliases for one release).
+__getattr__ = _moved_names("cxlib.significance", "cxlib.sections.metrics",
+                           ["scorecard_display", "scorecard_findings", "sidecar_trends"])

@@ -10,7 +10,7 @@ import pytest
 
 from cxlib.errors import ParameterError
 from cxlib.evaluation import EFFECT_COLUMNS, EffectResult
-from cxlib.evaluation.report import (DESIGN_LABELS, MetricEvaluation, caveats_markdown, cohort_synthetic_control, effect_table,
+from cxlib.sections.evaluation import (DESIGN_LABELS, MetricEvaluation, caveats_markdown, cohort_synthetic_control, effect_table,
                                      evaluate_metric, evaluation_findings, evaluation_panel, event_study_figure,
                                      rollout_summary, verdicts)
 from cxlib.evaluation.simulate import simulate_panel

@@ -7,7 +7,7 @@ import pytest
 
 from cxlib.errors import ParameterError
 from cxlib.segments import BehaviouralSegments, stability
-from cxlib.segments.report import SUMMARY_COLUMNS, agreement, segment_findings, segment_summary
+from cxlib.sections.segments import SUMMARY_COLUMNS, agreement, segment_findings, segment_summary
 
 
 def test_summary_has_n_intervals_and_member_churn():

@@ -1,4 +1,4 @@
-"""Tests of cxlib.overview and of the two notebooks it serves (00 data overview, 99 executive summary)."""
+"""Tests of cxlib.sections.overview and of the two notebooks it serves (00 data overview, 99 executive summary)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ from cxlib import findings, overview
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.report.plan import NotebookSpec, project_root
 from cxlib.report.runner import execute_notebook
-from cxlib.summary import parse_sentence
+from cxlib.sections.summary import parse_sentence
 
 
 def tiny_dataset(folder, *, seed: int = 5) -> dict[str, pd.DataFrame]:

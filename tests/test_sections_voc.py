@@ -1,4 +1,4 @@
-"""Tests of cxlib.voc.report (the VoC notebook's glue) and of notebooks/50_voc.ipynb."""
+"""Tests of cxlib.sections.voc (the VoC notebook's glue) and of notebooks/50_voc.ipynb."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ import pytest
 
 from cxlib.voc import key_drivers, sentiment_agreement, tag_themes, theme_change, theme_shares
 from cxlib.voc._demo import demo_responses
-from cxlib.voc.report import comment_frame, theme_overview, voc_findings
+from cxlib.sections.voc import comment_frame, theme_overview, voc_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "50_voc.ipynb"

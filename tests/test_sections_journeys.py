@@ -1,4 +1,4 @@
-"""Tests of cxlib.journey.report (the journeys notebook's glue).
+"""Tests of cxlib.sections.journeys (the journeys notebook's glue).
 
 Reference numbers: Wilson intervals and the pooled z-test against statsmodels
 (``proportion_confint(..., method="wilson")``, ``proportions_ztest``); the Newcombe interval against
@@ -18,7 +18,7 @@ from cxlib.errors import DataContractError, ParameterError
 from cxlib.journey import attribute, compare_funnels, fail_points, from_paths, funnel, journeyize
 from cxlib.journey._stats import holm
 from cxlib.journey.funnel import COMPARISON_COLUMNS
-from cxlib.journey.report import (CHANGE_COLUMNS, RATE_COLUMNS, ConversionRate, analysis_window, conversion_change,
+from cxlib.sections.journeys import (CHANGE_COLUMNS, RATE_COLUMNS, ConversionRate, analysis_window, conversion_change,
                                   conversion_rate, journey_findings, pairwise_funnel_tests, segment_events)
 
 
@@ -214,7 +214,7 @@ def test_findings_without_change(paths_journeys):
 # ----------------------------------------------------------------------------- interactive flow figure
 
 def _flow_display(include_plotlyjs=False):
-    from cxlib.journey.report import interactive_figure
+    from cxlib.sections.journeys import interactive_figure
     from cxlib.plots import journey as pj
 
     paths = pd.DataFrame({"path": ["a > b", "b", "a"], "journeys": [10, 5, 3], "conversions": [4, 0, 1]})
@@ -230,7 +230,7 @@ def test_interactive_figure_bundle_is_deterministic():
     assert d1.png[:4] == b"\x89PNG" and meta["image/png"] == {"width": d1.width, "height": d1.height}
     assert (d1.html, d1.png) == (d2.html, d2.png)  # byte-identical renders: fixed div id, no timestamps
     assert len(d1.html) < 100_000 < len(_flow_display(include_plotlyjs=True).html)  # the library inlined on demand
-    from cxlib.journey.report import interactive_figure
+    from cxlib.sections.journeys import interactive_figure
 
     with pytest.raises(ParameterError, match="div_id='bad id'"):
         interactive_figure(None, None, div_id="bad id")

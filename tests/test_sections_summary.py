@@ -1,4 +1,4 @@
-"""Tests of cxlib.summary: sentences carry exactly the recorded numbers (parsed back)."""
+"""Tests of cxlib.sections.summary: sentences carry exactly the recorded numbers (parsed back)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxlib.findings import Finding
-from cxlib.summary import (HEADLINE_COLUMNS, decimals_for, format_p, headlines, parse_sentence, sentence,
+from cxlib.sections.summary import (HEADLINE_COLUMNS, decimals_for, format_p, headlines, parse_sentence, sentence,
                            summary_markdown)
 
 
@@ -114,7 +114,7 @@ def test_summary_markdown_groups_sections_and_lists_significant_changes_first():
 
 def test_contrast_with_the_rest_reads_as_higher_or_lower_and_parses_back():
     from cxlib.findings import Finding
-    from cxlib.summary import parse_sentence, sentence
+    from cxlib.sections.summary import parse_sentence, sentence
 
     f = Finding(key="a", section="segments", label="CSAT of loyalty_tier bronze", estimate=-0.103, ci_lower=-0.148,
                 ci_upper=-0.058, p_value=0.0004, n=1603, method="difference of proportions", unit="share",

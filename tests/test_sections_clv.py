@@ -1,4 +1,4 @@
-"""Tests of cxlib.clv.report (the CLV notebook's glue)."""
+"""Tests of cxlib.sections.clv (the CLV notebook's glue)."""
 from __future__ import annotations
 
 import os

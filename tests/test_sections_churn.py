@@ -1,4 +1,4 @@
-"""Tests of cxlib.survival.report (the churn notebook's glue)."""
+"""Tests of cxlib.sections.churn (the churn notebook's glue)."""
 from __future__ import annotations
 
 import numpy as np

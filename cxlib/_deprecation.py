@@ -1,0 +1,77 @@
+"""Deprecated aliases: old public names keep working for one release and warn.
+
+A module that moved leaves a two-line stub at its old path whose ``__getattr__`` forwards every
+name to the new home with a :class:`DeprecationWarning`; a renamed function or argument uses
+:func:`renamed` / :func:`renamed_argument`.  Nothing here runs at import time.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["moved_module", "moved_names", "renamed", "renamed_argument", "warn_deprecated"]
+
+
+def warn_deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``old`` is deprecated in favour of ``new`` (removed in the next release)."""
+    warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new} instead.",
+                  DeprecationWarning, stacklevel=stacklevel)
+
+
+def moved_names(old_module: str, new_module: str, names: Iterable[str] | None = None) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that forwards ``names`` (all public names if None) to ``new_module``.
+
+    >>> getattr_ = moved_names("cxlib.old", "cxlib.errors", ["CxError"])
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     getattr_("CxError").__name__, w[0].category.__name__
+    ('CxError', 'DeprecationWarning')
+    """
+    allowed = None if names is None else frozenset(names)
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__") or (allowed is not None and name not in allowed):
+            raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
+        target = importlib.import_module(new_module)
+        try:
+            value = getattr(target, name)
+        except AttributeError:
+            raise AttributeError(f"module {old_module!r} has no attribute {name!r}") from None
+        warn_deprecated(f"{old_module}.{name}", f"{new_module}.{name}")
+        return value
+
+    return __getattr__
+
+
+def moved_module(old_module: str, new_module: str) -> Callable[[str], Any]:
+    """``__getattr__`` of a stub left at a moved module's old path (every public name forwards)."""
+    return moved_names(old_module, new_module)
+
+
+def renamed(old_name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """A deprecated alias ``old_name`` of ``function`` that warns on every call."""
+
+    @functools.wraps(function)
+    def alias(*args: Any, **kwargs: Any) -> Any:
+        warn_deprecated(f"{old_name}()", f"{function.__module__}.{function.__qualname__}()")
+        return function(*args, **kwargs)
+
+    alias.__name__ = old_name
+    alias.__doc__ = f"Deprecated alias of :func:`{function.__module__}.{function.__qualname__}`."
+    return alias
+
+
+def renamed_argument(kwargs: dict[str, Any], old: str, new: str, *, where: str) -> None:
+    """Move a deprecated keyword ``old`` to ``new`` in ``kwargs`` (in place), warning; both given is an error."""
+    if old not in kwargs:
+        return
+    from .errors import ParameterError
+
+    if new in kwargs and kwargs[new] is not None:
+        raise ParameterError(f"{where}: pass {new}= only ({old}= is its deprecated name).")
+    warn_deprecated(f"{where}({old}=...)", f"{where}({new}=...)", stacklevel=4)
+    kwargs[new] = kwargs.pop(old)
