@@ -199,7 +199,7 @@ def test_a_half_written_entry_is_never_served_and_is_cleaned(tmp_path, monkeypat
     def crash(src, dst):  # the process dies while renaming the finished entry into place
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(nbcache.os, "rename", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         store.store("n", _parts(), nb, [], 1.0)
     monkeypatch.undo()

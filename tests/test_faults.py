@@ -30,6 +30,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from cxlib import _fs
 from cxlib.cli import main
 from cxlib.report import provenance as prov
 from cxlib.report import runner
@@ -164,7 +165,7 @@ def _disk_full_in_provenance(monkeypatch, root):
 
 def _disk_full_in_swap(monkeypatch, root):
     """No renameat2: publish falls back to two renames, and the second one finds the disk full."""
-    monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(_fs, "exchange_paths", lambda a, b: False)
     real_publish, real_replace = runner.publish, os.replace
 
     def publish(staged, out_dir, *, output):
@@ -291,7 +292,7 @@ def test_ctrl_c_while_publishing_never_loses_the_last_good_report(project, monke
     before = snapshot(project)
     plan = plan_of(project, "print('a')")
     monkeypatch.setattr(runner, "execute_notebook", fake_execute)
-    monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(_fs, "exchange_paths", lambda a, b: False)
     real_publish, real_replace = runner.publish, os.replace
 
     def publish(staged, out_dir, *, output):
@@ -363,15 +364,15 @@ def test_cx_synth_interrupted_while_writing_keeps_the_old_data(synth_once, monke
 def test_cx_synth_interrupted_while_committing_keeps_a_complete_dataset(synth_once, monkeypatch, exchange):
     out, digest = synth_once
     if not exchange:
-        monkeypatch.setattr(writer, "_exchange", lambda a, b: False)
-    real_rename, renames = os.rename, []
+        monkeypatch.setattr(_fs, "exchange_paths", lambda a, b: False)
+    real_replace, renames = os.replace, []
 
-    def rename(src, dst):
+    def replace(src, dst):
         renames.append((Path(src).name, Path(dst).name))
         if Path(dst) == out and Path(src).name.startswith(f".{out.name}.building-"):
             raise KeyboardInterrupt  # Ctrl-C as the new dataset moves into place
-        return real_rename(src, dst)
-    monkeypatch.setattr(os, "rename", rename)
+        return real_replace(src, dst)
+    monkeypatch.setattr(os, "replace", replace)
     if exchange:  # the swap is one system call: nothing to interrupt; check it replaced the data atomically
         generate(out, n_customers=100, seed=5)
         monkeypatch.undo()

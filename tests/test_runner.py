@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from cxlib import findings
+from cxlib import _fs, findings
 from cxlib.cli import main
 from cxlib.errors import NotebookExecutionError
 from cxlib.report import provenance as prov
@@ -242,7 +242,7 @@ def test_interrupted_run_keeps_last_good_and_next_run_cleans(project):
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
 def test_publish_swaps_folders(tmp_path, monkeypatch, exchange):
     if not exchange:
-        monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(_fs, "exchange_paths", lambda a, b: False)
     reports = tmp_path / "reports"
     old = reports / "_output"
     old.mkdir(parents=True)

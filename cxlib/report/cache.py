@@ -48,13 +48,15 @@ from typing import Any
 
 import nbformat
 
+from .._fs import replace_folder
 from ..errors import CxError
+from .execution import NotebookRun, Progress
 from .plan import READS_ALL, NotebookSpec, parse_python
 from .provenance import validation_records
 
 __all__ = ["CACHE_SCHEMA", "CacheEntry", "CacheError", "NotebookCache", "cache_components", "cache_key",
            "components", "environment_fingerprint", "explain", "findings_digest", "notebook_code", "notebook_reads",
-           "source_hash", "splice", "table_digests", "tables_read", "validate_data"]
+           "run_cached", "source_hash", "splice", "table_digests", "tables_read", "validate_data"]
 
 #: Bumped when the key or the entry layout changes: older entries are then simply never hit.
 CACHE_SCHEMA = 1
@@ -355,6 +357,12 @@ class CacheEntry:
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _backup(tmp: Path) -> Path:
+    """Where replacing an entry parks the one it replaces: a ``.tmp-*`` name, so :meth:`NotebookCache.clean`
+    removes it if the process dies between the two renames (the entry is then a miss, never half an entry)."""
+    return tmp.with_name(f"{tmp.name}-old")
+
+
 class NotebookCache:
     """Executed notebooks stored by cache key under ``folder`` (``<folder>/<notebook>/<key>/``).
 
@@ -450,10 +458,7 @@ class NotebookCache:
                     "stored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "components": json.loads(json.dumps(parts, default=str))}
             (tmp / "entry.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
-            target = self._dir(notebook, key)
-            if target.exists():
-                shutil.rmtree(target)
-            os.rename(tmp, target)
+            target = replace_folder(tmp, self._dir(notebook, key), backup=_backup(tmp))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -497,10 +502,7 @@ class NotebookCache:
         try:
             meta = {"key": key, "components": json.loads(json.dumps(parts, default=str)), "validation": records}
             (tmp / "entry.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
-            target = self._dir(VALIDATION, key)
-            if target.exists():
-                shutil.rmtree(target)
-            os.rename(tmp, target)
+            replace_folder(tmp, self._dir(VALIDATION, key), backup=_backup(tmp))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -575,3 +577,43 @@ def cache_components(spec: NotebookSpec, parameters: Mapping[str, Any], *, cache
         data=table_digests(data_hashes, notebook_reads(spec, source)), cxlib=cache.code_version,
         environment=cache.environment, upstream={d: findings_digest(findings_dir, d) for d in spec.depends_on},
         kernel=kernel)
+
+
+def run_cached(spec: NotebookSpec, parts: Mapping[str, Any], *, cache: NotebookCache, output: Path,
+               findings_dir: Path, execute: Callable[[], NotebookRun], progress: Progress) -> NotebookRun:
+    """Restore ``spec`` from ``cache`` when its components match an entry, else ``execute()`` and store it.
+
+    A hit writes the cached notebook spliced with the current narrative to ``output`` and
+    its sidecars to ``findings_dir``; an unusable entry is dropped and the notebook executed.
+    A result that cannot be stored (full disk) is reported and the run goes on.
+    """
+    t0 = time.perf_counter()
+    entry = cache.lookup(spec.name, parts)
+    if entry is not None:
+        try:
+            executed, source = (nbformat.read(p, as_version=4) for p in (entry.notebook, spec.path))
+            spliced = splice(executed, source)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(spliced, output)
+            findings_dir.mkdir(parents=True, exist_ok=True)
+            for file in entry.sidecars:
+                shutil.copyfile(file, findings_dir / file.name)
+        except Exception as exc:  # noqa: BLE001 - an unusable entry is a miss, never a failed run or half a restore
+            progress(f"[{spec.name}] cache entry unusable ({type(exc).__name__}: {exc}); executing")
+            cache.drop(entry)
+            output.unlink(missing_ok=True)
+            for file in sidecars(findings_dir, spec.name):
+                file.unlink()
+        else:
+            progress(f"[{spec.name}] cached (saved {entry.seconds:.1f} s)")
+            return NotebookRun(spec.name, "ok", time.perf_counter() - t0, output, cached=True,
+                               saved_seconds=entry.seconds)
+    elif cache.reuse:
+        progress(f"[{spec.name}] not cached: {explain(cache.last_components(spec.name), parts)}")
+    run = execute()
+    if run.status == "ok":
+        try:
+            cache.store(spec.name, parts, output, sidecars(findings_dir, spec.name), run.seconds)
+        except OSError as exc:
+            progress(f"[{spec.name}] result not stored in the run cache ({exc}); the report is not affected")
+    return run

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._fs import exchange_paths
+from .._fs import replace_folder
 from ..errors import ParameterError
 from ..schema import TABLES
 
@@ -156,31 +155,15 @@ def prepare_output(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     return out, tmp
 
 
-_exchange = exchange_paths  # module-level name, so tests can force the two-rename fallback
-
-
 def commit_output(tmp: Path, out: Path) -> None:
     """Move the finished build folder into place; the previous output, if any, is removed afterwards.
 
     The previous output is replaced in one atomic step (``renameat2(RENAME_EXCHANGE)``) where the
     system supports it; elsewhere by two renames, with the previous output renamed back if the
-    second one fails or is interrupted (Ctrl-C), so ``out`` always holds a complete dataset.
+    second one fails or is interrupted (Ctrl-C), so ``out`` always holds a complete dataset
+    (:func:`cxlib._fs.replace_folder`).
     """
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    if _exchange(tmp, out):  # tmp now holds the previous output
-        shutil.rmtree(tmp)
-        return
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-    os.rmdir(old)
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old)
+    replace_folder(tmp, out)
 
 
 def write_json(path: Path, obj: dict) -> None:
