@@ -4,17 +4,20 @@ usage: python bench_engine.py DATA_DIR [DATA_DIR ...]
 """
 import sys, time, platform, os
 import duckdb, pyspark, sqlglot
-from cxlib.engine import (connect, spark_session, journeyize, directly_follows, path_variants, funnel_counts,
-                          transition_counts, rfm_summary, metric_panel, unit_period_summary)
+from cxlib.engine import connect, spark_session
+from cxlib.journey.scale import (journey_tables, directly_follows_table, path_variants, funnel_counts,
+                                 transition_counts)
+from cxlib.clv.scale import rfm_summary_table
+from cxlib.evaluation.scale import metric_panel, unit_period_summary
 from cxlib.evaluation.panel import PANEL_METRICS
 
 def workload(be):
     t = {}
-    s = time.perf_counter(); js = journeyize(be); t["journeyize"] = time.perf_counter() - s
+    s = time.perf_counter(); js = journey_tables(be); t["journeyize"] = time.perf_counter() - s
     s = time.perf_counter()
-    directly_follows(js); path_variants(js); funnel_counts(js, ["search", "product_page", "cart", "purchase"])
+    directly_follows_table(js); path_variants(js); funnel_counts(js, ["search", "product_page", "cart", "purchase"])
     transition_counts(js); js.drop(); t["journey aggregations"] = time.perf_counter() - s
-    s = time.perf_counter(); rfm_summary(be, observation_end="2025-12-31", calibration_end="2025-06-30")
+    s = time.perf_counter(); rfm_summary_table(be, observation_end="2025-12-31", calibration_end="2025-06-30")
     t["rfm"] = time.perf_counter() - s
     s = time.perf_counter()
     for m in PANEL_METRICS: metric_panel(be, metric=m)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["moved_module", "moved_names", "renamed", "renamed_argument", "warn_deprecated"]
@@ -21,8 +21,11 @@ def warn_deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
                   DeprecationWarning, stacklevel=stacklevel)
 
 
-def moved_names(old_module: str, new_module: str, names: Iterable[str] | None = None) -> Callable[[str], Any]:
+def moved_names(old_module: str, new_module: str,
+                names: Iterable[str] | Mapping[str, str] | None = None) -> Callable[[str], Any]:
     """A module ``__getattr__`` that forwards ``names`` (all public names if None) to ``new_module``.
+
+    ``names`` may map an old name to its new name, for names renamed on the way.
 
     >>> getattr_ = moved_names("cxlib.old", "cxlib.errors", ["CxError"])
     >>> import warnings
@@ -31,17 +34,18 @@ def moved_names(old_module: str, new_module: str, names: Iterable[str] | None = 
     ...     getattr_("CxError").__name__, w[0].category.__name__
     ('CxError', 'DeprecationWarning')
     """
-    allowed = None if names is None else frozenset(names)
+    renamed_to = None if names is None else dict(names) if isinstance(names, Mapping) else {n: n for n in names}
 
     def __getattr__(name: str) -> Any:
-        if name.startswith("__") or (allowed is not None and name not in allowed):
+        if name.startswith("__") or (renamed_to is not None and name not in renamed_to):
             raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
+        new_name = name if renamed_to is None else renamed_to[name]
         target = importlib.import_module(new_module)
         try:
-            value = getattr(target, name)
+            value = getattr(target, new_name)
         except AttributeError:
             raise AttributeError(f"module {old_module!r} has no attribute {name!r}") from None
-        warn_deprecated(f"{old_module}.{name}", f"{new_module}.{name}")
+        warn_deprecated(f"{old_module}.{name}", f"{new_module}.{new_name}")
         return value
 
     return __getattr__

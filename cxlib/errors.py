@@ -51,6 +51,10 @@ class NotebookExecutionError(CxError):
     """A notebook of the report plan failed while executing."""
 
 
+class EngineUnavailableError(CxError):
+    """The chosen SQL engine cannot run here (PySpark, sqlglot or Java missing, session failed to start)."""
+
+
 class CxWarning(UserWarning):
     """Base class of cxlib's warnings (errors in the test suite unless expected)."""
 

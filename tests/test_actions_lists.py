@@ -136,3 +136,15 @@ def test_segments_must_be_one_label_per_customer():
                        segments={"s": pd.Series(["a", "b"], index=["C1", "C1"])})
     with pytest.raises(ParameterError, match="Series"):
         detractor_list(responses(), customers(), period="2025Q4", segments={"s": ["a"]})
+
+
+def test_the_lists_import_analyses_only_never_notebook_glue():
+    import ast
+    from pathlib import Path
+
+    import cxlib.actions.lists as lists
+
+    tree = ast.parse(Path(lists.__file__).read_text(encoding="utf-8"))
+    modules = [("." * n.level) + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert modules and not [m for m in modules if "sections" in m or m.endswith(".report") or ".report." in m]

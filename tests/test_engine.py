@@ -1,40 +1,47 @@
-"""cxlib.engine on DuckDB: configuration, errors, the DuckDB-to-Spark translation, and equality of every
-engine aggregation with the cxlib function it re-expresses, on one small synthetic world.
+"""cxlib.engine on DuckDB: configuration, errors, the DuckDB backend over existing connections, the
+DuckDB-to-Spark translation, the deprecated names, and equality of every scale-path aggregation
+(cxlib.journey.scale, cxlib.clv.scale, cxlib.evaluation.scale) with the cxlib function it re-expresses,
+on one small synthetic world.
 
 The expected values are the existing cxlib functions' results on the same data (cxlib.journey,
 cxlib.clv.rfm.rfm_summary, cxlib.evaluation.build_panel): the engine must reproduce them.
 """
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+import cxlib.engine
 import cxlib.journey as J
 from cxlib.clv.rfm import rfm_summary as rfm_reference
 from cxlib.data import load
+from cxlib.clv.scale import rfm_summary_table
 from cxlib.engine import (
+    ANCHOR,
     ENGINE_ENV,
+    DuckDBBackend,
     EngineUnavailableError,
     connect,
-    directly_follows,
-    funnel_counts,
-    journeyize,
-    metric_panel,
-    path_variants,
+    duckdb_backend,
     resolve_engine,
-    rfm_summary,
     spark_session,
     to_spark,
-    transition_counts,
-    unit_period_summary,
 )
 from cxlib.engine.backends import conform
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.evaluation.panel import PANEL_METRICS, build_panel
+from cxlib.evaluation.scale import metric_panel, unit_period_summary
+from cxlib.journey.scale import directly_follows_table, funnel_counts, journey_tables, path_variants, transition_counts
 from cxlib.synth import generate
 
 STEPS = ["search", "product_page", "cart", "purchase"]
+#: What the engine may import from the rest of cxlib: the foundation only (docs/architecture.md).
+FOUNDATION = {"errors", "_deprecation", "schema"}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +106,7 @@ def test_connect_errors_name_the_problem(tmp_path, world):
 def test_missing_table_is_named(world):
     be = connect(world, engine="duckdb", tables=["events"])
     with pytest.raises(DataContractError, match="no table 'transactions'"):
-        rfm_summary(be, observation_end="2025-12-31")
+        rfm_summary_table(be, observation_end="2025-12-31")
 
 
 def test_spark_without_java_fails_loudly(monkeypatch):
@@ -117,6 +124,101 @@ def test_conform_casts_to_declared_dtypes_and_checks_columns():
     assert got.dtypes.astype(str).tolist() == ["int64", "datetime64[ns]"]
     with pytest.raises(ValueError, match="expected"):
         conform(pd.DataFrame({"a": [1]}), {"b": "int64"})
+
+
+# -- the DuckDB backend over data where it is ------------------------------------------------------------
+
+def test_duckdb_backend_over_a_connection_a_relation_a_dataset_and_frames(world):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM range(5) r(x)")
+    assert duckdb_backend(con).con is con and duckdb_backend(con).fetchall("SELECT sum(x) FROM t") == [(10,)]
+    rel = duckdb_backend(con.sql("SELECT x FROM t WHERE x > 2"))
+    assert rel.anchor is not None and ANCHOR in rel.tables
+    name = rel.register(pd.DataFrame({"y": [1, 2]}))  # a temp table inside the relation's connection
+    assert rel.df(f"SELECT sum(x) AS s FROM {ANCHOR} CROSS JOIN {name}")["s"].tolist() == [14]
+    lazy = load(world, tables=["units", "events"], lazy=["events"])
+    be = duckdb_backend(lazy)  # the lazily held table is read from its file, not from memory
+    assert {"units", "events"} <= set(be.tables) and be.fetchall("SELECT count(*) > 1000 FROM events") == [(True,)]
+    frames = duckdb_backend({"u": pd.DataFrame({"a": [1, 2, 3]})})
+    assert frames.sql("SELECT count(*) AS n FROM u", {"n": "int64"})["n"].tolist() == [3]
+    assert duckdb_backend(frames) is frames
+
+
+def test_duckdb_backend_refuses_two_sources_and_unknown_inputs():
+    con = duckdb.connect()
+    with pytest.raises(ParameterError, match="not both"):
+        DuckDBBackend(con, anchor=con.sql("SELECT 1"))
+    with pytest.raises(ParameterError, match="list"):
+        duckdb_backend([1, 2])
+
+
+def test_the_engine_imports_no_analysis_and_has_no_cycle():
+    """The engine is the layer below the analyses: its modules import only the foundation and each
+    other, and the import graph inside the package has no cycle (dialect imports no backend)."""
+    root = Path(cxlib.engine.__file__).parent
+    graph = {}
+    for path in root.glob("*.py"):
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                targets.add(("engine." if node.level == 1 else "") + (node.module or ""))
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cxlib."):
+                targets.add(node.module.removeprefix("cxlib."))
+        outside = {t for t in targets if not t.startswith("engine.") and t.split(".")[0] not in FOUNDATION}
+        assert not outside, f"{path.name} imports {outside}"
+        graph[path.stem] = {t.split(".")[1] for t in targets if t.startswith("engine.") and t != "engine."}
+    done = set()
+
+    def visit(node, stack):
+        assert node not in stack, f"import cycle in cxlib.engine: {' -> '.join([*stack, node])}"
+        if node not in done:
+            for nxt in graph.get(node, ()):
+                visit(nxt, [*stack, node])
+            done.add(node)
+
+    for module in graph:
+        visit(module, [])
+    assert "backends" not in graph["dialect"]
+
+
+# -- deprecated names ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, module, new", [
+    ("journeyize", "cxlib.journey.scale", "journey_tables"),
+    ("directly_follows", "cxlib.journey.scale", "directly_follows_table"),
+    ("EngineJourneys", "cxlib.journey.scale", "EngineJourneys"),
+    ("path_variants", "cxlib.journey.scale", "path_variants"),
+    ("funnel_counts", "cxlib.journey.scale", "funnel_counts"),
+    ("transition_counts", "cxlib.journey.scale", "transition_counts"),
+    ("rfm_summary", "cxlib.clv.scale", "rfm_summary_table"),
+    ("metric_panel", "cxlib.evaluation.scale", "metric_panel"),
+    ("unit_period_summary", "cxlib.evaluation.scale", "unit_period_summary"),
+])
+def test_moved_aggregations_warn_under_their_old_engine_names(old, module, new):
+    import importlib
+
+    with pytest.warns(DeprecationWarning, match=rf"cxlib\.engine\.{old} is deprecated.*{module}\.{new}"):
+        got = getattr(cxlib.engine, old)
+    assert got is getattr(importlib.import_module(module), new)
+
+
+@pytest.mark.parametrize("stub, old, new", [
+    ("journeys", "journeyize", journey_tables), ("journeys", "directly_follows", directly_follows_table),
+    ("rfm", "rfm_summary", rfm_summary_table), ("panel", "metric_panel", metric_panel),
+])
+def test_old_engine_modules_forward_with_a_warning(stub, old, new):
+    import importlib
+
+    module = importlib.import_module(f"cxlib.engine.{stub}")
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        assert getattr(module, old) is new
+
+
+def test_deprecated_journeyize_still_works(duck):
+    with pytest.warns(DeprecationWarning, match="journey_tables"):
+        old = cxlib.engine.journeyize
+    js = old(duck, gap="2h", journey_col=None)
+    assert js.n_journeys == journey_tables(duck, gap="2h", journey_col=None).n_journeys
 
 
 # -- translation -------------------------------------------------------------------------------------
@@ -142,7 +244,7 @@ def test_translation_refuses_whole_second_epoch():
 @pytest.fixture(scope="module", params=[("journey_id", "30min"), (None, "2h")], ids=["explicit-ids", "gap"])
 def both_journeys(request, world, duck):
     journey_col, gap = request.param
-    ours = journeyize(duck, journey_col=journey_col, gap=gap)
+    ours = journey_tables(duck, journey_col=journey_col, gap=gap)
     ref = J.journeyize(load(world, tables=["events"]).connection(), journey_col=journey_col, gap=gap)
     return ours, ref
 
@@ -156,7 +258,7 @@ def test_journeys_counted_alike(both_journeys):
 
 def test_directly_follows_equals_cxlib_journey(both_journeys):
     ours, ref = both_journeys
-    pd.testing.assert_frame_equal(directly_follows(ours), J.directly_follows(ref).edges, rtol=1e-12)
+    pd.testing.assert_frame_equal(directly_follows_table(ours), J.directly_follows(ref).edges, rtol=1e-12)
 
 
 @pytest.mark.parametrize("collapse", [False, True], ids=["paths", "repeats-collapsed"])
@@ -212,7 +314,7 @@ def test_funnel_needs_two_steps_and_a_duration(both_journeys):
     {"observation_end": "2025-09-30", "amount_col": None},
 ], ids=["no-holdout", "holdout", "no-merge-days", "no-amount"])
 def test_rfm_equals_clv_rfm_summary(duck, dataset, kwargs):
-    got = rfm_summary(duck, **kwargs)
+    got = rfm_summary_table(duck, **kwargs)
     want = rfm_reference(dataset["transactions"], **kwargs)
     pd.testing.assert_frame_equal(got, want, rtol=1e-12)
     assert got.attrs == want.attrs and len(got) > 100
@@ -220,7 +322,7 @@ def test_rfm_equals_clv_rfm_summary(duck, dataset, kwargs):
 
 def test_rfm_refuses_calibration_after_observation(duck):
     with pytest.raises(ParameterError, match="after observation_end"):
-        rfm_summary(duck, observation_end="2025-01-01", calibration_end="2025-02-01")
+        rfm_summary_table(duck, observation_end="2025-01-01", calibration_end="2025-02-01")
 
 
 @pytest.mark.parametrize("metric", list(PANEL_METRICS))

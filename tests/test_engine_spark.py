@@ -1,5 +1,6 @@
-"""cxlib.engine on Apache Spark (PySpark, local mode): every aggregation equals the DuckDB engine's on the
-same small synthetic world.  One local session for the module.
+"""The scale path on Apache Spark (PySpark, local mode): every aggregation of cxlib.journey.scale,
+cxlib.clv.scale and cxlib.evaluation.scale equals the DuckDB engine's on the same small synthetic world.
+One local session for the module.
 
 Select these with ``pytest -m spark`` (or deselect with ``-m "not spark"``).  They skip only when PySpark (the ``spark``
 extra, also in ``dev``) is not installed; a missing Java runtime is an error, not a skip.
@@ -16,18 +17,15 @@ pytestmark = pytest.mark.spark
 
 pytest.importorskip("pyspark", reason="the spark extra (PySpark) is not installed")
 
-from cxlib.engine import (  # noqa: E402
-    SparkBackend,
-    connect,
-    directly_follows,
+from cxlib.clv.scale import rfm_summary_table  # noqa: E402
+from cxlib.engine import SparkBackend, connect, spark_session  # noqa: E402
+from cxlib.evaluation.scale import metric_panel, unit_period_summary  # noqa: E402
+from cxlib.journey.scale import (  # noqa: E402
+    directly_follows_table,
     funnel_counts,
-    journeyize,
-    metric_panel,
+    journey_tables,
     path_variants,
-    rfm_summary,
-    spark_session,
     transition_counts,
-    unit_period_summary,
 )
 from cxlib.evaluation.panel import PANEL_METRICS  # noqa: E402
 from cxlib.synth import generate  # noqa: E402
@@ -80,9 +78,9 @@ def test_existing_session_is_reused(world, session):
 def test_journey_aggregations_equal_duckdb(spark_be, duck_be, journey_col, gap):
     got, want = {}, {}
     for be, out in ((spark_be, got), (duck_be, want)):
-        js = journeyize(be, journey_col=journey_col, gap=gap)
+        js = journey_tables(be, journey_col=journey_col, gap=gap)
         out["n"] = (js.n_journeys, js.n_events, js.observation_end)
-        out["dfg"] = directly_follows(js)
+        out["dfg"] = directly_follows_table(js)
         out["variants"] = path_variants(js)
         out["collapsed"] = path_variants(js, collapse_repeats=True)
         out["funnel"] = funnel_counts(js, STEPS)
@@ -102,7 +100,7 @@ def test_journey_aggregations_equal_duckdb(spark_be, duck_be, journey_col, gap):
     {"observation_end": "2025-12-31", "merge": "none", "time_unit": "day"},
 ], ids=["holdout", "no-merge-days"])
 def test_rfm_equals_duckdb(spark_be, duck_be, kwargs):
-    got, want = rfm_summary(spark_be, **kwargs), rfm_summary(duck_be, **kwargs)
+    got, want = rfm_summary_table(spark_be, **kwargs), rfm_summary_table(duck_be, **kwargs)
     assert_same(got, want)
     assert got.attrs == want.attrs and len(got) > 50
 

@@ -12,8 +12,8 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from cxlib.errors import ParameterError
 from cxlib.journey import fail_points, from_paths, journeyize
-from cxlib.journey._stats import benjamini_hochberg, holm
 from cxlib.journey.failpoints import FAIL_COLUMNS
+from cxlib.stats import fdr_bh, holm
 
 
 def test_exit_rates_by_hand_and_against_statsmodels():
@@ -35,7 +35,7 @@ def test_multiple_testing_adjustments_match_statsmodels():
     p = np.array([0.001, 0.04, 0.03, 0.2, np.nan, 0.011])
     ok = ~np.isnan(p)
     assert np.allclose(holm(p)[ok], multipletests(p[ok], method="holm")[1])
-    assert np.allclose(benjamini_hochberg(p)[ok], multipletests(p[ok], method="fdr_bh")[1])
+    assert np.allclose(fdr_bh(p)[ok], multipletests(p[ok], method="fdr_bh")[1])
     assert np.isnan(holm(p)[4])
 
 

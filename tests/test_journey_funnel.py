@@ -66,7 +66,7 @@ def test_segments_from_frame_and_from_table():
     assert f.segments == ["bronze", "gold"]
     tab = f.to_frame().set_index(["segment", "step"])
     assert tab.loc[("gold", "a"), "n_reached"] == 400
-    js.engine.con.register("customers", cust)
+    js.backend.con.register("customers", cust)
     g = funnel(js, STEPS, by="loyalty_tier", segments="customers").to_frame()
     pd.testing.assert_frame_equal(f.to_frame(), g)
     with pytest.raises(DataContractError, match="customer_id"):

@@ -14,9 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxlib.engine import DuckDBBackend
+from cxlib.engine.sql import seconds_sql
+from cxlib.errors import DataContractError
 from cxlib.journey import (attribute, directly_follows, funnel, journeyize, path_lengths, time_to_convert,
                            top_paths, transition_matrix)
-from cxlib.journey.sql import decode_sql, seconds_sql, window_sql
+from cxlib.journey.sql import decode_sql, window_sql
 
 TPS = ["ad", "email", "search", "search", "cart", "purchase"]
 
@@ -142,10 +145,34 @@ SELECT sum(CASE WHEN {seconds_sql('a', 'b')} = epoch(b - a) THEN 1 ELSE 0 END), 
 
 def test_window_and_decode_sql():
     fused, _ = pair(None)
-    w = fused.engine.df(f"SELECT * FROM ({window_sql(fused.spec, number=True, position=True)}) x "
-                        "ORDER BY jkey, r")
+    w = fused.backend.df(f"SELECT * FROM ({window_sql(fused.spec, number=True, position=True)}) x "
+                         "ORDER BY jkey, r")
     assert list(w.columns) == ["jkey", "ts", "tp", "r", "first", "nxt", "dt", "k"]
     # each journey starts once, its number counts the starts so far, and its last event has no successor
     assert (w.groupby(["jkey", "k"])["first"].sum() == 1).all()
     assert ((w["nxt"].isna()) == w["first"].shift(-1, fill_value=True)).all()
-    assert fused.engine.fetchall(f"SELECT {decode_sql('[2, 1, 2]', ['a', 'b'])}")[0][0] == ["b", "a", "b"]
+    assert fused.backend.fetchall(f"SELECT {decode_sql('[2, 1, 2]', ['a', 'b'])}")[0][0] == ["b", "a", "b"]
+
+
+def test_journeys_run_through_a_duckdb_backend_from_any_input():
+    log = messy_log(n_customers=20)
+    con = duckdb.connect()
+    con.register("ev", log)
+    ref = journeyize(log, gap="1h")
+    assert isinstance(ref.backend, DuckDBBackend)
+    for data, table in ((con, "ev"), (DuckDBBackend(con), "ev"), (con.sql("SELECT * FROM ev"), "events")):
+        js = journeyize(data, table=table, gap="1h")
+        assert isinstance(js.backend, DuckDBBackend)
+        assert (js.n_journeys, js.n_events) == (ref.n_journeys, ref.n_events)
+    with pytest.raises(DataContractError, match="no table or view 'nope'"):
+        journeyize(con, table="nope")
+
+
+def test_the_old_journey_engine_names_warn():
+    import cxlib.journey.sql as journey_sql
+
+    with pytest.warns(DeprecationWarning, match="cxlib.engine.DuckDBBackend"):
+        assert journey_sql.Engine is DuckDBBackend
+    js = journeyize(messy_log(n_customers=5), gap="1h")
+    with pytest.warns(DeprecationWarning, match="Journeys.backend"):
+        assert js.engine is js.backend

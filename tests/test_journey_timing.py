@@ -10,8 +10,8 @@ from scipy import stats
 
 from cxlib.errors import ParameterError
 from cxlib.journey import from_paths, journeyize, time_between, time_to_convert
-from cxlib.journey._stats import median_rank_bounds
 from cxlib.journey.timing import GAP_COLUMNS, TTC_COLUMNS
+from cxlib.stats import median_rank_bounds
 
 DATA = Path(__file__).parent / "data"
 

@@ -27,6 +27,7 @@ from cxlib.metrics import (
     first_response_time,
     handle_time,
     hold_time,
+    journey_table,
     median_interval,
     nps,
     nps_interval,
@@ -357,18 +358,31 @@ def _events() -> pd.DataFrame:
 
 
 def test_journey_rates_by_hand() -> None:
+    # journeys (cxlib.journey.sessions): a:1 homepage > cart > purchase (converted), a:2 product_page (its last
+    # event is the last of the data: still open, censored), b:1 search > cart (abandoned), c:1 purchase
+    # (converted; a purchase ends its journey), c:2 cart (abandoned)
     ev = _events()
+    assert journey_table(ev)["outcome"].value_counts().to_dict() == {"conversion": 2, "abandonment": 2,
+                                                                     "censored": 1}
     conv = conversion_rate(ev)
-    assert conv.estimate == pytest.approx(2 / 4) and conv.n == 4
-    assert bounce_rate(ev).estimate == pytest.approx(1 / 4)
+    assert conv.estimate == pytest.approx(2 / 4) and conv.n == 4  # the open journey a:2 is left out
+    assert bounce_rate(ev).estimate == pytest.approx(3 / 5)  # a:2, c:1, c:2 over all five journeys
     cart = cart_abandonment_rate(ev)
-    assert cart.estimate == pytest.approx(2 / 3) and cart.n == 3
-    assert conversion_rate(ev, gap="1D").n == 3  # a's two visits are one journey with a one-day gap
+    assert cart.estimate == pytest.approx(2 / 3) and cart.n == 3  # a:1 bought after the cart; b:1, c:2 did not
+    # with a one-day gap every journey not converted ends within a day of the data's end: all open
+    assert conversion_rate(ev, gap="1D").n == 2
+    # given an end of observation a day later, a:2 is abandoned, not open
+    assert conversion_rate(ev, observation_end="2025-10-02 20:00").n == 5
 
 
 def test_explicit_journey_ids_are_used() -> None:
+    # one explicit id for every event: one key, split only at the purchases (10:00 c, then 10:09 a)
     ev = _events().assign(journey_id=["j1"] * 8)
-    assert conversion_rate(ev).n == 1
+    assert journey_table(ev)["journey"].tolist() == ["j1", "j1#2", "j1#3"]
+    assert conversion_rate(ev).n == 2  # j1#3 (a's product page at 20:00) still open
+    # an id missing on one event: the gap rebuilds every journey
+    partial = ev.assign(journey_id=["j1"] * 7 + [None])
+    assert journey_table(partial)["journey"].tolist() == journey_table(_events())["journey"].tolist()
     with pytest.raises(ParameterError, match="gap"):
         conversion_rate(_events(), gap="soon")
 

@@ -32,7 +32,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from cxlib.errors import SmallSampleWarning
 from cxlib.significance import (
-    TEST_COLUMNS,
+    COMPARISON_COLUMNS,
     adjust_pvalues,
     compare_ces,
     compare_csat,
@@ -124,7 +124,7 @@ def test_duplicated_data_doubles_n_keeps_estimates_narrows_ci(metric: str, data)
 def test_p_values_and_intervals_are_consistent(metric: str, alpha: float, data, alternative: str) -> None:
     a, b = data.draw(_samples(metric))
     r = COMPARE[metric][0](_frame(a, b, metric), group="g", a="a", b="b", alpha=alpha, alternative=alternative)
-    assert list(r.to_frame().columns) == list(TEST_COLUMNS)
+    assert list(r.to_frame().columns) == list(COMPARISON_COLUMNS)
     assume(not math.isnan(r.p_value))  # CES with zero variance in both groups
     assert 0 <= r.p_value <= 1 and r.ci_level == pytest.approx(1 - alpha)
     assert r.ci_lower <= r.ci_upper
@@ -237,7 +237,7 @@ def _with_a_solo_segment(metric: str, score: int) -> pd.DataFrame:
 def test_a_segment_with_one_respondent_is_reported_not_crashed(metric: str, score: int) -> None:
     with pytest.warns(SmallSampleWarning, match=r"1 comparison\(s\) had too few responses .*solo \(n = 1\)"):
         out = pairwise(_with_a_solo_segment(metric, score), metric=metric, group="seg")
-    assert list(out.columns) == list(TEST_COLUMNS) and out["group_a"].tolist() == ["solo", "x", "y"]
+    assert list(out.columns) == list(COMPARISON_COLUMNS) and out["group_a"].tolist() == ["solo", "x", "y"]
     solo = out.iloc[0]
     assert (solo["n_a"], solo["n_b"], solo["estimate_a"]) == (1, 120, 100.0 if metric == "nps" else 2.0)
     assert math.isnan(solo["p_value"]) and math.isnan(solo["p_adjusted"]) and math.isnan(solo["difference"])

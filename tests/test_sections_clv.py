@@ -9,6 +9,7 @@ import pytest
 
 from cxlib.clv import BetaGeo, GammaGamma
 from cxlib.clv import report as cr
+from cxlib.clv import stake
 from cxlib.errors import ParameterError
 from cxlib.privacy import pseudonymize_frame
 
@@ -57,8 +58,8 @@ def test_delta_interval_agrees_with_a_parametric_simulation(fitted):
     draws = rng.multivariate_normal(np.r_[lb, lg], sample.cov_log, size=60)
     totals = []
     for d in draws:
-        b = cr._with_params(bg, d[:4])
-        g = cr._with_params(gg, d[4:])
+        b = stake._with_params(bg, d[:4])
+        g = stake._with_params(gg, d[4:])
         totals.append(b.predict_clv(h, spend=g.predict_spend(h), horizon=52, step=4, annual_discount_rate=0.1,
                                     margin=0.3).sum())
     assert np.std(totals, ddof=1) == pytest.approx(se, rel=0.3)
@@ -131,3 +132,13 @@ def test_clv_findings_keys_units_and_parameters(fitted):
         assert f.ci_lower < value < f.ci_upper, (name, f)
     assert cr.clv_findings(sample=sample, segments=seg, total_at_stake=(10.0, 1.0, 8.0, 12.0), n_at_risk=4,
                            risk_horizon_days=90, period="2025Q4")[-1].key == "clv_at_risk"
+
+
+@pytest.mark.parametrize("name", ["ClvSample", "customer_clv", "value_at_stake"])
+def test_the_moved_analyses_warn_at_their_glue_names(name):
+    import cxlib.clv
+    import cxlib.sections.clv as glue
+
+    with pytest.warns(DeprecationWarning, match=f"cxlib.clv.{name}"):
+        old = getattr(glue, name)
+    assert old is getattr(cxlib.clv, name)

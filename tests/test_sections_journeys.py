@@ -16,7 +16,7 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.journey import attribute, compare_funnels, fail_points, from_paths, funnel, journeyize
-from cxlib.journey._stats import holm
+from cxlib.stats import holm
 from cxlib.journey.funnel import COMPARISON_COLUMNS
 from cxlib.sections.journeys import (CHANGE_COLUMNS, RATE_COLUMNS, ConversionRate, analysis_window, conversion_change,
                                   conversion_rate, journey_findings, pairwise_funnel_tests, segment_events)

@@ -48,10 +48,13 @@ def tiny_dataset(folder, *, seed: int = 5) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def test_quarter_bounds_and_bad_period():
-    assert overview.quarter_bounds("2024Q1") == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01"))
-    with pytest.raises(ParameterError, match="'2024-Q1' is not a quarter"):
+def test_quarter_bounds_is_a_deprecated_alias_and_rejects_bad_periods():
+    with pytest.warns(DeprecationWarning, match="quarter_bounds"):
+        assert overview.quarter_bounds("2024Q1") == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01"))
+    with pytest.warns(DeprecationWarning), pytest.raises(ParameterError, match="'2024-Q1' is not a quarter"):
         overview.quarter_bounds("2024-Q1")
+    with pytest.raises(ParameterError, match="'2024-Q1' is not a period"):
+        overview.overview_findings({}, period="2024-Q1")
 
 
 def test_counts_and_distributions(tmp_path):

@@ -28,10 +28,10 @@ def finding(**kw) -> Finding:
      "significant at 5%, a deterioration."),
     ({"label": "Complaint rate", "estimate": 0.021, "ci_lower": -0.004, "ci_upper": 0.046, "p_value": 0.1,
       "unit": "share", "better": "lower", "method": "two-proportion z-test", "n": 8000},
-     "Complaint rate rose 2.1 percentage points from 2025Q3 to 2025Q4 (95% CI -0.4 to 4.6; p = 0.10, "
+     "Complaint rate rose 2.1 percentage points from 2025Q3 to 2025Q4 (95% CI -0.4 to 4.6; p = 0.100, "
      "two-proportion z-test, n = 8,000), not significant at 5%."),
     ({"estimate": 0.01, "ci_lower": -2.0, "ci_upper": 2.0, "p_value": 0.99},
-     "NPS did not change (0.0 points) from 2025Q3 to 2025Q4 (95% CI -2.0 to 2.0; p = 0.99, adjusted Wald, "
+     "NPS did not change (0.0 points) from 2025Q3 to 2025Q4 (95% CI -2.0 to 2.0; p = 0.990, adjusted Wald, "
      "n = 1,204), not significant at 5%."),
     ({"label": "Mean basket", "estimate": 52.3, "ci_lower": 50.1, "ci_upper": 54.4, "p_value": math.nan,
       "unit": "EUR", "comparison": "", "method": "t interval", "ci_level": 0.9},
@@ -69,7 +69,7 @@ def test_sentence_numbers_parse_back_to_the_recorded_ones(est, half, p, n, chang
     if p < 0.001:
         assert parsed["p_bound"] == "<" and parsed["p_value"] == 0.001
     else:
-        assert abs(parsed["p_value"] - p) <= (0.005 if p >= 0.1 else 0.0005) + 1e-12
+        assert abs(parsed["p_value"] - p) <= 0.0005 + 1e-12
     assert parsed["significant"] == (p < 1 - level)
     assert (parsed["comparison"], parsed["period"]) == (("2025Q3" if change else None), "2025Q4")
 
@@ -80,8 +80,9 @@ def test_parse_rejects_other_text():
 
 
 def test_format_p_and_decimals():
+    # the one p-value rule of cxlib.format (three decimals, "p < 0.001"), as in the report tables
     assert [format_p(p) for p in (0.0, 0.000999, 0.001, 0.0494, 0.1, 0.999)] == [
-        "p < 0.001", "p < 0.001", "p = 0.001", "p = 0.049", "p = 0.10", "p = 1.00"]
+        "p < 0.001", "p < 0.001", "p = 0.001", "p = 0.049", "p = 0.100", "p = 0.999"]
     assert [decimals_for(v) for v in ([0.5], [0.05], [250.5], [3, 4], [])] == [3, 4, 0, 0, 0]
 
 
@@ -128,3 +129,11 @@ def test_contrast_with_the_rest_reads_as_higher_or_lower_and_parses_back():
     period_change = sentence(Finding(key="b", section="m", label="NPS", estimate=2.0, method="m", unit="points",
                                      period="2025Q4", comparison="2025Q3"))
     assert period_change.startswith("NPS rose 2 points from 2025Q3 to 2025Q4")
+
+
+def test_old_sentence_number_formatter_is_a_deprecated_alias():
+    from cxlib.sections import summary
+
+    with pytest.warns(DeprecationWarning, match="cxlib.format.format_number"):
+        fmt = summary.format_number
+    assert (fmt(1204, 0), fmt(-1.25, 1), fmt(0.0, 1), fmt(-0.01, 1)) == ("1,204", "-1.2", "0.0", "0.0")

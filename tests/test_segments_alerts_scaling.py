@@ -1,5 +1,9 @@
 """The segment alert dimensions of notebooks/60_segments.ipynb (issue 9): the linear-time rewrite of the journey
-outcomes and of the cluster-robust tests gives exactly the results of the previous implementation."""
+cluster-robust tests and of the alert cells give exactly the results of the previous implementation.
+
+The journey outcomes are no longer compared with the pre-issue-9 full sort: since issue 16 they are the one
+journey definition of :mod:`cxlib.journey.sessions` (open journeys censored), tested in
+``tests/test_journey_definition.py``."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,23 +13,7 @@ import pytest
 from cxlib import data
 from cxlib import segments as seg
 from cxlib.actions import alerts, dashboard_alerts, families
-from cxlib.significance import _core
-
-
-def _old_journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """The implementation before issue 9: sort every event of the data."""
-    ev = events.sort_values(["journey_id", "timestamp"], kind="stable")
-    g = ev.groupby("journey_id", sort=False)
-    first = g.head(1).set_index("journey_id")
-    out = pd.DataFrame({"customer_id": first["customer_id"], "timestamp": first["timestamp"],
-                        "touchpoint": first["touchpoint"],
-                        "value": (ev["touchpoint"] == "purchase").groupby(ev["journey_id"]).any().astype(float)
-                        .reindex(first.index)})
-    for col in ("channel", "unit_id"):
-        if col in first:
-            out[col] = first[col]
-    ts = pd.to_datetime(out["timestamp"])
-    return out[(ts >= start) & (ts < end)].reset_index(drop=True).assign(metric="conversion")
+from cxlib import stats as _core
 
 
 def _old_cluster_mean_difference(y_a, clusters_a, y_b, clusters_b, *, alpha=0.05, alternative="two-sided"):
@@ -61,31 +49,6 @@ def world(tmp_path_factory):
                                      "tickets"])
 
 
-def test_journeys_equal_the_full_sort(world):
-    events = world.events
-    for period in ("2025Q3", "2025Q4", "2024Q1", "2030Q1"):
-        start, end = (pd.Timestamp(x) for x in families.period_bounds(period))
-        pd.testing.assert_frame_equal(families._journeys(events, start, end), _old_journeys(events, start, end),
-                                      check_exact=True)
-
-
-def test_journeys_edge_cases_equal_the_full_sort():
-    t = pd.Timestamp("2025-09-30 23:00")
-    h = pd.Timedelta(hours=1)
-    events = pd.DataFrame({
-        "journey_id": ["b", "a", "b", None, "c", "a", "d", None, "d", "c", "e"],
-        "customer_id": ["C1", "C2", "C1", "C3", "C4", "C2", "C5", "C3", "C5", "C4", "C6"],
-        # journeys across the window start, ties on the first timestamp, missing ids, a missing timestamp
-        "timestamp": [t, t + h, t + 2 * h, t + h, t + h, t + h, t + 3 * h, t, pd.NaT, t + 5 * h, t + h],
-        "touchpoint": ["homepage", "homepage", "purchase", "homepage", "cart", "purchase", "homepage", "purchase",
-                       "homepage", "purchase", "homepage"],
-        "channel": ["web", "app", "web", "web", "app", "app", "web", "web", "app", "app", "web"]})
-    start, end = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-01-01")
-    for frame in (events, events.iloc[::-1]):
-        pd.testing.assert_frame_equal(families._journeys(frame, start, end), _old_journeys(frame, start, end),
-                                      check_exact=True)
-
-
 def test_cells_equal_the_string_comparison():
     frame = pd.DataFrame({"a": ["x", None, "y", "x", np.nan, "10", "9"], "b": [3, 1, 2, 3, 1, 10, 9]})
     new, old = list(alerts._cells(frame, ["a", "b"], True)), list(_old_cells(frame, ["a", "b"], True))
@@ -118,7 +81,6 @@ def test_dashboard_alerts_equal_the_previous_implementation(world, monkeypatch, 
               segments=segs, padjust="fdr_bh", alpha=0.05, min_n=30)
     new = dashboard_alerts(world, **kw).table
     with monkeypatch.context() as m:
-        m.setattr(families, "_journeys", _old_journeys)
         m.setattr(families, "_with_cluster_codes", lambda frames, cluster: (list(frames), cluster))
         m.setattr(alerts, "_with_cluster_codes", lambda frames, cluster: (list(frames), cluster))
         m.setattr(families, "cluster_mean_difference", _old_cluster_mean_difference)

@@ -54,6 +54,13 @@ NOT_APPLICABLE = {
                                                                       "frequency_recency_grid")},
     "clv.repeat_buyers": "row filter of an RFM table; the segment column passes through",
     "clv.rfm_summary": "builds per-customer RFM; merge= carries segment columns",
+    **{f"clv.{n}": _RESULT for n in ("ClvModels", "ClvSample", "StakeParameters", "ValueAtStake")},
+    "survival.ChurnModel": _RESULT,
+    **{f"clv.{n}": "one value per customer; join segments on customer_id and sum per segment"
+       for n in ("customer_clv", "value_at_stake", "value_at_stake_pipeline")},
+    "clv.stake_interval": "interval of a sum over the customers given; pass one segment's churn probabilities",
+    "clv.fit_clv_models": "one model fitted on all customers; segments are summarised from its per-customer values",
+    "survival.cox_design": "builds the covariate matrix; segments enter as covariates",
     **{f"evaluation.{n}": "program evaluation of units over time: the design is per unit, not per customer segment; "
        "run it on the segment's panel (build_panel of the segment's customers)"
        for n in ("before_after", "did", "staggered_did", "event_study", "its", "structural_counterfactual",

@@ -16,11 +16,12 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 from cxlib.errors import ParameterError, SmallSampleWarning
 from cxlib.findings import FINDING_COLUMNS
+from cxlib.sections.metrics import scorecard_display, scorecard_findings, sidecar_trends
 from cxlib.significance import (
+    COMPARISON_COLUMNS,
     POWER_COLUMNS,
     SCORECARD_COLUMNS,
     SEQUENCE_COLUMNS,
-    TEST_COLUMNS,
     TREND_COLUMNS,
     ComparisonResult,
     adjust_pvalues,
@@ -51,7 +52,6 @@ from cxlib.significance import (
     trend_test,
     welch,
 )
-from cxlib.sections.metrics import scorecard_display, scorecard_findings, sidecar_trends
 
 Z95 = stats.norm.ppf(0.975)
 NPS_P = np.array([0.45, 0.30, 0.25])  # promoters, passives, detractors: NPS 20
@@ -221,7 +221,7 @@ def test_pairwise_against_rest_with_a_tiny_segment() -> None:
                   "gold": rng.integers(5, 11, 300), "vip": [10]})
     with pytest.warns(SmallSampleWarning, match="vip"):
         out = pairwise(df, metric="nps", group="g", padjust="holm")
-    assert list(out.columns) == list(TEST_COLUMNS) and len(out) == 4
+    assert list(out.columns) == list(COMPARISON_COLUMNS) and len(out) == 4
     vip = out.set_index("group_a").loc["vip"]
     assert math.isnan(vip["p_value"]) and math.isnan(vip["p_adjusted"])
     ok = out["p_value"].notna()
@@ -238,7 +238,7 @@ def test_pairwise_has_the_same_columns_for_every_test(metric: str, method: str |
     lo = 0 if metric == "nps" else 1
     df = _survey({k: rng.integers(lo, hi, 50) for k in ("a", "b", "c")}, col=metric)
     out = pairwise(df, metric=metric, group="g", against="all", method=method, padjust="fdr_bh")
-    assert list(out.columns) == list(TEST_COLUMNS) and len(out) == 3
+    assert list(out.columns) == list(COMPARISON_COLUMNS) and len(out) == 3
     assert out[["group_a", "group_b"]].values.tolist() == [["a", "b"], ["a", "c"], ["b", "c"]]
     base = pairwise(df, metric=metric, group="g", against="baseline", baseline="a", method=method)
     assert base["group_b"].tolist() == ["a", "a"]
@@ -386,7 +386,7 @@ def test_cluster_option_of_the_survey_comparisons() -> None:
     with pytest.raises(ParameterError, match="cluster"):
         compare_ces(df, group="g", a="a", b="b", cluster="customer_id", method="mannwhitney")
     out = pairwise(df, metric="csat", group="g", cluster="customer_id")
-    assert list(out.columns) == list(TEST_COLUMNS) and (out["dof"] == 199).all()
+    assert list(out.columns) == list(COMPARISON_COLUMNS) and (out["dof"] == 199).all()
     x = np.repeat(np.arange(3.0), 200)
     b, se, dof = slope_test(x, rec, np.tile(np.arange(200), 3))
     fit = sm.OLS(rec, sm.add_constant(x)).fit(cov_type="cluster", cov_kwds={"groups": np.tile(np.arange(200), 3)})
@@ -461,7 +461,7 @@ def test_metric_trends_and_recent_periods() -> None:
 def test_comparison_result_round_trip() -> None:
     r = compare_proportions(30, 50, 20, 50, group_a="x", group_b="y")
     assert isinstance(r, ComparisonResult) and r.significant() is True
-    assert r.to_frame().shape == (1, len(TEST_COLUMNS)) and str(r) == r.reading
+    assert r.to_frame().shape == (1, len(COMPARISON_COLUMNS)) and str(r) == r.reading
     assert set(FINDING_COLUMNS) >= {"estimate", "ci_lower", "ci_upper", "p_value", "n"}
 
 
@@ -574,7 +574,7 @@ def test_survey_power_and_segment_comparisons() -> None:
     seg = segment_comparisons(tagged, segment_columns=["tier"], metrics=("nps", "ces"))
     assert seg[["metric", "segment", "group_a"]].values.tolist() == [
         ["nps", "tier", "bronze"], ["nps", "tier", "gold"], ["ces", "tier", "bronze"], ["ces", "tier", "gold"]]
-    assert seg.columns[0] == "segment" and list(seg.columns[1:]) == list(TEST_COLUMNS)
+    assert seg.columns[0] == "segment" and list(seg.columns[1:]) == list(COMPARISON_COLUMNS)
 
 
 # ---------------------------------------------------------------- the metrics notebook

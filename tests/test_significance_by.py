@@ -8,10 +8,10 @@ import pytest
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.metrics import period_labels, resolved_within
 from cxlib.significance import (
+    COMPARISON_COLUMNS,
     POWER_COLUMNS,
     SCORECARD_COLUMNS,
     SEQUENCE_COLUMNS,
-    TEST_COLUMNS,
     TREND_COLUMNS,
     confidence_sequence,
     metric_trends,
@@ -104,7 +104,7 @@ def survey(world):
 
 def test_trend_test_by_segment_equals_each_segment(survey):
     out = trend_test(survey, metric="nps", period_col="quarter", by="loyalty_tier", cluster="customer_id")
-    assert out.columns.tolist() == list(TEST_COLUMNS) and out.index.name == "loyalty_tier"
+    assert out.columns.tolist() == list(COMPARISON_COLUMNS) and out.index.name == "loyalty_tier"
     assert out.index.tolist() == list(TIERS)
     for tier in TIERS:
         own = trend_test(survey[survey.loyalty_tier == tier], metric="nps", period_col="quarter",

@@ -11,7 +11,12 @@ from lifelines.datasets import load_rossi
 from lifelines.utils import restricted_mean_survival_time
 
 from cxlib.errors import ParameterError
-from cxlib.survival import ESTIMATE_COLUMNS, TEST_COLUMNS, kaplan_meier, logrank_test
+from cxlib.survival import (
+    ESTIMATE_COLUMNS,
+    SURVIVAL_TEST_COLUMNS,
+    kaplan_meier,
+    logrank_test,
+)
 
 
 def rossi_km():
@@ -97,7 +102,7 @@ def test_rmst_interval_coverage_by_simulation():
 def test_rmst_difference_is_a_z_test():
     res = rossi_km().rmst_difference(52, treatment="1", control="0")
     frame = res.to_frame()
-    assert list(frame.columns) == list(TEST_COLUMNS)
+    assert list(frame.columns) == list(SURVIVAL_TEST_COLUMNS)
     est = rossi_km().rmst(52).set_index("segment")
     assert res.estimate == pytest.approx(est.loc["1", "estimate"] - est.loc["0", "estimate"])
     assert res.se == pytest.approx(np.hypot(est.loc["1", "se"], est.loc["0", "se"]))

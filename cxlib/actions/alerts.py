@@ -23,10 +23,10 @@ import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
 from ..findings import Finding
-from ..metrics import ces, csat, in_period, nps
-from ..metrics._core import check_alpha, numeric_values
-from ..significance import adjust_pvalues, nps_difference, z_test
+from ..metrics import ces, csat, nps
+from ..periods import in_period
 from ..significance.compare import ces_arrays, csat_arrays, nps_arrays
+from ..stats import adjust_pvalues, check_alpha, nps_difference, numeric_values, z_test
 
 __all__ = ["ALERT_COLUMNS", "MIN_CHANGE", "BETTER", "FDR_COLUMNS", "AlertBoard", "FdrSimulation", "attach_segments",
            "metric_alerts", "simulate_alert_fdr", "alert_findings"]
@@ -159,7 +159,7 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
         Survey responses with the metric columns, ``time_col`` and the ``dimensions`` columns (attach
         customer attributes and segments with :func:`attach_segments`).
     period, comparison_period : str
-        Quarter (or any period :func:`cxlib.metrics.period_bounds` reads) under review and the one it is
+        Quarter (or any period :func:`cxlib.periods.period_bounds` reads) under review and the one it is
         compared with (``against="period"`` only).
     against : {"period", "rest", "target"}
         ``"period"`` (default): each cell this period against the same cell in ``comparison_period``

@@ -10,7 +10,8 @@ churn      ``churn``        subscription active at the period start; 1 if it end
 support    ``sla_share``    ticket opened; 1 if first answered within ``sla_minutes``
 support    ``resolved_24h`` ticket opened at least ``resolve_hours`` before the period end; 1 if resolved
                             within ``resolve_hours`` (the censoring-safe reading of resolution time)
-journey    ``conversion``   journey started (``journey_id``); 1 if it reached ``purchase``
+journey    ``conversion``   journey of the period's events with a known outcome (:mod:`cxlib.journey.sessions`;
+                            still open at the period end: left out); 1 if it reached ``purchase``
 survey     NPS/CSAT/CES     as :func:`metric_alerts`
 ========== ================ ================================================================================
 
@@ -36,9 +37,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..metrics import period_bounds
-from ..metrics._core import check_alpha
-from ..significance import adjust_pvalues, cluster_mean_difference, compare_proportions, nps_difference, welch
+from ..journey.sessions import KNOWN_OUTCOMES, journey_frame
+from ..periods import period_bounds
+from ..significance import compare_proportions
+from ..stats import adjust_pvalues, check_alpha, cluster_mean_difference, nps_difference, welch
 from .alerts import (_PADJ_NAME, _UNIT, ALERT_COLUMNS, BETTER, MIN_CHANGE, AlertBoard, PAdjust, _cells, _finish,
                      _with_cluster_codes, metric_alerts)
 
@@ -98,37 +100,30 @@ def _support(tickets: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, sla_
 
 
 def _journey_events(data: Any, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """The event log, or -- when a Dataset holds it lazily -- the events of the journeys with an event in
-    ``[start, end)``, read through DuckDB (:meth:`cxlib.data.Dataset.frame`): all that :func:`_journeys` keeps."""
+    """The events of ``[start, end)`` (a lazily held log read through DuckDB, :meth:`cxlib.data.Dataset.frame`):
+    all that :func:`_journeys` keeps, since a period's journeys are cut at its bounds."""
     if "events" in getattr(data, "lazy", ()):
-        columns = [r[0] for r in data.connection().execute("DESCRIBE events").fetchall()]
-        _need(pd.DataFrame(columns=columns), "events", ("customer_id", "journey_id", "timestamp", "touchpoint"))
-        return data.frame("events", where="journey_id IN (SELECT journey_id FROM events "
-                                          "WHERE timestamp >= ? AND timestamp < ?)", params=[start, end])
+        return data.frame("events", where="timestamp >= ? AND timestamp < ?", params=[start, end])
     return data["events"]
 
 
 def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    _need(events, "events", ("customer_id", "journey_id", "timestamp", "touchpoint"))
-    # A journey that starts in the window has an event in it: keep all the events of those journeys only, so
-    # the sort below covers one period's journeys instead of every event of the data (the sort of the string
-    # ids was the super-linear part at 1M customers).  Same rows and order as sorting everything.
-    ts_all = pd.to_datetime(events["timestamp"])
-    in_window = ((ts_all >= start) & (ts_all < end)).to_numpy()
-    ids = events["journey_id"]
-    events = events[ids.isin(pd.unique(ids[in_window])).to_numpy()]
-    ev = events.sort_values(["journey_id", "timestamp"], kind="stable")
-    g = ev.groupby("journey_id", sort=False)
-    first = g.head(1).set_index("journey_id")
-    out = pd.DataFrame({"customer_id": first["customer_id"], "timestamp": first["timestamp"],
-                        "touchpoint": first["touchpoint"],
-                        "value": (ev["touchpoint"] == "purchase").groupby(ev["journey_id"]).any().astype(float)
-                        .reindex(first.index)})
+    """One row per journey of the period with a known outcome: ``value`` 1 if it converted, 0 if abandoned.
+
+    The journeys and the conversion of :mod:`cxlib.journey.sessions` (the one definition): the
+    period's events cut into journeys (explicit ``journey_id`` when every event has one), journeys
+    still open at the period end left out (:func:`~cxlib.journey.sessions.conversion_counts`).
+    """
+    _need(events, "events", ("customer_id", "timestamp", "touchpoint"))
+    entry = [c for c in ("touchpoint", "channel", "unit_id") if c in events.columns]
+    jf = journey_frame(events, start=start, end=end, first=entry)
+    jf = jf[jf["outcome"].isin(KNOWN_OUTCOMES).to_numpy()]
+    out = pd.DataFrame({"customer_id": jf["customer_id"], "timestamp": jf["started_at"],
+                        "touchpoint": jf["touchpoint"], "value": jf["converted"].astype(float)})
     for col in ("channel", "unit_id"):
-        if col in first:
-            out[col] = first[col]
-    ts = pd.to_datetime(out["timestamp"])
-    return out[(ts >= start) & (ts < end)].reset_index(drop=True).assign(metric="conversion")
+        if col in jf:
+            out[col] = jf[col]
+    return out.reset_index(drop=True).assign(metric="conversion")
 
 
 def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[str, pd.Series] | None = None,
@@ -419,7 +414,7 @@ def _simulate_family(family: str, moved: np.ndarray, change: float, n: int, base
         r = nps_difference(xa[..., 0], xa[..., 2], n, xb[..., 0], xb[..., 2], n, alpha=alpha)
         return np.asarray(r["p_value"], float), 100 * np.asarray(r["difference"], float)
     if family == "share":
-        from ..significance import pooled_z_test
+        from ..stats import pooled_z_test
         pa = np.where(moved, base + change, base)
         xa, xb = rng.binomial(n, pa), rng.binomial(n, np.full((d, c), base))
         _, p = pooled_z_test(xa, n, xb, n)

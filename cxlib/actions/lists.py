@@ -6,8 +6,8 @@ Three lists, each an :class:`ActionList` written as CSV by :func:`write_action_l
   themes of their comment (:func:`cxlib.voc.tag_themes`) and the comment redacted
   (:class:`cxlib.privacy.Redactor`), worst score first;
 - ``churn_risk``: active members ranked by value at stake, the probability of cancelling within the
-  horizon (Cox model, :func:`cxlib.survival.churn_risk`) times the customer lifetime value
-  (BG/NBD x Gamma-Gamma, :func:`cxlib.sections.clv.customer_clv`);
+  horizon (Cox model) times the customer lifetime value (BG/NBD x Gamma-Gamma), both from the report's
+  one value-at-stake pipeline (:func:`cxlib.clv.value_at_stake_pipeline`);
 - ``sla_breaches``: tickets still unresolved at the observation end and open for longer than the SLA.
 
 **Identifiers.** Lists carry keyed pseudonyms (:func:`cxlib.privacy.pseudonymize`, column
@@ -23,6 +23,7 @@ part of the list) can estimate.  The assumption is stated next to every number.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -30,15 +31,18 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..metrics import in_period
+from ..periods import Period, in_period
 from ..privacy import Redactor, pseudonymize_frame
 from ..voc.themes import DEFAULT_TAXONOMY, Taxonomy, tag_themes
+
+if TYPE_CHECKING:
+    from ..clv import ValueAtStake
 
 __all__ = ["ID_POLICIES", "LIST_SUMMARY_COLUMNS", "ActionList", "apply_id_policy", "add_segments", "detractor_list",
            "churn_risk_list", "sla_breach_list", "build_action_lists", "write_action_lists"]
@@ -270,26 +274,30 @@ def sla_breach_list(tickets: pd.DataFrame, *, observation_end: Any, sla_hours: f
                       method=f"tickets opened by {stop.date()} and unresolved then, open longer than {sla_hours:g} h")
 
 
-def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float = 90.0,
-                    clv_horizon_weeks: float = 52.0, annual_discount_rate: float = 0.1, margin: float = 0.3,
-                    save_rate: float = 0.2, min_probability: float = 0.0, top: int | None = None,
-                    cox_covariates: tuple[str, ...] = ("detractor", "unresolved_ticket", "plan"),
-                    landmark_days: float = 1.0, alpha: float = 0.05, ids: IdPolicy = "pseudonymized",
-                    segments: Segments | None = None) -> ActionList:
+def churn_risk_list(data: Any, *, observation_end: Any = None, risk_horizon_days: float | None = None,
+                    clv_horizon_weeks: float | None = None, annual_discount_rate: float | None = None,
+                    margin: float | None = None, save_rate: float = 0.2, min_probability: float = 0.0,
+                    top: int | None = None, cox_covariates: tuple[str, ...] | None = None,
+                    landmark_days: float | None = None, alpha: float = 0.05, ids: IdPolicy = "pseudonymized",
+                    segments: Segments | None = None, stake: ValueAtStake | None = None) -> ActionList:
     """Active members ranked by value at stake: churn probability within the horizon x lifetime value.
 
-    The churn model is the Cox model of the churn section (:func:`cxlib.sections.churn.churn_frame`,
-    :func:`cxlib.survival.fit_cox`, :func:`cxlib.survival.churn_risk`); the lifetime value the BG/NBD x
-    Gamma-Gamma CLV of the value section (:func:`cxlib.sections.clv.customer_clv`,
-    :func:`cxlib.sections.clv.value_at_stake`), both fitted on all data up to ``observation_end``.
+    The numbers come from the report's value-at-stake pipeline (:func:`cxlib.clv.value_at_stake_pipeline`:
+    the Cox churn model of :func:`cxlib.survival.fit_churn_model` and the BG/NBD x Gamma-Gamma CLV of
+    :func:`cxlib.clv.customer_clv`, both fitted on all data up to ``observation_end``): pass its result as
+    ``stake`` to reuse it (the CLV section reports the same numbers), or leave ``stake`` out to run it here.
 
     Parameters
     ----------
     data : Dataset or mapping
-        Needs ``customers``, ``transactions``, ``subscriptions``, ``survey_responses``, ``tickets``.
+        Needs ``customers``, ``transactions``, ``subscriptions``, ``survey_responses``, ``tickets``
+        (unused when ``stake`` is given).
     observation_end : date-like
-    risk_horizon_days, clv_horizon_weeks, annual_discount_rate, margin
-        As in the churn and CLV notebooks (90 days; 52 weeks; 10% a year; 30% margin).
+        Required without ``stake``; with it, must be the stake's if given.
+    risk_horizon_days, clv_horizon_weeks, annual_discount_rate, margin, cox_covariates, landmark_days
+        Parameters of the pipeline (:class:`cxlib.clv.StakeParameters`; None: its default, 90 days,
+        52 weeks, 10% a year, 30% margin, CX status and plan, 1 day).  With ``stake``, a value given must
+        equal the stake's (one value at stake per report).
     save_rate : float, default 0.2
         Assumed share of the listed members' churn prevented by the retention action.
     min_probability : float
@@ -300,71 +308,85 @@ def churn_risk_list(data: Any, *, observation_end: Any, risk_horizon_days: float
         Level of the delta-method interval of the expected value (parameter uncertainty of the CLV models).
     segments : mapping of str to Series, optional
         Customer segments carried into the export (:func:`add_segments`); the ranking is over all members.
+    stake : ValueAtStake, optional
+        The pipeline's result, fitted once per report.
 
     Returns
     -------
     ActionList
-        ``frame``: the customer, the ``segments`` columns, ``churn_probability``, ``clv`` (currency), ``value_at_stake``, ``rank``;
-        ``expected_value`` = ``save_rate`` x the sum of the listed value at stake, with its interval.
+        ``frame``: the customer, the ``segments`` columns, ``churn_probability``, ``clv`` (currency),
+        ``value_at_stake``, ``rank``; ``expected_value`` = ``save_rate`` x the sum of the listed value at
+        stake, with its interval.
     """
-    from ..clv import BetaGeo, GammaGamma, repeat_buyers, rfm_summary
-    from ..clv.report import customer_clv, value_at_stake
-    from ..survival import churn_risk, fit_cox
-    from ..survival.report import churn_frame, cox_design
-
-    for name, v in (("save_rate", save_rate), ("min_probability", min_probability), ("margin", margin)):
+    for name, v in (("save_rate", save_rate), ("min_probability", min_probability)):
         if not 0 <= v <= 1:
             raise ParameterError(f"{name}={v!r} must be a share in [0, 1].")
-    tables = getattr(data, "tables", data)
-    end = pd.Timestamp(observation_end).normalize()
-    rfm = rfm_summary(tables["transactions"], observation_end=end, time_unit="week")
-    rfm = rfm[rfm["T"] > 0]
-    bg = BetaGeo(alpha=alpha).fit(rfm)
-    gg = GammaGamma(alpha=alpha).fit(repeat_buyers(rfm))
-    sample = customer_clv(bg, gg, rfm, horizon=clv_horizon_weeks, annual_discount_rate=annual_discount_rate,
-                          margin=margin)
-    frame = churn_frame(tables["subscriptions"], customers=tables["customers"],
-                        survey_responses=tables["survey_responses"], tickets=tables["tickets"], observation_end=end,
-                        landmark_days=landmark_days)
-    design, _ = cox_design(frame, covariates=list(cox_covariates))
-    cox = fit_cox(design, alpha=alpha)
-    risk = churn_risk(cox, design[frame["event"] == 0], horizon=risk_horizon_days)
-    stake, _ = value_at_stake(sample, risk, customer_ids=frame["customer_id"], alpha=alpha)
-    listed = stake[stake["value_at_stake"].notna() & (stake["churn_probability"] >= min_probability)]
+    given = {k: v for k, v in {
+        "observation_end": observation_end, "risk_horizon_days": risk_horizon_days,
+        "clv_horizon_weeks": clv_horizon_weeks, "annual_discount_rate": annual_discount_rate, "margin": margin,
+        "cox_covariates": cox_covariates, "landmark_days": landmark_days}.items() if v is not None}
+    stake = _stake_for(data, given, alpha=alpha) if stake is None else _checked_stake(stake, given)
+    p = stake.parameters
+    ranked = stake.stake
+    listed = ranked[ranked["value_at_stake"].notna() & (ranked["churn_probability"] >= min_probability)]
     listed = (listed.head(top) if top is not None else listed).reset_index(drop=True)
     listed["rank"] = np.arange(1, len(listed) + 1)
-    weights = pd.Series(listed["churn_probability"].to_numpy(), index=listed["customer_id"]).reindex(
-        sample.clv.index).fillna(0.0).to_numpy()
-    est, _, lo, hi = sample.interval(lambda v: float(weights @ v), alpha=alpha)
+    est, _, lo, hi = stake.value_of(listed["customer_id"], alpha=alpha)
     return ActionList(
         name="churn_risk", frame=apply_id_policy(add_segments(listed, segments), ids), ids=ids, expected_value=save_rate * est,
         ci_lower=save_rate * lo, ci_upper=save_rate * hi, ci_level=1 - alpha, value_unit="EUR",
         assumption=f"the retention action prevents {save_rate:.0%} of the listed members' churn (an assumption; "
                    "test it by holding out part of the list)",
-        method=(f"Cox churn probability within {risk_horizon_days:g} days x {sample.method}; value = save rate x "
-                "sum of value at stake, delta-method interval (CLV parameter uncertainty)"))
+        method=(f"Cox churn probability within {p.risk_horizon_days:g} days x {stake.sample.method}; value = save "
+                "rate x sum of value at stake, delta-method interval (CLV parameter uncertainty)"))
+
+
+def _stake_for(data: Any, given: Mapping[str, Any], *, alpha: float) -> ValueAtStake:
+    """Run the value-at-stake pipeline with the given parameters (the rest at their defaults)."""
+    if "observation_end" not in given:
+        raise ParameterError("churn_risk_list needs observation_end= (or stake=, the value-at-stake pipeline's "
+                             "result).")
+    from ..clv import StakeParameters, value_at_stake_pipeline
+
+    return value_at_stake_pipeline(data, StakeParameters(**given, alpha=alpha))
+
+
+def _checked_stake(stake: ValueAtStake, given: Mapping[str, Any]) -> ValueAtStake:
+    """``stake`` if every parameter in ``given`` equals the one it was built with, else ParameterError."""
+    used = stake.parameters
+    wanted = dataclasses.replace(used, **given)
+    differ = [f.name for f in dataclasses.fields(used) if getattr(wanted, f.name) != getattr(used, f.name)]
+    if differ:
+        raise ParameterError(f"stake= was built with {', '.join(f'{n}={getattr(used, n)!r}' for n in differ)}; "
+                             f"found {', '.join(f'{n}={getattr(wanted, n)!r}' for n in differ)}.  One value at "
+                             "stake per report: drop these arguments or rebuild the stake with them.")
+    return stake
 
 
 def build_action_lists(data: Any, *, period: str, observation_end: Any = None, ids: IdPolicy = "pseudonymized",
                        sla_hours: float = 72.0, save_rate: float = 0.2, recovery_rate: float = 0.2,
-                       risk_horizon_days: float = 90.0, top: int | None = None, alpha: float = 0.05,
-                       segments: Segments | None = None) -> dict[str, ActionList]:
+                       risk_horizon_days: float | None = None, top: int | None = None, alpha: float = 0.05,
+                       segments: Segments | None = None, stake: ValueAtStake | None = None
+                       ) -> dict[str, ActionList]:
     """The three action lists for a dataset and period (``observation_end`` defaults to the period's last day).
 
     ``segments`` (column name -> labels indexed by ``customer_id``) puts each customer's segments into
-    all three CRM exports (:func:`add_segments`).
+    all three CRM exports (:func:`add_segments`).  ``stake`` (:func:`cxlib.clv.value_at_stake_pipeline`)
+    is the report's value at stake, reused by the churn-risk list (:func:`churn_risk_list`); without it the
+    pipeline runs with ``risk_horizon_days`` (None: 90) and its other defaults.
 
     Returns ``{"detractors": ..., "churn_risk": ..., "sla_breaches": ...}``.
     """
     check_choice("ids", ids, ID_POLICIES)
     end = (pd.Timestamp(observation_end) if observation_end is not None and str(observation_end) != ""
-           else pd.Period(period, freq="Q").end_time.normalize())
+           else Period.parse(period).last_day)
     tables = getattr(data, "tables", data)
     return {
         "detractors": detractor_list(tables["survey_responses"], tables["customers"], period=period,
                                      recovery_rate=recovery_rate, ids=ids, segments=segments),
         "churn_risk": churn_risk_list(tables, observation_end=end, risk_horizon_days=risk_horizon_days,
-                                      save_rate=save_rate, top=top, alpha=alpha, ids=ids, segments=segments),
+                                      save_rate=save_rate, top=top, alpha=alpha, ids=ids, segments=segments,
+                                      stake=stake),
         "sla_breaches": sla_breach_list(tables["tickets"], observation_end=end, sla_hours=sla_hours, ids=ids,
                                         segments=segments),
     }

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from ..errors import ConvergenceError, NotFittedError, ParameterError, check_choice
+from ..stats import check_alpha, z_value
 
 #: Length of one model time unit in days; months are deliberately absent (no hidden 30-day month).
 TIME_UNITS: dict[str, float] = {"day": 1.0, "week": 7.0}
@@ -82,8 +83,7 @@ class MLEFitter:
     _method: str = ""
 
     def __init__(self, *, alpha: float = 0.05):
-        if not 0 < alpha < 1:
-            raise ParameterError(f"alpha={alpha!r} must lie strictly between 0 and 1 (0.05 gives 95% intervals).")
+        check_alpha(alpha)
         self.alpha = alpha
         self.params_: pd.Series | None = None
         self.segments_: dict[Any, MLEFitter] | None = None
@@ -271,9 +271,7 @@ class MLEFitter:
         """
         params = self._check_fitted()
         alpha = self.alpha if alpha is None else alpha
-        if not 0 < alpha < 1:
-            raise ParameterError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = z_value(alpha)
         se_log = np.sqrt(np.diag(self._cov_log))
         return pd.DataFrame({"ci_lower": np.exp(self._logp - z * se_log),
                              "ci_upper": np.exp(self._logp + z * se_log)}, index=params.index)

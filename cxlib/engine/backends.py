@@ -1,17 +1,19 @@
-"""Where the heavy aggregations run: DuckDB in this process (the default) or an Apache Spark session.
+"""Where the workbook's SQL runs: DuckDB in this process (the default) or an Apache Spark session.
 
 A :class:`Backend` holds the contract tables under their names (``events``, ``transactions``...)
 and runs SQL written once in DuckDB's dialect.  :class:`DuckDBBackend` runs it as is;
 :class:`SparkBackend` translates it with :func:`cxlib.engine.dialect.to_spark` and runs it in a
 ``SparkSession`` (local, or the cluster session the user already has).  Both return pandas frames
 with the column names and dtypes the query's caller declares, so a result does not say which engine
-made it.
+made it.  This is the one SQL runner of the workbook: :mod:`cxlib.journey` runs its DuckDB-only queries
+on a :class:`DuckDBBackend` made by :func:`duckdb_backend` over whatever holds the events.
 
 The engine is chosen by configuration, first match wins: the ``engine=`` argument, the
 ``CX_ENGINE`` environment variable, else ``"duckdb"``.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from abc import ABC, abstractmethod
@@ -22,12 +24,13 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from ..errors import CxError, DataContractError, ParameterError, check_choice
+from ..errors import CxError, DataContractError, EngineUnavailableError, ParameterError, check_choice
 from ..schema import TABLES
 from .dialect import to_spark
 
 __all__ = ["Backend", "DuckDBBackend", "SparkBackend", "EngineUnavailableError", "ENGINES", "ENGINE_ENV",
-           "MASTER_ENV", "EngineName", "connect", "resolve_engine", "spark_session", "conform"]
+           "MASTER_ENV", "ANCHOR", "EngineName", "connect", "duckdb_backend", "resolve_engine", "spark_session",
+           "conform"]
 
 EngineName = Literal["duckdb", "spark"]
 ENGINES = ("duckdb", "spark")
@@ -36,16 +39,15 @@ ENGINE_ENV = "CX_ENGINE"
 #: Environment variable naming the Spark master when the session is created here (default ``local[2]``).
 MASTER_ENV = "CX_SPARK_MASTER"
 DEFAULT_MASTER = "local[2]"
+#: Name under which the relation of a relation-anchored :class:`DuckDBBackend` is visible to its queries.
+ANCHOR = "cx_src"
+_temp_names = itertools.count(1)
 
 #: Spark settings of a session created here: UTC (timestamps carry no offset), no web UI, few
 #: shuffle partitions (the aggregated answers are small), Arrow for the transfer to pandas.
 SPARK_DEFAULTS = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false",
                   "spark.sql.shuffle.partitions": "8", "spark.sql.execution.arrow.pyspark.enabled": "true",
                   "spark.sql.ansi.enabled": "false", "spark.ui.showConsoleProgress": "false"}
-
-
-class EngineUnavailableError(CxError):
-    """The chosen engine cannot run here (PySpark or Java missing, session failed to start)."""
 
 
 def resolve_engine(engine: EngineName | str | None = None) -> str:
@@ -124,9 +126,21 @@ class Backend(ABC):
         return conform(self._df(query), dtypes)
 
     def columns(self, name: str) -> list[str]:
-        """Column names of a registered table."""
-        self.require(name)
+        """Column names of a table, view or parenthesised query (``name`` as it would follow ``FROM``).
+
+        Call :meth:`require` first for an error that names a missing registered table.
+        """
         return list(self._df(f"SELECT * FROM {name} LIMIT 0").columns)
+
+    def temp_name(self, prefix: str) -> str:
+        """A fresh name for a temporary table of this process (``cx_<prefix>_<n>``)."""
+        return f"cx_{prefix}_{next(_temp_names)}"
+
+    def register(self, frame: pd.DataFrame, prefix: str = "frame") -> str:
+        """Make a pandas frame queryable under a fresh temporary name; return the name."""
+        name = self.temp_name(prefix)
+        self.register_frame(name, frame)
+        return name
 
     def require(self, *names: str) -> None:
         """Raise :class:`DataContractError` naming the first table that is not registered."""
@@ -138,37 +152,125 @@ class Backend(ABC):
 
 
 class DuckDBBackend(Backend):
-    """The default engine: an in-process DuckDB connection with one view per table file."""
+    """The default engine: an in-process DuckDB connection (one view per table file), or a relation.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection, optional
+        The connection to run on, its own tables and views included (``Dataset.connection()``
+        gives one view per table file); default a new in-memory connection.
+    anchor : duckdb.DuckDBPyRelation, optional
+        Run every statement inside this relation's own connection instead, with the relation
+        visible as :data:`ANCHOR` (exclusive with ``con``).
+
+    Besides the portable :meth:`~Backend.sql`, DuckDB's own SQL (ordered list aggregates, list
+    lambdas, the fused journey queries of :mod:`cxlib.journey`) runs through :meth:`relation`,
+    :meth:`df`, :meth:`fetchall` and :meth:`execute`.
+
+    Examples
+    --------
+    >>> be = DuckDBBackend()
+    >>> name = be.register(pd.DataFrame({"a": [1, 2]}))
+    >>> be.fetchall(f"SELECT sum(a) FROM {name}")
+    [(3,)]
+    """
 
     name = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, *,
+                 anchor: duckdb.DuckDBPyRelation | None = None) -> None:
         super().__init__()
-        self.con = con if con is not None else duckdb.connect()
+        if con is not None and anchor is not None:
+            raise ParameterError("DuckDBBackend takes a connection or a relation anchor, not both.")
+        self.anchor = anchor
+        self.con = con if con is not None or anchor is not None else duckdb.connect()
+        if anchor is not None:
+            self.tables[ANCHOR] = "relation"
 
     def translate(self, sql: str) -> str:
         return sql
 
-    def _df(self, sql: str) -> pd.DataFrame:
-        return self.con.sql(sql).df()
+    def relation(self, sql: str) -> duckdb.DuckDBPyRelation:
+        """The lazy DuckDB relation of a SELECT query."""
+        if self.anchor is None:
+            return self.con.sql(sql)
+        return self.anchor.query(ANCHOR, sql)
+
+    def df(self, sql: str) -> pd.DataFrame:
+        """Run a SELECT query and return its (small, aggregated) answer as pandas, dtypes as DuckDB gives them."""
+        return self.relation(sql).df()
+
+    _df = df
+
+    def fetchall(self, sql: str) -> list[tuple]:
+        """Run a SELECT query and return its rows as Python tuples."""
+        return self.relation(sql).fetchall()
+
+    def execute(self, sql: str) -> None:
+        """Run a statement (CREATE, DROP...) for its effect."""
+        if self.anchor is None:
+            self.con.execute(sql)
+        else:
+            self.anchor.query(ANCHOR, sql)
 
     def materialize(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
         self.tables[name] = "materialized"
 
     def drop(self, name: str) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(f"DROP TABLE IF EXISTS {name}")
         self.tables.pop(name, None)
 
     def register_parquet(self, name: str, path: Path) -> None:
         pattern = f"{path}/**/*.parquet" if Path(path).is_dir() else str(path)
-        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
-                         f"'{pattern.replace(chr(39), chr(39) * 2)}')")
+        self.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
+                     f"'{pattern.replace(chr(39), chr(39) * 2)}')")
         self.tables[name] = str(path)
 
     def register_frame(self, name: str, frame: pd.DataFrame) -> None:
-        self.con.register(name, frame)
+        if self.anchor is None:
+            self.con.register(name, frame)
+        else:
+            cx_frame = frame  # noqa: F841 - found by DuckDB's replacement scan
+            self.anchor.query(ANCHOR, f"CREATE TEMP TABLE {name} AS SELECT * FROM cx_frame")
         self.tables[name] = "pandas"
+
+
+def duckdb_backend(data: Any = None) -> DuckDBBackend:
+    """A :class:`DuckDBBackend` over ``data`` where it already is (nothing is copied).
+
+    Parameters
+    ----------
+    data : DuckDBBackend, duckdb connection or relation, Dataset, mapping of DataFrames, or None
+        A backend (returned as is); a connection (its tables and views as they are); a relation
+        (visible as :data:`ANCHOR`); a :class:`cxlib.data.Dataset` (its
+        :meth:`~cxlib.data.Dataset.connection`: one view per table file, lazily held tables
+        included); a mapping of table name to DataFrame (each registered under its name); None
+        (a new in-memory connection).
+
+    Examples
+    --------
+    >>> be = duckdb_backend({"units": pd.DataFrame({"unit_id": ["S1", "S2"]})})
+    >>> be.fetchall("SELECT count(*) FROM units")
+    [(2,)]
+    """
+    if data is None or isinstance(data, DuckDBBackend):
+        return data if data is not None else DuckDBBackend()
+    if isinstance(data, duckdb.DuckDBPyConnection):
+        return DuckDBBackend(data)
+    if isinstance(data, duckdb.DuckDBPyRelation):
+        return DuckDBBackend(anchor=data)
+    if hasattr(data, "connection") and hasattr(data, "files"):  # cxlib.data.Dataset
+        backend = DuckDBBackend(data.connection())
+        backend.tables.update({table: str(path) for table, path in data.files.items()})
+        return backend
+    if isinstance(data, Mapping):
+        backend = DuckDBBackend()
+        for table, frame in data.items():
+            backend.register_frame(table, frame)
+        return backend
+    raise ParameterError(f"Cannot run DuckDB over a {type(data).__name__}; pass a DuckDB connection or relation, "
+                         "a cxlib.data.Dataset or a mapping of table name to DataFrame.")
 
 
 class SparkBackend(Backend):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..errors import ParameterError
+from ..errors import EngineUnavailableError, ParameterError
 
 __all__ = ["to_spark"]
 
@@ -35,7 +35,6 @@ def _sqlglot():
         import sqlglot
         from sqlglot import exp
     except ImportError:  # pragma: no cover - sqlglot ships with the spark extra
-        from .backends import EngineUnavailableError
         raise EngineUnavailableError("Running the workbook's SQL on Spark needs sqlglot (the SQL transpiler); "
                                      "install the spark extra: pip install 'cxlib[spark]'.") from None
     return sqlglot, exp

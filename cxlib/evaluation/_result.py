@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import CxWarning, DataContractError, ParameterError
+from ..stats import t_value
 
 Design = Literal["naive", "did_2x2", "twfe", "staggered", "its", "structural", "synthetic_control"]
 DESIGNS: tuple[str, ...] = ("naive", "did_2x2", "twfe", "staggered", "its", "structural", "synthetic_control")
@@ -194,20 +195,6 @@ class EventStudyResult:
 
 # --------------------------------------------------------------------------- inference helpers
 
-def check_alpha(alpha: float) -> float:
-    """Return ``alpha`` after checking ``0 < alpha < 1``."""
-    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise ParameterError(f"alpha={alpha!r} must be a number strictly between 0 and 1 (for example 0.05).")
-    return float(alpha)
-
-
-def critical_value(alpha: float, dof: float) -> float:
-    """Two-sided critical value of t(``dof``), or of the normal when ``dof`` is infinite."""
-    if math.isinf(dof):
-        return float(stats.norm.ppf(1 - alpha / 2))
-    return float(stats.t.ppf(1 - alpha / 2, dof))
-
-
 def wald_inference(estimate: float, se: float, dof: float, alpha: float) -> dict[str, float]:
     """Statistic, two-sided p-value and interval of ``estimate`` with standard error ``se``.
 
@@ -220,7 +207,7 @@ def wald_inference(estimate: float, se: float, dof: float, alpha: float) -> dict
     stat = estimate / se
     dist = stats.norm if math.isinf(dof) else stats.t(dof)
     p = float(2 * dist.sf(abs(stat)))
-    crit = critical_value(alpha, dof)
+    crit = t_value(alpha, dof)
     return {"statistic": float(stat), "p_value": p, "ci_lower": estimate - crit * se,
             "ci_upper": estimate + crit * se}
 
@@ -264,7 +251,7 @@ def relative_effect(estimate: float, baseline: float, cov: np.ndarray, *, alpha:
     v_tt, v_tm, v_mm = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
     if not (v_tt > 0 and math.isfinite(v_tt)):
         return rel, math.nan, math.nan
-    c2 = critical_value(alpha, dof) ** 2
+    c2 = t_value(alpha, dof) ** 2
     a = baseline ** 2 - c2 * v_mm
     b = -2.0 * (estimate * baseline - c2 * v_tm)
     k = estimate ** 2 - c2 * v_tt

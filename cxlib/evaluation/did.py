@@ -17,8 +17,9 @@ import pandas as pd
 import statsmodels.api as sm
 
 from ..errors import ConvergenceError, ParameterError, SmallSampleWarning, check_choice
-from ._result import (EffectResult, Scale, check_alpha, log_outcome, log_scale_fields, prepare_panel,
-                      relative_effect, wald_inference)
+from ..stats import check_alpha
+from ._result import (EffectResult, Scale, log_outcome, log_scale_fields, prepare_panel, relative_effect,
+                      wald_inference)
 
 __all__ = ["before_after", "did", "DidDesign"]
 

@@ -15,7 +15,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 from ..errors import ParameterError, SmallSampleWarning
-from ._result import EffectResult, check_alpha, critical_value, numeric_outcome, require_columns, wald_inference
+from ..stats import check_alpha, t_value
+from ._result import EffectResult, numeric_outcome, require_columns, wald_inference
 
 __all__ = ["its", "ITS_COEFFICIENT_COLUMNS"]
 
@@ -149,10 +150,10 @@ def its(data: pd.DataFrame, *, outcome: str, time: str, intervention_start, seas
     if baseline > 0:
         grad = a / baseline - tau * c / baseline ** 2
         rse = float(math.sqrt(grad @ cov @ grad))
-        crit = critical_value(alpha, dof)
+        crit = t_value(alpha, dof)
         rel = tau / baseline
         rel_lo, rel_hi = rel - crit * rse, rel + crit * rse
-    crit = critical_value(alpha, dof)
+    crit = t_value(alpha, dof)
     coef = pd.DataFrame({"term": ["level_change", "slope_change"], "estimate": beta[2:4],
                          "se": np.sqrt(np.diag(cov))[2:4]}, columns=list(ITS_COEFFICIENT_COLUMNS))
     coef["ci_lower"] = coef["estimate"] - crit * coef["se"]

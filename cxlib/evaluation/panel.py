@@ -17,10 +17,13 @@ import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
 
-__all__ = ["build_panel", "segment_data", "PANEL_METRICS", "PANEL_COLUMNS", "PanelMetric", "Frequency"]
+__all__ = ["build_panel", "segment_data", "first_full_period", "PANEL_METRICS", "PANEL_COLUMNS", "PANEL_FREQUENCIES",
+           "PanelMetric", "Frequency"]
 
 Frequency = Literal["month", "quarter", "week"]
 _FREQ = {"month": "M", "quarter": "Q", "week": "W-SUN"}
+#: The period lengths a panel can have.
+PANEL_FREQUENCIES = tuple(_FREQ)
 
 #: Columns of every panel, in this order.
 PANEL_COLUMNS = ("unit_id", "period", "metric", "value", "numerator", "denominator", "first_treated", "treated")
@@ -63,8 +66,12 @@ def _period(ts: pd.Series, freq: str) -> pd.Series:
     return ts.dt.to_period(_FREQ[freq]).dt.start_time
 
 
-def _first_full_period(dates: pd.Series, freq: str) -> pd.Series:
-    """The first period starting on or after each date (a period the program ran in from its first day)."""
+def first_full_period(dates: pd.Series, freq: str) -> pd.Series:
+    """The first period (``freq`` of :data:`PANEL_FREQUENCIES`) starting on or after each date.
+
+    That is the first period a program ran in from its first day: a rollout on 2025-03-10 with
+    ``freq="month"`` has its first full period in April 2025.
+    """
     per = dates.dt.to_period(_FREQ[freq])
     start = per.dt.start_time
     return start.where(start >= dates.dt.normalize(), (per + 1).dt.start_time)
@@ -285,7 +292,8 @@ def assemble_panel(rows: pd.DataFrame, *, units: np.ndarray, lo: pd.Timestamp, h
     per-customer metrics ``customers_before(grid)`` gives the denominator of each grid cell (customers of
     the store who signed up before the period). ``value = scale * num / den`` (scale 1,000 for complaints),
     ``first_treated`` is the unit's first full period after its rollout, and periods where no store has a
-    value (no customers yet) are dropped. Shared by :func:`build_panel` and ``cxlib.engine.metric_panel``.
+    value (no customers yet) are dropped. Shared by :func:`build_panel` and
+    :func:`cxlib.evaluation.scale.metric_panel`.
     """
     rows = rows[(rows["period"] >= lo) & (rows["period"] <= hi)]
     periods = pd.DatetimeIndex(pd.period_range(lo, hi, freq=_FREQ[freq]).start_time)
@@ -302,7 +310,7 @@ def assemble_panel(rows: pd.DataFrame, *, units: np.ndarray, lo: pd.Timestamp, h
     out["value"] = value
     out["metric"] = metric
     ro = rollout[rollout["program"] == program] if program is not None else rollout.iloc[:0]
-    first = pd.Series(_first_full_period(pd.to_datetime(ro["rollout_date"]), freq).to_numpy(),
+    first = pd.Series(first_full_period(pd.to_datetime(ro["rollout_date"]), freq).to_numpy(),
                       index=ro["unit_id"].astype(str))
     out["first_treated"] = pd.to_datetime(out["unit_id"].map(first))
     out["treated"] = (out["period"] >= out["first_treated"]).astype(int)

@@ -21,9 +21,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import CxWarning, DataContractError, ParameterError, check_choice
-from ._result import (EVENT_STUDY_COLUMNS, EffectResult, EventStudyResult, PreTrendWarning, Scale, check_alpha,
-                      critical_value, log_outcome, log_scale_fields, prepare_panel, relative_effect,
-                      wald_inference)
+from ..stats import check_alpha, t_value
+from ._result import (EVENT_STUDY_COLUMNS, EffectResult, EventStudyResult, PreTrendWarning, Scale, log_outcome,
+                      log_scale_fields, prepare_panel, relative_effect, wald_inference)
 
 __all__ = ["staggered_did", "event_study", "ControlGroup", "BasePeriod", "Aggregation"]
 
@@ -155,7 +155,7 @@ def _event_table(fit: _GroupTime, *, alpha: float, base_period: str, metric: str
     es = np.unique(e_all)
     if window is not None:
         es = es[(es >= window[0]) & (es <= window[1])]
-    z = critical_value(alpha, math.inf)
+    z = t_value(alpha, math.inf)
     rows, lead_inf, lead_est = [], [], []
     for e in es:
         theta, inf, _, _ = _aggregate(fit, e_all == e)
@@ -369,7 +369,7 @@ def staggered_did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, fir
                "relative_ci_lower": rel[1], "relative_ci_upper": rel[2]}
     table, _, dof_pre, p_pre = _event_table(fit, alpha=alpha, base_period=base_period, metric=metric, window=None)
     _warn_pretrend(p_pre, dof_pre, alpha, metric)
-    z = critical_value(alpha, math.inf)
+    z = t_value(alpha, math.inf)
     gt_se = np.sqrt((fit.inf_att ** 2).sum(axis=0)) / n
     group_time = pd.DataFrame({
         "cohort": fit.levels[fit.cohort], "period": fit.levels[fit.period], "event_time": fit.period - fit.cohort,

@@ -17,7 +17,8 @@ import pandas as pd
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from ..errors import ConvergenceError, ParameterError, SmallSampleWarning
-from ._result import EffectResult, check_alpha, numeric_outcome, require_columns
+from ..stats import check_alpha
+from ._result import EffectResult, numeric_outcome, require_columns
 
 __all__ = ["structural_counterfactual", "SERIES_COLUMNS", "SUMMARY_COLUMNS"]
 

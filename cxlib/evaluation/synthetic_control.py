@@ -17,7 +17,8 @@ import pandas as pd
 from scipy import optimize
 
 from ..errors import ConvergenceError, DataContractError, ParameterError, SmallSampleWarning
-from ._result import EffectResult, check_alpha, numeric_outcome, require_columns
+from ..stats import check_alpha
+from ._result import EffectResult, numeric_outcome, require_columns
 
 __all__ = ["synthetic_control", "simplex_weights"]
 

@@ -3,7 +3,8 @@
 One module per question:
 
 * :mod:`~cxlib.journey.sessions` -- cut events into journeys (:func:`journeyize`, :func:`from_paths`);
-* :mod:`~cxlib.journey.sql` -- the fused journey SQL and the engine running it;
+* :mod:`~cxlib.journey.sql` -- the fused journey SQL (run on a :class:`cxlib.engine.DuckDBBackend`);
+* :mod:`~cxlib.journey.scale` -- the scale path: journeys and their counts on DuckDB or Spark;
 * :mod:`~cxlib.journey.paths` -- frequent paths and path lengths;
 * :mod:`~cxlib.journey.funnel` -- ordered funnels with intervals and a two-segment test;
 * :mod:`~cxlib.journey.transitions` -- transition matrix and directly-follows graph;

@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ..engine.sql import literal, with_ctes
 from ..errors import DataContractError, ParameterError, check_choice
-from ._stats import check_alpha
+from ..stats import check_alpha
 from .bysegment import by_segment
 from .sessions import Journeys, as_journeys
-from .sql import decode_sql, literal, paths_sql, with_ctes
+from .sql import decode_sql, paths_sql
 from .transitions import (CONVERSION, NULL, START, STATE_SEP, _counts_from_events, check_order,
                           distinct_paths_sql, edges_sql)
 
@@ -152,7 +153,7 @@ def removal_effects(probabilities: pd.DataFrame) -> pd.DataFrame:
 
 def _inputs(js, order: int, censored: str):
     """Distinct paths, their edge incidence (sparse) and heuristic credits, all aggregated in DuckDB."""
-    eng = js.engine
+    eng = js.backend
     d = eng.temp_name("distinct_paths")
     eng.execute(f"CREATE TEMP TABLE {d} AS {distinct_paths_sql(js, censored=censored)}")
     paths = eng.df(f"SELECT pid, n, outcome = 'conversion' AS converted FROM {d} ORDER BY pid")
@@ -175,7 +176,7 @@ def _aggregated_inputs(js, order: int, censored: str):
     weighted by ``weight``), which skips numbering the distinct paths.  Returns the same frames
     as :func:`_inputs` plus ``(n_journeys, n_conversions, n_credited)``.
     """
-    eng = js.engine
+    eng = js.backend
     if js.spec is not None and order == 1:
         return _aggregated_from_events(js, censored)
     keep = " AND outcome != 'censored'" if censored == "exclude" else ""
@@ -217,7 +218,7 @@ def _aggregated_from_events(js, censored: str):
     touchpoint right before the conversion, linear = ``1 / (n_events - 1)`` to every other event of
     a converted journey (one join of those events to their journeys).
     """
-    eng = js.engine
+    eng = js.backend
     ctes, ev, jt = js.sources()
     conv = literal(js.conversion)
     e, _ = _counts_from_events(js, censored)
@@ -253,12 +254,12 @@ def _distinct_paths(js: Journeys) -> tuple[Journeys, str | None]:
     """
     if js.fused is None:
         return js, None
-    t = js.engine.temp_name("distinct_paths")
-    js.engine.execute(f"""CREATE TEMP TABLE {t} AS
+    t = js.backend.temp_name("distinct_paths")
+    js.backend.execute(f"""CREATE TEMP TABLE {t} AS
 SELECT {decode_sql("p", js.codes)} AS path, outcome, outcome = 'conversion' AS converted, weight FROM (
   SELECT p, outcome, sum(weight)::BIGINT AS weight FROM ({paths_sql(js.fused, js.observation_end, js.codes)}) j
   GROUP BY p, outcome) g""")
-    n = int(js.engine.fetchall(f"SELECT coalesce(sum(weight), 0) FROM {t}")[0][0])
+    n = int(js.backend.fetchall(f"SELECT coalesce(sum(weight), 0) FROM {t}")[0][0])
     return dataclasses.replace(js, spec=None, _built={"table": t, "journeys": t, "n_journeys": n}), t
 
 
@@ -413,7 +414,7 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
         ci_level=1 - alpha, n_journeys=n_total, n_conversions=n_conv_total, n_boot=int(n_boot),
         order=order)
     if tmp is not None:
-        js.engine.execute(f"DROP TABLE {tmp}")
+        js.backend.execute(f"DROP TABLE {tmp}")
     base_ci = tuple(np.nanquantile(boots["base"], q)) if boots else (np.nan, np.nan)
     reps = pd.DataFrame(boots["markov_re"], columns=channels) if boots else pd.DataFrame(columns=channels)
     return Attribution(table=table[list(ATTRIBUTION_COLUMNS)], conversion_probability=float(point["base"]),

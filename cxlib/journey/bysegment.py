@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..engine.sql import ident, literal
 from ..errors import DataContractError, ParameterError
 from .funnel import _segment_source, segment_table
 from .sessions import Journeys, as_journeys
-from .sql import ident, literal
 
 __all__ = ["BySegment", "segment_journeys", "by_segment"]
 
@@ -58,16 +58,16 @@ def segment_journeys(journeys: Any, by: str, segments: Any = None) -> dict[str, 
         raise ParameterError(f"by={by!r} must name the segment column.")
     if js.spec is None:  # path counts (or journeys without events): filter the journey table
         src, seg = _segment_source(js, by, segments, js.table)
-        if segments is None and by not in js.engine.columns(js.table):
+        if segments is None and by not in js.backend.columns(js.table):
             raise ParameterError(f"by={by!r} is not a column of the journeys; pass segments= with customer_id "
                                  f"and {by!r}.")
-        levels = [r[0] for r in js.engine.fetchall(f"SELECT DISTINCT {seg} FROM {src} ORDER BY 1")]
+        levels = [r[0] for r in js.backend.fetchall(f"SELECT DISTINCT {seg} FROM {src} ORDER BY 1")]
         out = {}
         for level in levels:
-            name = js.engine.temp_name("segment_journeys")
+            name = js.backend.temp_name("segment_journeys")
             cols = "* EXCLUDE (cx_segment)" if segments is not None else "*"
-            js.engine.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {src} WHERE {seg} = {literal(level)}")
-            n_j, n_e = js.engine.fetchall(f"SELECT coalesce(sum(weight), 0), coalesce(sum(weight * n_events), 0) "
+            js.backend.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM {src} WHERE {seg} = {literal(level)}")
+            n_j, n_e = js.backend.fetchall(f"SELECT coalesce(sum(weight), 0), coalesce(sum(weight * n_events), 0) "
                                           f"FROM {name}")[0]
             out[str(level)] = dataclasses.replace(js, n_events=int(n_e), _built={
                 "table": name, "journeys": name, "n_journeys": int(n_j)})
@@ -77,16 +77,16 @@ def segment_journeys(journeys: Any, by: str, segments: Any = None) -> dict[str, 
                              "(one row per customer) or the name of such a table, e.g. 'customers'.")
     table = segment_table(js, by, segments)
     spec = js.spec
-    labels = js.engine.temp_name("segment_labels")
-    js.engine.execute(f"""CREATE TEMP TABLE {labels} AS
+    labels = js.backend.temp_name("segment_labels")
+    js.backend.execute(f"""CREATE TEMP TABLE {labels} AS
 SELECT e.c, coalesce(min(CAST(s.{ident(by)} AS VARCHAR)), {literal(MISSING)}) AS label
 FROM (SELECT DISTINCT CAST({spec.customer} AS VARCHAR) AS c FROM {spec.source} WHERE {' AND '.join(spec.where)}) e
 LEFT JOIN {table} s ON e.c = CAST(s.customer_id AS VARCHAR) GROUP BY e.c""")
     out = {}
-    for level, in js.engine.fetchall(f"SELECT DISTINCT label FROM {labels} ORDER BY 1"):
+    for level, in js.backend.fetchall(f"SELECT DISTINCT label FROM {labels} ORDER BY 1"):
         cond = f"CAST({spec.customer} AS VARCHAR) IN (SELECT c FROM {labels} WHERE label = {literal(level)})"
         sub = dataclasses.replace(spec, where=(*spec.where, cond))
-        n_e = js.engine.fetchall(f"SELECT count(*) FROM {sub.source} WHERE {' AND '.join(sub.where)}")[0][0]
+        n_e = js.backend.fetchall(f"SELECT count(*) FROM {sub.source} WHERE {' AND '.join(sub.where)}")[0][0]
         out[str(level)] = dataclasses.replace(js, spec=sub, n_events=int(n_e), _built={},
                                               source=f"{js.source}; {by} = {level!r}")
     return out

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ._stats import benjamini_hochberg, check_alpha, cohens_h, holm, newcombe, two_proportion_z
+from ..stats import (
+    check_alpha,
+    cohens_h,
+    fdr_bh,
+    holm,
+    newcombe_interval,
+    pooled_z_test,
+)
 from .bysegment import by_segment
 from .sessions import Journeys, _interval, _timedelta, as_journeys
 
@@ -53,10 +60,10 @@ def _table_ref(js: Journeys, data: Any, cols: tuple[str, ...], what: str) -> str
     if isinstance(data, str):
         ref = data if data.startswith('"') else f'"{data}"'
     elif isinstance(data, pd.DataFrame):
-        ref = js.engine.register(data, what)
+        ref = js.backend.register(data, what)
     else:
         raise ParameterError(f"{what}= must be a DataFrame or the name of a table in the journeys' DuckDB connection.")
-    have = js.engine.columns(ref)
+    have = js.backend.columns(ref)
     missing = [c for c in cols if c not in have]
     if missing:
         raise DataContractError(f"The {what} table lacks column(s) {missing}; found {have}.", table=what,
@@ -168,7 +175,7 @@ def fail_points(journeys: Any, *, outcome: Literal["abandonment", "low_csat", "d
     js = as_journeys(journeys)
     win = _timedelta(within, "within")
     units = _counts_sql(js, outcome, surveys, tickets, win, low_csat)
-    c = js.engine.df(f"""WITH u AS ({units}),
+    c = js.backend.df(f"""WITH u AS ({units}),
 tot AS (SELECT sum(w)::DOUBLE AS n, sum(w * bad)::DOUBLE AS k FROM u)
 SELECT e.tp AS touchpoint, e.n1, e.k1, tot.n - e.n1 AS n0, tot.k - e.k1 AS k0 FROM
   (SELECT tp, sum(w)::DOUBLE AS n1, sum(w * bad)::DOUBLE AS k1 FROM (SELECT w, bad, unnest(tps) AS tp FROM u) GROUP BY tp) e
@@ -180,9 +187,9 @@ SELECT e.tp AS touchpoint, e.n1, e.k1, tot.n - e.n1 AS n0, tot.k - e.k1 AS k0 FR
     with np.errstate(invalid="ignore", divide="ignore"):
         r1, r0 = k1 / n1, k0 / n0
         rr = r1 / r0
-    z, p = two_proportion_z(k1, n1, k0, n0, alternative=alternative)
-    lo, hi = newcombe(k1, n1, k0, n0, alpha)
-    p_holm, p_bh = holm(p), benjamini_hochberg(p)
+    z, p = pooled_z_test(k1, n1, k0, n0, alternative=alternative, zero_variance="no_difference")
+    lo, hi = newcombe_interval(k1, n1, k0, n0, alpha=alpha)
+    p_holm, p_bh = holm(p), fdr_bh(p)
     decide = p_holm if correction == "holm" else p_bh
     out = pd.DataFrame({"touchpoint": c["touchpoint"], "outcome": outcome, "n_exposed": n1, "events_exposed": k1,
                         "rate_exposed": r1, "n_other": n0, "events_other": k0, "rate_other": r0,

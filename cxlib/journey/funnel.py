@@ -10,10 +10,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..engine.sql import ident, literal
 from ..errors import DataContractError, ParameterError
-from ._stats import check_alpha, cohens_h, holm, newcombe, two_proportion_z, wilson
+from ..stats import (
+    check_alpha,
+    cohens_h,
+    holm,
+    newcombe_interval,
+    pooled_z_test,
+    wilson_interval,
+)
 from .sessions import Journeys, _interval, _timedelta, as_journeys
-from .sql import greedy_funnel_sql, ident, literal
+from .sql import greedy_funnel_sql
 
 __all__ = ["Funnel", "funnel", "FunnelComparison", "compare_funnels", "FUNNEL_COLUMNS", "COMPARISON_COLUMNS", "ALL"]
 
@@ -64,7 +72,7 @@ def segment_table(js: Any, by: str, segments: Any) -> str:
         if "customer_id" not in segments or by not in segments:
             raise DataContractError(f"The segments frame needs columns 'customer_id' and {by!r}; found "
                                     f"{list(segments.columns)}.", column=by, rule="required column")
-        return js.engine.register(segments[["customer_id", by]].drop_duplicates("customer_id"), "segments")
+        return js.backend.register(segments[["customer_id", by]].drop_duplicates("customer_id"), "segments")
     raise ParameterError("segments= must be a DataFrame with customer_id and the segment column, or the name of "
                          "a table in the journeys' DuckDB connection (for example 'customers').")
 
@@ -187,15 +195,15 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
         raise ParameterError("window= needs event times, but these journeys come from path counts (no times).")
     if not strict and win is None and by is None and js.fused is not None:
         # One query over the events: cut, fold each journey's step events, count by level.
-        lv = js.engine.df(greedy_funnel_sql(js.fused, list(steps))).assign(segment=ALL)
+        lv = js.backend.df(greedy_funnel_sql(js.fused, list(steps))).assign(segment=ALL)
         lv["journeys"] = lv["journeys"].astype("int64")
     elif not strict and win is None and (by is None or by not in ("journey_id", "touchpoints", "times", "path")):
         # Single pass over the event table; the journey table without lists carries weights and segments.
         src, seg = _segment_source(js, by, segments, js.journey_table)
-        lv = js.engine.df(_greedy_levels_sql(js, src, seg, steps))
+        lv = js.backend.df(_greedy_levels_sql(js, src, seg, steps))
     else:
         src, seg = _segment_source(js, by, segments)
-        lv = js.engine.df(_levels_sql(src, seg, steps, strict, win))
+        lv = js.backend.df(_levels_sql(src, seg, steps, strict, win))
     rows = []
     for segment, g in lv.groupby("segment", sort=True):
         per_level = g.set_index("level")["journeys"].reindex(range(len(steps) + 1), fill_value=0).to_numpy()
@@ -209,8 +217,8 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     first = out.groupby("segment")["n_reached"].transform("first").to_numpy(float)
     n_prev = out["n_previous"].to_numpy(float)
     n_i = out["n_reached"].to_numpy(float)
-    s_lo, s_hi = wilson(n_i, n_prev, alpha)
-    o_lo, o_hi = wilson(n_i, first, alpha)
+    s_lo, s_hi = wilson_interval(n_i, n_prev, alpha=alpha)
+    o_lo, o_hi = wilson_interval(n_i, first, alpha=alpha)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = out.assign(drop_off=n_prev - n_i, step_rate=n_i / n_prev, step_ci_lower=s_lo, step_ci_upper=s_hi,
                          overall_rate=n_i / first, overall_ci_lower=o_lo, overall_ci_upper=o_hi, ci_level=1 - alpha)
@@ -304,12 +312,12 @@ def compare_funnels(result: Funnel, a: str, b: str, *, alpha: float | None = Non
                "statistic": chi2, "dof": dof, "p_value": p, "p_holm": p, "effect_size": v, "n_a": na, "n_b": nb,
                "method": "Pearson chi-square test of homogeneity of exit levels (effect size Cramer's V); "
                          "difference of overall conversion with Newcombe hybrid score CI"}
-    lo, hi = newcombe(A["n_reached"].iloc[-1], na, B["n_reached"].iloc[-1], nb, alpha)
+    lo, hi = newcombe_interval(A["n_reached"].iloc[-1], na, B["n_reached"].iloc[-1], nb, alpha=alpha)
     overall["ci_lower"], overall["ci_upper"] = float(lo), float(hi)
     k1, n1 = A["n_reached"].to_numpy(float)[1:], A["n_previous"].to_numpy(float)[1:]
     k2, n2 = B["n_reached"].to_numpy(float)[1:], B["n_previous"].to_numpy(float)[1:]
-    z, pz = two_proportion_z(k1, n1, k2, n2)
-    dlo, dhi = newcombe(k1, n1, k2, n2, alpha)
+    z, pz = pooled_z_test(k1, n1, k2, n2, zero_variance="no_difference")
+    dlo, dhi = newcombe_interval(k1, n1, k2, n2, alpha=alpha)
     with np.errstate(invalid="ignore", divide="ignore"):
         ra, rb = k1 / n1, k2 / n2
     steps = pd.DataFrame({"test": "step", "step": list(result.steps[1:]), "segment_a": a, "segment_b": b,

@@ -7,11 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engine.sql import literal
 from ..errors import ParameterError
-from ._stats import check_alpha, wilson
+from ..stats import check_alpha, wilson_interval
 from .bysegment import by_segment
 from .sessions import Journeys, as_journeys
-from .sql import decode_sql, literal, median_with_ci, paths_sql
+from .sql import decode_sql, median_with_ci, paths_sql
 
 __all__ = ["PathTable", "top_paths", "path_lengths", "PATH_COLUMNS", "LENGTH_COLUMNS", "OTHER", "path_expression"]
 
@@ -109,7 +110,7 @@ def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, inc
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k={k!r} must be a positive whole number of paths to list.")
     js = as_journeys(journeys)
-    eng, kk = js.engine, int(k)
+    eng, kk = js.backend, int(k)
     per = eng.temp_name("journey_paths")  # one row per journey: path list, weight, converted, duration
     eng.execute(f"CREATE TEMP TABLE {per} AS "
                 + _journey_paths_sql(js, collapse_repeats=collapse_repeats, include_conversion=include_conversion))
@@ -134,7 +135,7 @@ FROM {var} GROUP BY 1, 2 ORDER BY rank""")
     eng.execute(f"""CREATE TEMP TABLE {ranked} AS
 SELECT coalesce(t.rk, {kk + 1}) AS rank, j.dur FROM {per} j LEFT JOIN (SELECT p, rk FROM {var} WHERE rk <= {kk}) t
 ON j.p = t.p""")
-    dur = median_with_ci(js.engine, f"SELECT rank, dur AS x FROM {ranked}", ["rank"], alpha)
+    dur = median_with_ci(js.backend, f"SELECT rank, dur AS x FROM {ranked}", ["rank"], alpha)
     for name in (ranked, var, per):
         eng.execute(f"DROP TABLE {name}")
     out = agg.merge(dur[["rank", "median", "ci_lower", "ci_upper"]].rename(columns={
@@ -142,7 +143,7 @@ ON j.p = t.p""")
         on="rank", how="left")
     total = int(agg["journeys"].sum())
     n, c = out["journeys"].to_numpy(float), out["conversions"].to_numpy(float)
-    lo, hi = wilson(c, n, alpha)
+    lo, hi = wilson_interval(c, n, alpha=alpha)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = c / n
     out = out.assign(share=n / total, conversion_rate=rate, ci_lower=lo, ci_upper=hi, ci_level=1 - alpha,
@@ -193,12 +194,12 @@ def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float 
     check_alpha(alpha)
     js = as_journeys(journeys)
     expr = path_expression(collapse_repeats=collapse_repeats)
-    out = js.engine.df(f"""
+    out = js.backend.df(f"""
 SELECT len({expr})::BIGINT AS length, sum(weight)::BIGINT AS journeys,
        sum(CASE WHEN converted THEN weight ELSE 0 END)::BIGINT AS conversions
 FROM {js.table} GROUP BY 1 ORDER BY 1""")
     n, c = out["journeys"].to_numpy(float), out["conversions"].to_numpy(float)
-    lo, hi = wilson(c, n, alpha)
+    lo, hi = wilson_interval(c, n, alpha=alpha)
     total = int(n.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = c / n

@@ -1,8 +1,9 @@
-"""Where the journey SQL runs: one small engine over a DuckDB connection or relation.
+"""The journey SQL: how events are cut into journeys, as SQL text, and where it runs.
 
-Every aggregation of :mod:`cxlib.journey` is a DuckDB query, so an event log
-of tens of millions of rows is scanned by DuckDB (in parallel, spilling to
-disk when needed) and only the aggregated answer becomes a pandas frame.
+Every aggregation of :mod:`cxlib.journey` is a DuckDB query run through a
+:class:`cxlib.engine.DuckDBBackend`, so an event log of tens of millions of
+rows is scanned by DuckDB (in parallel, spilling to disk when needed) and only
+the aggregated answer becomes a pandas frame.
 
 Events can come as
 
@@ -10,10 +11,12 @@ Events can come as
 * a DuckDB connection plus a table or view name (``Dataset.connection()``
   gives one view per table reading the Parquet files directly),
 * a DuckDB relation (its SQL runs inside the relation's own connection),
+* a :class:`cxlib.engine.DuckDBBackend` plus a table name,
 * a :class:`cxlib.data.Dataset` (its ``events`` view).
 
-Identifiers and literals that reach SQL are quoted with :func:`ident` and
-:func:`literal`; nothing a user passes is pasted raw into a query.
+Identifiers and literals that reach SQL are quoted with
+:func:`cxlib.engine.sql.ident` and :func:`cxlib.engine.sql.literal`; nothing a
+user passes is pasted raw into a query.
 
 The journey SQL is *fused*: :func:`journeyize` only records how to cut the
 events into journeys (an :class:`EventSpec`), and each aggregation runs one
@@ -32,153 +35,81 @@ the docstring.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from .._deprecation import warn_deprecated
+from ..engine.backends import ANCHOR, DuckDBBackend, duckdb_backend
+from ..engine.sql import ident, literal, seconds_sql, with_ctes  # noqa: F401 - with_ctes kept importable here
 from ..errors import DataContractError, ParameterError
 
-__all__ = ["Engine", "resolve_source", "ident", "literal", "EventSpec", "events_sql", "window_sql", "journeys_sql",
-           "dfg_sql", "transition_counts_sql", "greedy_funnel_sql", "with_ctes", "seconds_sql", "paths_sql", "codes_sql",
-           "decode_sql"]
-
-_counter = itertools.count(1)
-
-#: Name under which a relation input is visible to its own queries.
-ANCHOR = "cx_src"
+__all__ = ["resolve_source", "median_with_ci", "EventSpec", "events_sql", "window_sql", "journeys_sql", "dfg_sql",
+           "transition_counts_sql", "greedy_funnel_sql", "paths_sql", "codes_sql", "decode_sql"]
 
 
-def ident(name: str) -> str:
-    """Quote an SQL identifier.
-
-    >>> ident('time"stamp')
-    '"time""stamp"'
-    """
-    if not isinstance(name, str) or not name:
-        raise ParameterError(f"Column or table name {name!r} must be a non-empty string.")
-    return '"' + name.replace('"', '""') + '"'
+def __getattr__(name: str) -> Any:
+    if name == "Engine":  # the journey module's own DuckDB runner, replaced by the one backend abstraction
+        warn_deprecated("cxlib.journey.sql.Engine", "cxlib.engine.DuckDBBackend")
+        return DuckDBBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def literal(value: Any) -> str:
-    """Quote a string (or pass a number) as an SQL literal.
-
-    >>> literal("it's")
-    "'it''s'"
-    """
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-@dataclass(frozen=True, eq=False)
-class Engine:
-    """Runs SQL on a DuckDB connection, or inside the connection of a relation.
-
-    Exactly one of ``con`` and ``anchor`` is set.  With a relation anchor the
-    relation itself is visible to every query under the name :data:`ANCHOR`.
-    """
-
-    con: duckdb.DuckDBPyConnection | None = None
-    anchor: duckdb.DuckDBPyRelation | None = None
-
-    def relation(self, sql: str) -> duckdb.DuckDBPyRelation:
-        """The lazy relation of a SELECT query."""
-        if self.con is not None:
-            return self.con.sql(sql)
-        return self.anchor.query(ANCHOR, sql)
-
-    def df(self, sql: str) -> pd.DataFrame:
-        """Run a SELECT query and return its (small, aggregated) answer as pandas."""
-        return self.relation(sql).df()
-
-    def fetchall(self, sql: str) -> list[tuple]:
-        return self.relation(sql).fetchall()
-
-    def execute(self, sql: str) -> None:
-        """Run a statement (CREATE, DROP...) for its effect."""
-        if self.con is not None:
-            self.con.execute(sql)
-        else:
-            self.anchor.query(ANCHOR, sql)
-
-    def temp_name(self, prefix: str) -> str:
-        """A fresh name for a temporary table of this process."""
-        return f"cx_{prefix}_{next(_counter)}"
-
-    def register(self, frame: pd.DataFrame, prefix: str = "frame") -> str:
-        """Make a pandas frame queryable under a fresh temporary name; return the name."""
-        name = self.temp_name(prefix)
-        if self.con is not None:
-            self.con.register(name, frame)
-        else:
-            cx_frame = frame  # noqa: F841 - found by DuckDB's replacement scan
-            self.anchor.query(ANCHOR, f"CREATE TEMP TABLE {name} AS SELECT * FROM cx_frame")
-        return name
-
-    def columns(self, source: str) -> list[str]:
-        """Column names of a table, view or query."""
-        return list(self.relation(f"SELECT * FROM {source} LIMIT 0").columns)
-
-
-def resolve_source(data: Any, *, table: str = "events") -> tuple[Engine, str]:
-    """Turn any accepted input into ``(engine, from_clause)``.
+def resolve_source(data: Any, *, table: str = "events") -> tuple[DuckDBBackend, str]:
+    """Turn any accepted input into ``(backend, from_clause)``.
 
     Parameters
     ----------
-    data : DataFrame, duckdb connection, duckdb relation or Dataset
+    data : DataFrame, DuckDBBackend, duckdb connection, duckdb relation or Dataset
         Where the rows are.
     table : str
-        Table or view name when ``data`` is a connection or a Dataset.
+        Table or view name when ``data`` is a backend, a connection or a Dataset.
 
-    >>> eng, src = resolve_source(pd.DataFrame({"a": [1, 2]}))
-    >>> eng.fetchall(f"SELECT sum(a) FROM {src}")
+    >>> be, src = resolve_source(pd.DataFrame({"a": [1, 2]}))
+    >>> be.fetchall(f"SELECT sum(a) FROM {src}")
     [(3,)]
     """
     if isinstance(data, pd.DataFrame):
-        con = duckdb.connect()
-        eng = Engine(con=con)
-        return eng, eng.register(data, "input")
-    if isinstance(data, duckdb.DuckDBPyConnection):
-        eng = Engine(con=data)
-        try:
-            eng.columns(ident(table))
-        except duckdb.Error as exc:
-            raise DataContractError(f"The DuckDB connection has no table or view {table!r} "
-                                    f"({str(exc).splitlines()[0]}). Pass table=... naming the events table.",
-                                    table=table, rule="table present") from None
-        return eng, ident(table)
+        backend = DuckDBBackend()
+        return backend, backend.register(data, "input")
     if isinstance(data, duckdb.DuckDBPyRelation):
-        return Engine(anchor=data), ANCHOR
-    if hasattr(data, "connection") and hasattr(data, "files"):  # cxlib.data.Dataset
-        if table not in data.files:
-            raise DataContractError(f"The dataset at {data.path} has no {table!r} table; it has {sorted(data.files)}.",
-                                    table=table, rule="table present")
-        return resolve_source(data.connection(), table=table)
-    raise ParameterError(f"Cannot read events from a {type(data).__name__}; pass a pandas DataFrame, a DuckDB "
-                         "connection (with table=...), a DuckDB relation or a cxlib.data.Dataset.")
+        return DuckDBBackend(anchor=data), ANCHOR
+    is_dataset = hasattr(data, "connection") and hasattr(data, "files")  # cxlib.data.Dataset
+    if not (is_dataset or isinstance(data, (DuckDBBackend, duckdb.DuckDBPyConnection))):
+        raise ParameterError(f"Cannot read events from a {type(data).__name__}; pass a pandas DataFrame, a DuckDB "
+                             "connection (with table=...), a DuckDB relation, a cxlib.engine.DuckDBBackend or a "
+                             "cxlib.data.Dataset.")
+    if is_dataset and table not in data.files:
+        raise DataContractError(f"The dataset at {data.path} has no {table!r} table; it has {sorted(data.files)}.",
+                                table=table, rule="table present")
+    backend = duckdb_backend(data)
+    try:
+        backend.columns(ident(table))
+    except duckdb.Error as exc:
+        raise DataContractError(f"The DuckDB connection has no table or view {table!r} "
+                                f"({str(exc).splitlines()[0]}). Pass table=... naming the events table.",
+                                table=table, rule="table present") from None
+    return backend, ident(table)
 
 
-def median_with_ci(engine: Engine, values_sql: str, groups: list[str], alpha: float = 0.05) -> pd.DataFrame:
+def median_with_ci(backend: DuckDBBackend, values_sql: str, groups: list[str], alpha: float = 0.05) -> pd.DataFrame:
     """Per-group ``n``, median and distribution-free median CI of column ``x`` of ``values_sql``.
 
     ``values_sql`` is a SELECT giving the ``groups`` columns and a numeric ``x`` (NULLs dropped).
-    The interval takes the order statistics of :func:`cxlib.journey._stats.median_rank_bounds`
+    The interval takes the order statistics of :func:`cxlib.stats.median_rank_bounds`
     (binomial ranks, coverage >= 1 - alpha); it is NaN where n is too small.  Two scans, both in
     DuckDB: one for n and the median, one ranking values within groups.
 
     Returns columns ``*groups, n, median, ci_lower, ci_upper``.
     """
-    from ._stats import median_rank_bounds
+    from ..stats import median_rank_bounds
 
     g = ", ".join(ident(c) for c in groups)
     sel = f"{g}, " if groups else ""
-    first = engine.df(f"SELECT {sel}count(*)::BIGINT AS n, median(x)::DOUBLE AS median FROM ({values_sql}) v "
-                      f"WHERE x IS NOT NULL" + (f" GROUP BY {g}" if groups else ""))
+    first = backend.df(f"SELECT {sel}count(*)::BIGINT AS n, median(x)::DOUBLE AS median FROM ({values_sql}) v "
+                       f"WHERE x IS NOT NULL" + (f" GROUP BY {g}" if groups else ""))
     first = first[first["n"] > 0].reset_index(drop=True)
     lo, hi = median_rank_bounds(first["n"].to_numpy(), alpha)
     first["ci_lower"] = float("nan")
@@ -188,10 +119,10 @@ def median_with_ci(engine: Engine, values_sql: str, groups: list[str], alpha: fl
     ranks = first[list(groups)].copy()
     ranks["l"], ranks["u"] = lo, hi
     ranks = ranks[ranks["l"] > 0]
-    name = engine.register(ranks, "ranks")
+    name = backend.register(ranks, "ranks")
     part = f"PARTITION BY {g} " if groups else ""
     join = f"JOIN {name} USING ({g})" if groups else f"CROSS JOIN {name}"
-    picked = engine.df(f"""
+    picked = backend.df(f"""
 SELECT {sel}max(CASE WHEN r = l THEN x END)::DOUBLE AS ci_lower, max(CASE WHEN r = u THEN x END)::DOUBLE AS ci_upper
 FROM (SELECT *, row_number() OVER ({part}ORDER BY x) AS r FROM ({values_sql}) v WHERE x IS NOT NULL) s {join}
 WHERE r = l OR r = u""" + (f" GROUP BY {g}" if groups else ""))
@@ -242,22 +173,6 @@ def events_sql(spec: EventSpec) -> str:
     cust = f", CAST({spec.customer} AS VARCHAR) AS customer_id" if spec.explicit else ""
     return (f"SELECT CAST({spec.key} AS VARCHAR) AS jkey{cust}, CAST({spec.time} AS TIMESTAMP) AS ts, "
             f"CAST({spec.step} AS VARCHAR) AS tp FROM {spec.source} WHERE {' AND '.join(spec.where)}")
-
-
-def seconds_sql(start: str, end: str) -> str:
-    """SQL of the seconds from ``start`` to ``end`` (timestamps, ``end >= start``), as a DOUBLE.
-
-    Whole days times 86400 plus the rest in microseconds over 1e6: the same double, bit for bit,
-    as DuckDB's ``epoch(end - start)`` (a plain microseconds / 1e6 differs in the last bit for
-    about 2% of sub-second differences), written with the portable ``date_diff``.
-
-    >>> import duckdb
-    >>> a, b = "TIMESTAMP '2025-01-01 00:00:00.123457'", "TIMESTAMP '2025-03-05 10:00:07.3'"
-    >>> duckdb.sql(f"SELECT {seconds_sql(a, b)} = epoch({b} - {a})").fetchall()
-    [(True,)]
-    """
-    us = f"date_diff('microsecond', {start}, {end})"
-    return f"(({us} // 86400000000) * 86400 + ({us} % 86400000000) / 1e6)"
 
 
 def window_sql(spec: EventSpec, *, number: bool = False, position: bool = False) -> str:
@@ -425,18 +340,3 @@ SELECT level, journeys FROM c WHERE level > 0
 UNION ALL
 SELECT 0, (SELECT sum(CASE WHEN first THEN 1 ELSE 0 END) FROM cx_w) - (SELECT coalesce(sum(journeys), 0) FROM c
        WHERE level > 0)"""
-
-
-def with_ctes(ctes: list[tuple[str, str]], query: str) -> str:
-    """Prefix ``query`` with common table expressions ``(name, sql)``, merging with its own ``WITH``.
-
-    >>> with_ctes([("a", "SELECT 1 AS x")], "WITH b AS (SELECT 2) SELECT * FROM a")
-    'WITH a AS (SELECT 1 AS x), b AS (SELECT 2) SELECT * FROM a'
-    """
-    if not ctes:
-        return query
-    head = ", ".join(f"{name} AS ({sql})" for name, sql in ctes)
-    q = query.lstrip()
-    if q[:5].upper() == "WITH ":
-        return f"WITH {head}, {q[5:]}"
-    return f"WITH {head} {q}"

@@ -9,11 +9,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..engine.sql import literal
 from ..errors import DataContractError, ParameterError, check_choice
-from ._stats import check_alpha
+from ..stats import check_alpha, z_value
 from .bysegment import by_segment
 from .sessions import Journeys, _timedelta, as_journeys
-from .sql import literal, median_with_ci
+from .sql import median_with_ci
 
 __all__ = ["time_between", "time_to_convert", "TimeToConvert", "aalen_johansen", "GAP_COLUMNS", "TTC_COLUMNS",
            "CURVE_COLUMNS", "ANY"]
@@ -75,8 +76,8 @@ def time_between(journeys: Any, *, by: Literal["source", "pair", "none"] = "sour
     values = f"""SELECT {src} AS source, {dst} AS target, epoch(times[i + 1] - times[i]) AS x
 FROM (SELECT touchpoints AS tp, times, unnest(generate_series(1, len(touchpoints) - 1)) AS i
       FROM {js.table} WHERE len(touchpoints) > 1)"""
-    med = median_with_ci(js.engine, values, ["source", "target"], alpha)
-    more = js.engine.df(f"""SELECT source, target, quantile_cont(x, 0.25)::DOUBLE AS p25_seconds,
+    med = median_with_ci(js.backend, values, ["source", "target"], alpha)
+    more = js.backend.df(f"""SELECT source, target, quantile_cont(x, 0.25)::DOUBLE AS p25_seconds,
 quantile_cont(x, 0.75)::DOUBLE AS p75_seconds, quantile_cont(x, 0.9)::DOUBLE AS p90_seconds,
 avg(x)::DOUBLE AS mean_seconds FROM ({values}) GROUP BY ALL""")
     out = med.rename(columns={"median": "median_seconds"}).merge(more, on=["source", "target"], how="left")
@@ -143,8 +144,6 @@ def aalen_johansen(durations, events, weights=None, *, alpha: float = 0.05) -> p
     >>> cif["abandonment_probability"].round(3).tolist()
     [0.0, 0.0, 0.2, 0.2, 0.2]
     """
-    from scipy import stats as _st
-
     d = pd.DataFrame({"t": np.asarray(durations, float), "e": np.asarray(events, int),
                       "w": np.ones(len(durations)) if weights is None else np.asarray(weights, float)})
     if d.empty:
@@ -171,7 +170,7 @@ def aalen_johansen(durations, events, weights=None, *, alpha: float = 0.05) -> p
         A, AF, AFF = np.cumsum(a), np.cumsum(a * F1), np.cumsum(a * F1 ** 2)
         C, CF = np.cumsum(c), np.cumsum(c * F1)
         var = F1 ** 2 * A - 2 * F1 * AF + AFF + np.cumsum(b) - 2 * (F1 * C - CF)
-        z = _st.norm.ppf(1 - alpha / 2)
+        z = z_value(alpha)
         lf = np.log(-np.log(F1))
         se = np.sqrt(var) / (F1 * np.abs(np.log(F1)))
         lo, hi = np.exp(-np.exp(lf + z * se)), np.exp(-np.exp(lf - z * se))
@@ -265,8 +264,8 @@ def time_to_convert(journeys: Any, *, horizons: Sequence[str | pd.Timedelta] = (
     hs = [_timedelta(h, "horizon") for h in horizons]
     obs_end = literal(pd.Timestamp(js.observation_end).isoformat(sep=" "))
     t = js.journey_table
-    med = median_with_ci(js.engine, f"SELECT epoch(ended_at - started_at) AS x FROM {t} WHERE converted", [], alpha)
-    dur = js.engine.df(f"""
+    med = median_with_ci(js.backend, f"SELECT epoch(ended_at - started_at) AS x FROM {t} WHERE converted", [], alpha)
+    dur = js.backend.df(f"""
 SELECT CASE WHEN outcome = 'censored' THEN epoch(TIMESTAMP {obs_end} - started_at)
             ELSE epoch(ended_at - started_at) END::DOUBLE AS d,
        CASE outcome WHEN 'conversion' THEN 1 WHEN 'abandonment' THEN 2 ELSE 0 END AS e, sum(weight)::DOUBLE AS w

@@ -8,12 +8,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..engine.sql import literal, with_ctes
 from ..errors import ParameterError, check_choice
-from ._stats import check_alpha, wilson
+from ..stats import check_alpha, wilson_interval
 from .bysegment import by_segment
-from .sessions import Journeys, as_journeys
-from .sql import dfg_sql, literal, transition_counts_sql, with_ctes
 from .paths import path_expression
+from .sessions import Journeys, as_journeys
+from .sql import dfg_sql, transition_counts_sql
 
 __all__ = ["TransitionMatrix", "transition_matrix", "DirectlyFollows", "directly_follows", "START", "CONVERSION",
            "NULL", "TRANSITION_COLUMNS", "DFG_COLUMNS", "CensoredPolicy"]
@@ -121,7 +122,7 @@ class TransitionMatrix:
         n_from = self.counts.sum(axis=1)
         out["n_from"] = out["from_state"].map(n_from).astype("int64")
         out["probability"] = out["count"] / out["n_from"]
-        lo, hi = wilson(out["count"].to_numpy(float), out["n_from"].to_numpy(float), 1 - self.ci_level)
+        lo, hi = wilson_interval(out["count"].to_numpy(float), out["n_from"].to_numpy(float), alpha=1 - self.ci_level)
         out = out.assign(ci_lower=lo, ci_upper=hi, ci_level=self.ci_level, order=self.order,
                          method=f"maximum-likelihood order-{self.order} Markov chain (row-normalised counts); "
                                 f"Wilson score CI per cell; censored journeys: {self.censored}")
@@ -183,8 +184,8 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
         e, n = _counts_from_events(js, censored)
     else:
         edges = edges_sql(js, order=order, censored=censored, collapse_repeats=collapse_repeats)
-        e = js.engine.df(f"SELECT src, dst, sum(n * k)::BIGINT AS c FROM ({edges}) GROUP BY src, dst")
-        n = js.engine.fetchall(f"SELECT sum(n)::BIGINT FROM ({distinct_paths_sql(js, censored=censored)})")[0][0] or 0
+        e = js.backend.df(f"SELECT src, dst, sum(n * k)::BIGINT AS c FROM ({edges}) GROUP BY src, dst")
+        n = js.backend.fetchall(f"SELECT sum(n)::BIGINT FROM ({distinct_paths_sql(js, censored=censored)})")[0][0] or 0
     transient = [START] + sorted(set(e["src"]) - {START})
     extra = sorted(set(e["dst"]) - set(transient) - {CONVERSION, NULL})
     rows = transient + extra
@@ -204,7 +205,7 @@ def _counts_fused(js: Journeys, censored: str) -> tuple[pd.DataFrame, int]:
     Only for ``censored`` in ``truncate``/``abandonment``: whether a journey's end is lost is known
     at its last event; ``exclude`` needs every event to know its journey's outcome.
     """
-    g = js.engine.df(transition_counts_sql(js.fused, js.observation_end, censored_lost=censored == "abandonment"))
+    g = js.backend.df(transition_counts_sql(js.fused, js.observation_end, censored_lost=censored == "abandonment"))
     g["c"] = g["c"].astype("int64")
     conv = g["tp"] == js.conversion
     starts = g[g["first"]].assign(src=START, dst=g["tp"].where(~conv, CONVERSION))
@@ -238,7 +239,7 @@ SELECT tp, CASE WHEN nxt = {conv} THEN {literal(CONVERSION)} ELSE nxt END FROM {
         open_ev = (f"(SELECT * FROM {ev} e SEMI JOIN (SELECT jkey, k FROM {jt} WHERE outcome = 'censored') o "
                    f"ON e.jkey IS NOT DISTINCT FROM o.jkey AND e.k = o.k)")
         parts.append(f"SELECT src, dst, -count(*) FROM ({edges.format(ev=open_ev)}) GROUP BY ALL")
-    e = js.engine.df(with_ctes(ctes, f"SELECT src, dst, sum(c)::BIGINT AS c FROM ({' UNION ALL '.join(parts)}) u "
+    e = js.backend.df(with_ctes(ctes, f"SELECT src, dst, sum(c)::BIGINT AS c FROM ({' UNION ALL '.join(parts)}) u "
                                       f"GROUP BY src, dst HAVING sum(c) > 0"))
     n = int(e.loc[e["src"] == START, "c"].sum())  # one start edge per journey counted
     return e, n
@@ -316,7 +317,7 @@ def _dfg_fused(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     Start and end counts come per touchpoint, so ``ends`` pairs each with a NULL partner; the
     caller only sums them by ``first`` and by ``last``.
     """
-    g = js.engine.df(dfg_sql(js.fused))
+    g = js.backend.df(dfg_sql(js.fused))
     edges = g[g["kind"] == "edge"].drop(columns=["kind", "starts", "ends", "events"])
     for c in ("frequency", "journeys"):
         edges[c] = edges[c].astype("int64")
@@ -337,20 +338,20 @@ def _dfg_fused(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def _dfg_from_events(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Edges, (first, last, n) and activity counts straight from the event table (no lists)."""
     ev, jt = js.events_table, js.journey_table
-    edges = js.engine.df(f"""
+    edges = js.backend.df(f"""
 SELECT tp AS source, nxt AS target, count(*)::BIGINT AS frequency, count(DISTINCT (jkey, k))::BIGINT AS journeys,
        median(dt)::DOUBLE AS median_seconds, quantile_cont(dt, 0.25)::DOUBLE AS p25_seconds,
        quantile_cont(dt, 0.75)::DOUBLE AS p75_seconds
 FROM {ev} WHERE nxt IS NOT NULL GROUP BY tp, nxt ORDER BY frequency DESC, source, target""")
-    ends = js.engine.df(f"SELECT first_tp AS first, last_tp AS last, count(*)::BIGINT AS n FROM {jt} GROUP BY ALL")
-    acts = js.engine.df(f"SELECT tp, count(*)::BIGINT AS n FROM {ev} GROUP BY tp ORDER BY n DESC, tp")
+    ends = js.backend.df(f"SELECT first_tp AS first, last_tp AS last, count(*)::BIGINT AS n FROM {jt} GROUP BY ALL")
+    acts = js.backend.df(f"SELECT tp, count(*)::BIGINT AS n FROM {ev} GROUP BY tp ORDER BY n DESC, tp")
     return edges, ends, acts
 
 
 def _dfg_from_lists(js: Journeys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The same from the list table (path-level input, where a row stands for ``weight`` journeys)."""
     t = js.table
-    edges = js.engine.df(f"""
+    edges = js.backend.df(f"""
 WITH s AS (SELECT journey_id, weight, touchpoints AS tp, times, unnest(generate_series(1, len(touchpoints) - 1)) AS i
            FROM {t} WHERE len(touchpoints) > 1)
 SELECT tp[i] AS source, tp[i + 1] AS target, sum(weight)::BIGINT AS frequency,
@@ -358,15 +359,15 @@ SELECT tp[i] AS source, tp[i + 1] AS target, sum(weight)::BIGINT AS frequency,
        quantile_cont(epoch(times[i + 1] - times[i]), 0.25)::DOUBLE AS p25_seconds,
        quantile_cont(epoch(times[i + 1] - times[i]), 0.75)::DOUBLE AS p75_seconds
 FROM s GROUP BY ALL ORDER BY frequency DESC, source, target""")
-    edges["journeys"] = js.engine.df(f"""
+    edges["journeys"] = js.backend.df(f"""
 SELECT source, target, sum(weight)::BIGINT AS journeys FROM (
   SELECT DISTINCT journey_id, weight, touchpoints[i] AS source, touchpoints[i + 1] AS target
   FROM (SELECT *, unnest(generate_series(1, len(touchpoints) - 1)) AS i FROM {t} WHERE len(touchpoints) > 1))
 GROUP BY ALL""").set_index(["source", "target"])["journeys"].reindex(
         pd.MultiIndex.from_frame(edges[["source", "target"]])).to_numpy()
-    ends = js.engine.df(f"""
+    ends = js.backend.df(f"""
 SELECT touchpoints[1] AS first, touchpoints[len(touchpoints)] AS last, sum(weight)::BIGINT AS n
 FROM {t} WHERE len(touchpoints) > 0 GROUP BY ALL""")
-    acts = js.engine.df(f"SELECT tp, sum(weight)::BIGINT AS n FROM (SELECT unnest(touchpoints) AS tp, weight "
+    acts = js.backend.df(f"SELECT tp, sum(weight)::BIGINT AS n FROM (SELECT unnest(touchpoints) AS tp, weight "
                         f"FROM {t}) GROUP BY tp ORDER BY n DESC, tp")
     return edges, ends, acts

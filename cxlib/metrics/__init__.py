@@ -8,26 +8,23 @@ One question, one module:
   acquisition rates;
 - :mod:`~cxlib.metrics.support`: resolution and first-response times, SLA share, backlog, hold and handle times;
 - :mod:`~cxlib.metrics.journeys`: conversion, bounce and cart-abandonment rates;
-- :mod:`~cxlib.metrics._core`: the :class:`MetricResult` schema and the vectorised interval formulas.
+- :mod:`~cxlib.metrics._core`: the :class:`MetricResult` schema; the interval formulas re-exported here
+  (:func:`wilson_interval`, :func:`nps_interval`, ...) live in the statistics kernel, :mod:`cxlib.stats`.
 
 Every function returns a :class:`MetricResult` without ``by`` and a frame with the columns of
 :data:`METRIC_COLUMNS` (one row per group, indexed by the ``by`` columns) with it.
 """
 from __future__ import annotations
 
-from ._core import (
-                    DISTRIBUTION_COLUMNS,
-                    METRIC_COLUMNS,
+from ..periods import in_period, period_bounds, period_labels  # re-exported; their home is cxlib.periods
+from ..stats import (  # re-exported; their home is cxlib.stats
                     NPS_PSEUDO_COUNT,
-                    MetricResult,
-                    in_period,
                     median_interval,
                     nps_interval,
-                    period_bounds,
-                    period_labels,
                     t_interval_mean,
                     wilson_interval,
 )
+from ._core import DISTRIBUTION_COLUMNS, METRIC_COLUMNS, MetricResult
 from .customers import (
                     acquisition_rate,
                     churn_from_counts,

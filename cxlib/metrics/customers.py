@@ -10,7 +10,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ._core import MetricResult, apply_grouped, check_alpha, normalise_by, period_bounds, warn_small, wilson_interval
+from ..periods import period_bounds
+from ..stats import check_alpha, normalise_by, wilson_interval
+from ._core import MetricResult, apply_grouped, warn_small
 
 ChurnDefinition = Literal["cohort", "textbook"]
 CHURN_DEFINITIONS = ("cohort", "textbook")
@@ -185,7 +187,7 @@ def churn_rate(subscriptions: pd.DataFrame, *, period: Any, definition: ChurnDef
         ``start_date``, ``end_date`` (missing = still active) and ``id_col``, plus the ``by``
         columns (merge customer attributes in first).
     period : str, Period or (start, end)
-        The period, e.g. ``"2025Q4"`` (see :func:`~cxlib.metrics.period_bounds`).
+        The period, e.g. ``"2025Q4"`` (see :class:`~cxlib.periods.Period`).
     definition : {"cohort", "textbook"}
         ``"cohort"`` (default): the share of customers active at the start who are no longer
         active at the end, a true binomial proportion with a Wilson interval. ``"textbook"``:

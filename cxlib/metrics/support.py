@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ._core import MetricResult, apply_grouped, check_alpha, median_interval, warn_small
+from ..stats import check_alpha, median_interval
+from ._core import MetricResult, apply_grouped, warn_small
 from .customers import proportion_result
 from .survey import mean_score
 

@@ -8,18 +8,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, check_choice
-from ._core import (
-    DISTRIBUTION_COLUMNS,
-    OVERALL,
-    MetricResult,
-    apply_grouped,
+from ..stats import (
     as_frame,
     check_alpha,
     nps_interval,
     numeric_values,
     t_interval_mean,
-    warn_small,
     wilson_interval,
+)
+from ._core import (
+    DISTRIBUTION_COLUMNS,
+    OVERALL,
+    MetricResult,
+    apply_grouped,
+    warn_small,
 )
 
 NpsMethod = Literal["adjusted_wald", "wald"]

@@ -12,7 +12,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..errors import DataContractError, ParameterError
+from ..errors import DataContractError
+from ..stats import check_alpha
 
 PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#843c0c", "#6b7280")
 
@@ -123,8 +124,7 @@ def forest_plot(tests: pd.DataFrame, *, ax: Axes | None = None, alpha: float = 0
     """
     label = label or "comparison"
     _need(tests, [label, "difference", "ci_lower", "ci_upper", "p_value"], "forest_plot")
-    if not 0 < alpha < 1:
-        raise ParameterError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
+    check_alpha(alpha)
     ax = _axes(ax, (6.5, 0.45 * len(tests) + 1.2))
     p = tests["p_adjusted"].where(tests["p_adjusted"].notna(), tests["p_value"]) if "p_adjusted" in tests else \
         tests["p_value"]

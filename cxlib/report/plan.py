@@ -58,6 +58,7 @@ import nbformat
 import yaml
 
 from ..errors import ParameterError
+from ..periods import is_period_label
 
 __all__ = ["NotebookSpec", "Plan", "declared_parameters", "load_plan", "plan_from_dict", "validate_plan",
            "validate_value", "resolve_notebook", "READS_ALL", "RESERVED", "REQUIRED_GLOBALS", "PERIOD_PATTERN",
@@ -67,7 +68,8 @@ __all__ = ["NotebookSpec", "Plan", "declared_parameters", "load_plan", "plan_fro
 RESERVED = ("findings_path", "findings_dir")
 #: Global parameters every plan must give (``data_dir`` may come from ``--data`` instead).
 REQUIRED_GLOBALS = ("data_dir", "period", "comparison_period", "alpha", "seed")
-#: A quarter such as ``2025Q4``.
+#: A quarter such as ``2025Q4`` (kept for compatibility; plans are checked with
+#: :func:`cxlib.periods.is_period_label`, the one period parser).
 PERIOD_PATTERN = re.compile(r"^(19|20)\d{2}Q[1-4]$")
 _PLAN_KEYS = {"title", "subtitle", "output", "notebooks_dir", "parameters", "notebooks"}
 _ENTRY_KEYS = {"notebook", "parameters", "depends_on", "reads"}
@@ -369,7 +371,7 @@ def validate_value(notebook: str, name: str, value: Any, default: Any) -> Any:
         if not ok:
             raise ParameterError(f"{where}: expected type {_type_name(default)} (like the default {default!r}); "
                                  f"found {_type_name(value)} {value!r}.")
-    if name in ("period", "comparison_period") and not PERIOD_PATTERN.match(str(value)):
+    if name in ("period", "comparison_period") and not is_period_label(str(value), kind="quarter"):
         raise ParameterError(f"{where}: expected a quarter like '2025Q4'; found {value!r}.")
     if name == "alpha" and not 0 < float(value) < 0.5:
         raise ParameterError(f"{where}: expected a number in (0, 0.5); found {value!r}.")

@@ -27,7 +27,8 @@ from matplotlib.patches import FancyBboxPatch
 
 from ..errors import ParameterError
 from ..findings import FINDING_COLUMNS
-from .tables import format_ci, format_number, format_p
+from ..format import format_ci, format_number, format_p
+from ..stats import check_alpha
 
 __all__ = ["TREND_COLUMNS", "scorecard_figure", "tile_texts"]
 
@@ -212,8 +213,7 @@ def scorecard_figure(findings: pd.DataFrame, *, trends: pd.DataFrame | None = No
     ['tile:nps']
     """
     _check_frames(findings, trends)
-    if not 0 < alpha < 1:
-        raise ParameterError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
+    check_alpha(alpha)
     if int(ncols) < 1:
         raise ParameterError(f"ncols={ncols!r} must be at least 1.")
     n_tiles = len(findings)

@@ -1,9 +1,8 @@
-"""Report tables: number formatting and :func:`show_table` for notebooks.
+"""Report tables: :func:`show_table` for notebooks.
 
-Results in cxlib carry full precision; this module is the one place where
-numbers become text for a reader: thousands separators, a fixed number of
-decimals, percentages, ``p < 0.001`` and confidence intervals written
-``1.2 to 7.0`` (a hyphen reads as a minus sign next to negative bounds).
+Cells are formatted by :mod:`cxlib.format` (the one formatter: thousands separators, fixed
+decimals, percentages, ``p < 0.001``, intervals written ``1.2 to 7.0``); its functions are
+re-exported here under their old names.
 
 :func:`show_table` returns a display object whose bundle carries
 
@@ -15,158 +14,26 @@ decimals, percentages, ``p < 0.001`` and confidence intervals written
 from __future__ import annotations
 
 import html
-import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..format import (
+    MISSING,
+    format_ci,
+    format_number,
+    format_p,
+    format_percent,
+    is_missing,
+)
 
 __all__ = ["TableDisplay", "format_ci", "format_number", "format_p", "format_percent", "show_table"]
 
-MISSING = "–"  # en dash: the conventional mark for "not applicable" in a report table
 _MD_SPECIAL = re.compile(r"([\\`*_|\[\]<>$@~^])")
-
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, numbers.Real) and math.isnan(float(value))
-
-
-def format_number(value: object, digits: int = 1) -> str:
-    """Format a number with thousands separators and ``digits`` decimals.
-
-    Integers (Python or NumPy) keep no decimals; missing values (None, NaN)
-    become an en dash.  Negative numbers use a true minus sign (U+2212), as
-    typeset reports do.
-
-    Parameters
-    ----------
-    value : number or None
-        The value to format.
-    digits : int, default 1
-        Decimals for non-integers; one decimal suits most CX metrics (NPS,
-        CSAT, rates in percent).
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_number(12345.678)
-    '12,345.7'
-    >>> format_number(1234567)
-    '1,234,567'
-    >>> format_number(-0.25, digits=2)
-    '−0.25'
-    >>> format_number(float("nan"))
-    '–'
-    """
-    if _is_missing(value):
-        return MISSING
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, numbers.Integral):
-        text = f"{int(value):,}"
-    elif isinstance(value, numbers.Real):
-        if math.isinf(float(value)):
-            text = "∞" if value > 0 else "-∞"
-        else:
-            text = f"{float(value):,.{int(digits)}f}"
-            if float(text.replace(",", "")) == 0:
-                text = text.lstrip("-")  # no "-0.0"
-    else:
-        return str(value)
-    return text.replace("-", "\u2212")
-
-
-def format_percent(value: object, digits: int = 1) -> str:
-    """Format a proportion (0.123) as a percentage ("12.3%").
-
-    Examples
-    --------
-    >>> format_percent(0.1234)
-    '12.3%'
-    >>> format_percent(None)
-    '–'
-    """
-    if _is_missing(value):
-        return MISSING
-    return format_number(float(value) * 100, digits) + "%"
-
-
-def format_p(p: object, *, digits: int = 3, prefix: bool = True) -> str:
-    """Format a p-value the APA way: ``p = 0.034``, ``p < 0.001``.
-
-    Parameters
-    ----------
-    p : float
-        The p-value, in [0, 1].
-    digits : int, default 3
-        Decimals; values below ``10**-digits`` are written ``< 0.001``.
-    prefix : bool, default True
-        Write ``p = ``/``p < `` in front (False for a column headed "p").
-
-    Raises
-    ------
-    ParameterError
-        If ``p`` is outside [0, 1].
-
-    References
-    ----------
-    American Psychological Association (2020). *Publication Manual*, 7th ed., section 6.36.
-
-    Examples
-    --------
-    >>> format_p(0.03412)
-    'p = 0.034'
-    >>> format_p(0.00001)
-    'p < 0.001'
-    >>> format_p(0.2, prefix=False)
-    '0.200'
-    >>> format_p(float("nan"))
-    '–'
-    """
-    if _is_missing(p):
-        return MISSING
-    p = float(p)
-    if not 0.0 <= p <= 1.0:
-        raise ParameterError(f"A p-value must lie in [0, 1]; got {p!r}.")
-    floor = 10.0 ** -digits
-    if p < floor:
-        text = f"< {floor:.{digits}f}"
-        return f"p {text}" if prefix else text
-    text = f"{p:.{digits}f}"
-    return f"p = {text}" if prefix else text
-
-
-def format_ci(lower: object, upper: object, digits: int = 1, *, percent: bool = False) -> str:
-    """Format a confidence interval as ``"1.2 to 7.0"``.
-
-    "to" is used instead of a dash so that negative bounds stay readable
-    (``−3.1 to −0.4``).
-
-    Examples
-    --------
-    >>> format_ci(1.234, 7.0)
-    '1.2 to 7.0'
-    >>> format_ci(-3.14, -0.4)
-    '−3.1 to −0.4'
-    >>> format_ci(0.02, 0.051, percent=True)
-    '2.0% to 5.1%'
-    >>> format_ci(float("nan"), 1.0)
-    '–'
-    """
-    if _is_missing(lower) or _is_missing(upper):
-        return MISSING
-    fmt = format_percent if percent else format_number
-    return f"{fmt(lower, digits)} to {fmt(upper, digits)}"
 
 
 @dataclass(frozen=True)
@@ -217,8 +84,8 @@ def _column_formatter(name: str, series: pd.Series, *, digits: int, percent: boo
     if pd.api.types.is_float_dtype(series.dtype):
         return lambda v: format_number(v, digits)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return lambda v: MISSING if _is_missing(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
-    return lambda v: MISSING if _is_missing(v) else (format_number(v, digits) if isinstance(v, numbers.Real)
+        return lambda v: MISSING if is_missing(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+    return lambda v: MISSING if is_missing(v) else (format_number(v, digits) if isinstance(v, numbers.Real)
                                                       else str(v))
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..findings import Finding
 from ..privacy import PseudonymKeyWarning, pseudonymize
+from ..stats import z_value
 from ..actions.alerts import AlertBoard
 from ..actions.families import DashboardFdr
 from ..actions.lists import ActionList
@@ -141,9 +142,7 @@ def fdr_findings(simulation: DashboardFdr, *, period: str, alpha: float = 0.05) 
     >>> f.key, f.n, f.ci_lower <= f.estimate <= f.ci_upper
     ('alerts_fdr', 50.0, True)
     """
-    from scipy import stats
-
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_value(alpha)
     return [Finding(key="alerts_fdr", section=SECTION,
                     label="False-discovery rate of the alert rule on simulated dashboards (target at most alpha)",
                     estimate=simulation.fdr, ci_lower=max(0.0, simulation.fdr - z * simulation.fdr_se),

@@ -1,7 +1,9 @@
-"""Glue for the churn notebook: the churn frame, the Cox design, display tables and headline findings.
+"""Glue for the churn notebook: display tables and headline findings of the churn section.
 
 Kept here (not in notebook cells) so that ``notebooks/30_churn.ipynb`` stays a few calls and the logic
-is tested.  Every frame returned carries full precision; formatting is the report layer's job.
+is tested.  The churn frame, the Cox design and the report's churn model live in :mod:`cxlib.survival`
+(:func:`cxlib.survival.fit_churn_model`); their old names here are deprecated aliases.  Every frame
+returned carries full precision; formatting is the report layer's job.
 """
 from __future__ import annotations
 
@@ -11,161 +13,23 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import DataContractError, ParameterError
+from .._deprecation import moved_names
+from ..errors import ParameterError
 from ..findings import Finding
-from ..schema import TABLES
-from ..survival._results import TEST_COLUMNS
-from ..survival.cox import CoxResult, PHCheck
-from ..survival.km import KaplanMeier
-from ..survival.table import covariates_as_of, landmark, survival_table
+from ..survival import SURVIVAL_TEST_COLUMNS, CoxResult, KaplanMeier, PHCheck
 
-__all__ = ["DAYS_PER_MONTH", "CX_STATUS", "churn_frame", "cox_design", "retention_table", "retention_display",
-           "rmst_comparisons", "rmst_table", "at_risk_table", "driver_table", "churn_findings"]
+__all__ = ["DAYS_PER_MONTH", "retention_table", "retention_display", "rmst_comparisons", "rmst_table",
+           "at_risk_table", "driver_table", "churn_findings"]
+#: Deprecated aliases (one release): the churn frame and Cox design moved to :mod:`cxlib.survival`.
+__getattr__ = moved_names("cxlib.sections.churn", "cxlib.survival", ["CX_STATUS", "churn_frame", "cox_design"])
 
 SECTION = "churn"
 #: Mean Gregorian month (365.25 / 12 days): months are converted explicitly, never as hidden 30-day months.
 DAYS_PER_MONTH = 365.25 / 12
-#: Levels of ``cx_at_start`` (the customer-experience status when the subscription started).
-CX_STATUS = ("neither", "detractor", "unresolved ticket", "both")
 RETENTION_COLUMNS = ("segment_column", "segment", "n", "events", "horizon_months", "retention", "retention_lower",
                      "retention_upper", "ci_level", "method")
 DRIVER_COLUMNS = ("term", "driver", "hazard_ratio", "ci_lower", "ci_upper", "ci_level", "p_value", "ph_p_value",
                   "ph_violated", "n", "events", "method")
-
-
-def churn_frame(subscriptions: pd.DataFrame, *, customers: pd.DataFrame, survey_responses: pd.DataFrame,
-                tickets: pd.DataFrame, observation_end, segment_columns: Sequence[str] = (),
-                landmark_days: float = 1.0) -> pd.DataFrame:
-    """One row per subscription with follow-up, churn and the CX covariates known at its start.
-
-    Parameters
-    ----------
-    subscriptions, customers, survey_responses, tickets : pandas.DataFrame
-        Tables of the data contract (:mod:`cxlib.schema`).
-    observation_end : date-like
-        Administrative censoring date: subscriptions starting later are dropped, later ends are censored.
-    segment_columns : sequence of str
-        Customer columns (e.g. ``loyalty_tier``) attached for segment curves; unknown names raise.
-    landmark_days : float, default 1
-        Follow-up starts this many days after ``start_date`` (the landmark), and covariates use only what
-        was known by then.  One day lets the onboarding survey answered on the start day count without
-        immortal-time bias (the few subscriptions ending within the first day are dropped, and counted in
-        ``attrs['dropped_before_landmark']``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The subscription columns plus ``duration`` (days since the landmark), ``event`` (1 = cancelled),
-        ``detractor`` (1 if the last onboarding NPS known at the landmark is 0-6; 0 if 6 < NPS or no
-        answer), ``onboarding_answered`` (0/1), ``unresolved_ticket`` (1 if a ticket opened before
-        ``start_date`` was not resolved by it), ``cx_at_start`` (one of :data:`CX_STATUS`) and the
-        segment columns.
-
-    Examples
-    --------
-    >>> subs = pd.DataFrame({"subscription_id": ["S1", "S2"], "customer_id": ["C1", "C2"],
-    ...                      "plan": ["basic", "plus"], "start_date": pd.to_datetime(["2025-01-01", "2025-02-01"]),
-    ...                      "end_date": pd.to_datetime(["2025-03-02", None])})
-    >>> cust = pd.DataFrame({"customer_id": ["C1", "C2"], "loyalty_tier": ["gold", "bronze"]})
-    >>> srv = pd.DataFrame({"customer_id": ["C1"], "touchpoint": ["onboarding"], "nps": [3],
-    ...                     "responded_at": pd.to_datetime(["2025-01-01 15:00"])})
-    >>> tck = pd.DataFrame({"customer_id": ["C2"], "opened_at": pd.to_datetime(["2025-01-20"]),
-    ...                     "resolved_at": pd.to_datetime([None])})
-    >>> f = churn_frame(subs, customers=cust, survey_responses=srv, tickets=tck, observation_end="2025-04-01",
-    ...                 segment_columns=["loyalty_tier"])
-    >>> f[["duration", "event", "detractor", "unresolved_ticket"]].to_dict("list")
-    {'duration': [59.0, 58.0], 'event': [1, 0], 'detractor': [1, 0], 'unresolved_ticket': [0, 1]}
-    >>> f["cx_at_start"].tolist(), f["loyalty_tier"].tolist()
-    (['detractor', 'unresolved ticket'], ['gold', 'bronze'])
-    """
-    missing = [c for c in segment_columns if c not in customers.columns]
-    if missing:
-        raise ParameterError(f"segment_columns {missing} are not columns of customers; "
-                             f"choose from {list(customers.columns)}.")
-    table = survival_table(subscriptions, observation_end=observation_end, time_unit="day")
-    end = pd.Timestamp(observation_end)
-    onb = survey_responses[(survey_responses["touchpoint"] == "onboarding") & survey_responses["nps"].notna()
-                           & (survey_responses["responded_at"] <= end)]
-    table = covariates_as_of(table, onb, key="customer_id", measured_at_col="responded_at", value_cols=["nps"],
-                             landmark_days=landmark_days)
-    table["onboarding_answered"] = table["nps"].notna().astype("int64")
-    table["detractor"] = (table["nps"].astype(float) <= 6).astype("int64")
-    table = table.drop(columns="nps")
-    table["unresolved_ticket"] = _unresolved_at_start(table, tickets)
-    code = table["detractor"] + 2 * table["unresolved_ticket"]
-    table["cx_at_start"] = np.asarray(CX_STATUS, dtype=object)[code.to_numpy()]
-    seg = customers[["customer_id", *segment_columns]].drop_duplicates("customer_id")
-    out = table.reset_index(drop=True).merge(seg, on="customer_id", how="left", validate="many_to_one")
-    out.attrs.update(table.attrs)
-    return landmark(out, at=landmark_days)
-
-
-def _unresolved_at_start(table: pd.DataFrame, tickets: pd.DataFrame) -> np.ndarray:
-    """1 where the customer has a ticket opened before ``start_date`` and not resolved by it."""
-    for c in ("customer_id", "opened_at", "resolved_at"):
-        if c not in tickets.columns:
-            raise DataContractError(f"tickets lack column {c!r}.", table="tickets", column=c, rule="required")
-    m = table[["customer_id", "start_date"]].reset_index().merge(tickets[["customer_id", "opened_at",
-                                                                           "resolved_at"]], on="customer_id")
-    start = pd.to_datetime(m["start_date"])
-    open_at_start = (m["opened_at"] < start) & (m["resolved_at"].isna() | (m["resolved_at"] >= start))
-    hit = set(m.loc[open_at_start, "index"])
-    return np.array([int(i in hit) for i in table.index], dtype="int64")
-
-
-def _levels(column: str, values: pd.Series) -> list[str]:
-    """Levels of a categorical column: the data contract's vocabulary order when it has one, else sorted."""
-    present = set(values.dropna().astype(str))
-    for table in TABLES.values():
-        col = next((c for c in table.columns if c.name == column), None)
-        if col is not None and col.allowed:
-            return [v for v in col.allowed if v in present]
-    if column == "cx_at_start":
-        return [v for v in CX_STATUS if v in present]
-    return sorted(present)
-
-
-def cox_design(frame: pd.DataFrame, *, covariates: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Numeric design for :func:`cxlib.survival.fit_cox`: 0/1 columns kept, categorical ones dummy-coded.
-
-    A categorical covariate gets one ``<column>_<level>`` dummy per level except the reference, the
-    first level in the data contract's vocabulary (``basic`` for ``plan``), else the first in sorted order.
-
-    Returns
-    -------
-    (pandas.DataFrame, dict)
-        ``duration``, ``event`` and the design columns; and a readable label per design column
-        (``"plan: plus vs basic"``).
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"duration": [1.0, 2.0, 3.0], "event": [1, 0, 1], "detractor": [0, 1, 0],
-    ...                   "plan": ["premium", "basic", "plus"]})
-    >>> x, labels = cox_design(f, covariates=["detractor", "plan"])
-    >>> list(x.columns), labels["plan_premium"]
-    (['duration', 'event', 'detractor', 'plan_plus', 'plan_premium'], 'plan: premium vs basic')
-    """
-    missing = [c for c in covariates if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"covariates {missing} are not columns of the churn frame; "
-                             f"choose from {list(frame.columns)}.")
-    out = frame[["duration", "event"]].copy()
-    labels: dict[str, str] = {}
-    for c in covariates:
-        col = frame[c]
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            out[c] = col.astype(float)
-            labels[c] = c.replace("_", " ") + (" (yes vs no)" if set(col.dropna().unique()) <= {0, 1} else "")
-            continue
-        levels = _levels(c, col)
-        for level in levels[1:]:
-            name = f"{c}_{str(level).replace(' ', '_')}"
-            out[name] = (col.astype(str) == level).astype(float)
-            labels[name] = f"{c.replace('_', ' ')}: {level} vs {levels[0]}"
-    if out.drop(columns=["duration", "event"]).isna().any().any():
-        raise DataContractError("The Cox design has missing covariate values; drop or impute them first.",
-                                table="subscriptions", column=", ".join(covariates), rule="not null")
-    return out, labels
 
 
 def retention_table(frame: pd.DataFrame, *, segment_columns: Sequence[str], horizons_months: Sequence[float],
@@ -220,7 +84,7 @@ def rmst_table(frame: pd.DataFrame, *, segment_columns: Sequence[str], tau: floa
     :func:`cxlib.survival.logrank_test`.  Returns ``(display, differences)``: the display has columns
     ``segment_column, segment, n, events, tau, rmst, rmst_lower, rmst_upper, difference, difference_lower,
     difference_upper, p_value, logrank_p`` (difference NaN for the reference); ``differences`` stacks
-    the :data:`TEST_COLUMNS` rows of every column (for the findings).
+    the :data:`SURVIVAL_TEST_COLUMNS` rows of every column (for the findings).
     """
     shown, tests = [], []
     for col in segment_columns:
@@ -253,7 +117,7 @@ def rmst_comparisons(km: KaplanMeier, *, tau: float, segment_column: str,
     ``tau`` (days) is lowered to the shortest maximum follow-up among the segments when needed (the RMST
     is only defined up to it); the tau used is in the ``horizon`` column.  The reference defaults to the
     largest segment.  Returns ``(rmst frame with ESTIMATE_COLUMNS + segment_column, differences with
-    TEST_COLUMNS + segment_column)``.
+    SURVIVAL_TEST_COLUMNS + segment_column)``.
     """
     t = _tau(km, tau)
     r = km.rmst(t)
@@ -262,7 +126,7 @@ def rmst_comparisons(km: KaplanMeier, *, tau: float, segment_column: str,
     if ref not in set(r["segment"]):
         raise ParameterError(f"reference={ref!r} is not a segment; segments are {r['segment'].tolist()}.")
     diffs = [km.rmst_difference(t, treatment=s, control=ref).to_frame() for s in r["segment"] if s != ref]
-    d = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(columns=list(TEST_COLUMNS))
+    d = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(columns=list(SURVIVAL_TEST_COLUMNS))
     return r.assign(segment_column=segment_column), d.assign(segment_column=segment_column)
 
 

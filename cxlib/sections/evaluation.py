@@ -28,9 +28,9 @@ from matplotlib.figure import Figure
 
 from ..errors import CxError, CxWarning, ParameterError, check_choice
 from ..findings import Finding
-from ..evaluation._result import EffectResult, EventStudyResult
+from ..evaluation import EffectResult, EventStudyResult
 from ..evaluation.did import before_after, did
-from ..evaluation.panel import PANEL_METRICS, _first_full_period, build_panel
+from ..evaluation.panel import PANEL_METRICS, build_panel, first_full_period
 from ..evaluation.staggered import event_study, staggered_did
 from ..evaluation.structural import structural_counterfactual
 from ..evaluation.synthetic_control import synthetic_control
@@ -149,7 +149,7 @@ def evaluation_panel(data, *, metric: str, freq: str = "month", program: str | N
         rollout = data.tables["program_rollout"] if hasattr(data, "tables") else data["program_rollout"]
         prog = _none_if_empty(program) or rollout["program"].iloc[0]
         stores = set(rollout.loc[rollout["program"] == prog, "unit_id"].astype(str))
-        first = _first_full_period(pd.Series([pd.Timestamp(start)]), freq).iloc[0]
+        first = first_full_period(pd.Series([pd.Timestamp(start)]), freq).iloc[0]
         panel["first_treated"] = pd.Series(pd.NaT, index=panel.index, dtype="datetime64[ns]").where(
             ~panel["unit_id"].isin(stores), first)
         panel["treated"] = (panel["period"] >= panel["first_treated"]).astype(int)

@@ -16,12 +16,13 @@ import pandas as pd
 
 from ..errors import DataContractError, ParameterError
 from ..findings import Finding
-from ..journey._stats import check_alpha, holm, newcombe, two_proportion_z, wilson
 from ..journey.attribution import Attribution
 from ..journey.failpoints import FailPoints
 from ..journey.funnel import COMPARISON_COLUMNS, Funnel, compare_funnels
-from ..journey.sessions import Journeys
-from ..journey.sql import ident, literal
+from ..journey.sessions import Journeys, conversion_counts
+from ..engine.sql import ident, literal
+from ..periods import Period
+from ..stats import check_alpha, holm, newcombe_interval, pooled_z_test, wilson_interval
 
 __all__ = ["Window", "analysis_window", "segment_events", "ConversionRate", "conversion_rate",
            "ConversionChange", "conversion_change", "pairwise_funnel_tests", "journey_findings",
@@ -43,13 +44,6 @@ class Window:
     start: pd.Timestamp
     end: pd.Timestamp
     label: str
-
-
-def _quarter(period: str, name: str) -> pd.Period:
-    try:
-        return pd.Period(str(period), freq="Q")
-    except (ValueError, TypeError):
-        raise ParameterError(f"{name}={period!r} is not a quarter; write it like '2025Q4'.") from None
 
 
 def _date(value: str, name: str) -> pd.Timestamp:
@@ -89,9 +83,9 @@ def analysis_window(period: str, *, start_date: str = "", end_date: str = "") ->
     >>> analysis_window("2025Q4", start_date="2025-11-01").label
     '2025-11-01 to 2025-12-31'
     """
-    q = _quarter(period, "period")
-    start = _date(start_date, "start_date") if start_date else q.start_time.normalize()
-    end = _date(end_date, "end_date") if end_date else (q + 1).start_time.normalize()
+    q = Period.parse(period, kind="quarter")
+    start = _date(start_date, "start_date") if start_date else q.start
+    end = _date(end_date, "end_date") if end_date else q.end
     if start >= end:
         raise ParameterError(f"The analysis window is empty: start {start.date()} is not before end {end.date()} "
                              "(end_date is exclusive).")
@@ -174,8 +168,11 @@ class ConversionRate:
 def conversion_rate(journeys: Journeys, *, label: str = "", alpha: float = 0.05) -> ConversionRate:
     """Journey conversion rate ``c / n`` over journeys with a known outcome, with the Wilson interval.
 
-    Censored journeys (still open at the end of observation) have no known outcome and are left
-    out of ``n`` (counted in ``n_censored``), as in the Markov attribution.
+    The one conversion definition of the workbook (:func:`cxlib.journey.sessions.conversion_counts`,
+    also behind the scorecard, the metric trends and the dashboard alerts): censored journeys (still
+    open at the end of observation) have no known outcome and are left out of ``n`` (counted in
+    ``n_censored``), as in the Markov attribution; counting them as failures would bias the rate
+    down at the end of the period.
 
     Notes
     -----
@@ -190,12 +187,11 @@ def conversion_rate(journeys: Journeys, *, label: str = "", alpha: float = 0.05)
     (0.5, 10, 0.2366, 0.7634)
     """
     check_alpha(alpha)
-    out = journeys.outcomes().set_index("outcome")["journeys"]
-    c, n = int(out["conversion"]), int(out["conversion"] + out["abandonment"])
-    lo, hi = wilson(np.array([c]), np.array([n]), alpha)
+    c, n, n_open = conversion_counts(journeys.outcomes().set_index("outcome")["journeys"])
+    lo, hi = wilson_interval(np.array([c]), np.array([n]), alpha=alpha)
     return ConversionRate(label=label, estimate=c / n if n else math.nan, ci_lower=float(lo[0]),
                           ci_upper=float(hi[0]), ci_level=1 - alpha, conversions=c, n=n,
-                          n_censored=int(out["censored"]),
+                          n_censored=n_open,
                           method="share of journeys ending in conversion (censored journeys excluded), Wilson score CI")
 
 
@@ -241,8 +237,8 @@ def conversion_change(current: ConversionRate, comparison: ConversionRate, *, al
     check_alpha(alpha)
     k1, n1, k0, n0 = (np.array([float(v)]) for v in (current.conversions, current.n, comparison.conversions,
                                                       comparison.n))
-    lo, hi = newcombe(k1, n1, k0, n0, alpha)
-    z, p = two_proportion_z(k1, n1, k0, n0)
+    lo, hi = newcombe_interval(k1, n1, k0, n0, alpha=alpha)
+    z, p = pooled_z_test(k1, n1, k0, n0, zero_variance="no_difference")
     return ConversionChange(label=current.label, comparison=comparison.label, estimate=current.estimate,
                             estimate_comparison=comparison.estimate, difference=current.estimate - comparison.estimate,
                             ci_lower=float(lo[0]), ci_upper=float(hi[0]), ci_level=1 - alpha, statistic=float(z[0]),

@@ -5,11 +5,10 @@ live in :mod:`cxlib.significance.scorecard`.
 """
 from __future__ import annotations
 
-
 import pandas as pd
 
-from ..metrics._core import check_alpha
 from ..significance.scorecard import JOURNEY_SECTION_KEYS, TREND_COLUMNS
+from ..stats import check_alpha
 
 #: Display scale and units of each scorecard metric: shares are shown in percent, changes in points.
 _DISPLAY = {"nps": (1.0, "points", "points"), "csat": (100.0, "%", "pp"), "ces": (1.0, "", "points"),

@@ -9,35 +9,32 @@ what these return.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from .._deprecation import warn_deprecated
+from ..engine.sql import ident
 from ..errors import DataContractError, ParameterError
 from ..findings import Finding
+from ..periods import Period
 
 __all__ = ["quarter_bounds", "table_overview", "daily_counts", "daily_counts_db", "score_distribution", "amount_histogram",
            "overview_findings", "plot_daily_counts", "plot_score_distribution", "plot_amount_histogram",
            "OVERVIEW_COLUMNS"]
 
 OVERVIEW_COLUMNS = ("table", "rows", "columns", "time_column", "first", "last", "checks", "status")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
 
 def quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First instant of the quarter and of the next one (half-open ``[start, end)``).
+    """Deprecated: use ``cxlib.periods.Period.parse(period, kind="quarter").bounds``.
 
-    >>> quarter_bounds("2025Q4")
-    (Timestamp('2025-10-01 00:00:00'), Timestamp('2026-01-01 00:00:00'))
+    First instant of the quarter and of the next one (half-open ``[start, end)``).
     """
-    m = _QUARTER.match(str(period))
-    if m is None:
-        raise ParameterError(f"period={period!r} is not a quarter; expected a value like '2025Q4'.")
-    start = pd.Timestamp(year=int(m.group(1)), month=3 * int(m.group(2)) - 2, day=1)
-    return start, start + pd.DateOffset(months=3)
+    warn_deprecated("cxlib.sections.overview.quarter_bounds()", "cxlib.periods.Period.parse(period).bounds")
+    return Period.parse(period, kind="quarter").bounds
 
 
 def table_overview(validation: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +91,7 @@ def daily_counts_db(con: Any, *, table: str = "events", time_col: str = "timesta
     if time_col not in types:
         raise DataContractError(f"Column {time_col!r} not found in {table!r}; it has {list(types)}.",
                                 table=table, column=time_col)
-    col = '"' + time_col.replace('"', '""') + '"'
+    col = ident(time_col)
     if types[time_col] in ("VARCHAR", "TEXT", "STRING"):
         expr = (f"CASE WHEN regexp_matches(trim({col}), '(?:[+-]\\d{{2}}:?\\d{{2}}|Z)$') "
                 f"THEN CAST(CAST(trim({col}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
@@ -153,6 +150,8 @@ def amount_histogram(transactions: pd.DataFrame, *, col: str = "amount", bins: i
 def overview_findings(tables: Any, *, period: str) -> list[Finding]:
     """Count findings for the executive summary: customers, and survey responses and baskets in ``period``.
 
+    ``period`` is anything :meth:`cxlib.periods.Period.parse` reads (the report passes a quarter).
+
     ``tables`` is a :class:`cxlib.data.Dataset` or a mapping of table name to frame.
 
     >>> tabs = {"customers": pd.DataFrame({"customer_id": ["a", "b"]}),
@@ -160,7 +159,7 @@ def overview_findings(tables: Any, *, period: str) -> list[Finding]:
     >>> [(f.key, f.estimate) for f in overview_findings(tabs, period="2025Q4")]
     [('customers', 2.0), ('survey_responses_in_period', 1.0)]
     """
-    start, end = quarter_bounds(period)
+    start, end = Period.parse(period).bounds
     get = tables.__getitem__
     has = tables.__contains__
     out = []

@@ -14,9 +14,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from ..errors import ParameterError, SmallSampleWarning
 from ..findings import Finding
-from ..metrics import nps, t_interval_mean
-from ..metrics._core import check_alpha
+from ..metrics import nps
 from ..segments.clusters import BehaviouralSegments, StabilityResult
+from ..stats import check_alpha, t_interval_mean
 
 __all__ = ["SUMMARY_COLUMNS", "segment_summary", "agreement", "planted_recovery", "segment_findings"]
 

@@ -18,24 +18,29 @@ Units (``Finding.unit``) are shown as follows: ``"%"`` glued to the number
 (percent values), ``"share"`` (a fraction in [0, 1]) multiplied by 100 and
 shown with ``%``, ``"pp"`` as "percentage points", currency codes (``EUR``,
 ``USD``, ``GBP``) before the number, anything else after it ("4.1 points",
-"12 minutes").  Numbers are rounded for reading only (see
-:func:`format_number`); :func:`parse_sentence` reads them back, which is how the
+"12 minutes").  Numbers are rounded for reading only, by :mod:`cxlib.format`
+(:func:`~cxlib.format.decimals_for` digits, an ASCII minus; p-values by the one rule of
+:func:`~cxlib.format.format_p`); :func:`parse_sentence` reads them back, which is how the
 tests and the pipeline check that the summary says what the notebooks found.
 """
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 
+from .._deprecation import warn_deprecated
 from ..findings import Finding
+from ..format import decimals_for, format_p
+from ..format import format_number as _format_number
+from ..periods import is_period_label
 
-__all__ = ["Headline", "HEADLINE_COLUMNS", "format_number", "format_p", "decimals_for", "sentence", "headlines",
-           "summary_markdown", "parse_sentence"]
+__all__ = ["Headline", "HEADLINE_COLUMNS", "format_p", "decimals_for", "sentence", "headlines", "summary_markdown",
+           "parse_sentence"]
 
 HEADLINE_COLUMNS = ("key", "section", "label", "sentence", "kind", "tone", "significant", "estimate",
                     "ci_lower", "ci_upper", "ci_level", "p_value", "n", "method", "unit")
@@ -47,46 +52,16 @@ def _finite(x: Any) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
-def decimals_for(values: Iterable[float]) -> int:
-    """Decimals to show for numbers of this magnitude (three significant digits, at least one decimal below 100).
-
-    Integer-valued numbers keep no decimals.
-
-    >>> decimals_for([4.1, 1.2, 7.0]), decimals_for([0.0123]), decimals_for([1204]), decimals_for([152.7])
-    (1, 4, 0, 0)
-    """
-    vals = [abs(float(v)) for v in values if _finite(v)]
-    if not vals or all(float(v).is_integer() for v in vals):
-        return 0
-    top = max(vals)
-    if top >= 100:
-        return 0
-    if top >= 1:
-        return 1
-    if top == 0:
-        return 1
-    return max(1, 2 - math.floor(math.log10(top)))
+def _number(x: float, decimals: int) -> str:
+    """A number of a sentence (:func:`cxlib.format.format_number` with an ASCII minus, parsed back)."""
+    return _format_number(float(x), decimals, minus="-")
 
 
-def format_number(x: float, decimals: int) -> str:
-    """Round for reading: thousands separators, ASCII minus sign.
-
-    >>> format_number(1204, 0), format_number(-1.25, 1), format_number(0.0, 1)
-    ('1,204', '-1.2', '0.0')
-    """
-    text = f"{float(x):,.{decimals}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text.replace(",", "")) == 0 else text
-
-
-def format_p(p: float) -> str:
-    """The p-value as read in a sentence: ``p < 0.001`` or ``p = 0.006`` (three decimals; two above 0.1).
-
-    >>> format_p(0.00042), format_p(0.0061), format_p(0.2449)
-    ('p < 0.001', 'p = 0.006', 'p = 0.24')
-    """
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.2f}" if p >= 0.1 else f"p = {p:.3f}"
+def __getattr__(name: str) -> Any:
+    if name == "format_number":  # the old sentence formatter, with an ASCII minus; deprecated for one release
+        warn_deprecated("cxlib.sections.summary.format_number", "cxlib.format.format_number(x, digits, minus='-')")
+        return _number
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _scale(f: Finding) -> float:
@@ -134,15 +109,15 @@ def sentence(f: Finding) -> str:
     est, lo, hi = (v * scale if _finite(v) else v for v in (f.estimate, f.ci_lower, f.ci_upper))
     dec = decimals_for([est, lo, hi])
     change = bool(f.comparison)
-    shown = format_number(abs(est) if change else est, dec)
-    if change and not _PERIOD.match(f.comparison):
+    shown = _number(abs(est) if change else est, dec)
+    if change and not is_period_label(f.comparison):
         # a contrast with a group, not a change over time: "... was 3.1 points lower than the rest in 2025Q4"
         versus = "the rest" if f.comparison == "rest" else f.comparison
         head = (f"{f.label} was {_with_unit(shown, f.unit, as_change=True)} "
                 f"{'higher' if est > 0 else 'lower'} than {versus}") + (f" in {f.period}" if f.period else "")
     elif change:
         if float(shown.replace(",", "")) == 0:
-            head = f"{f.label} did not change ({_with_unit(format_number(0, dec), f.unit, as_change=True)})"
+            head = f"{f.label} did not change ({_with_unit(_number(0, dec), f.unit, as_change=True)})"
         else:
             verb = "rose" if est > 0 else "fell"
             head = f"{f.label} {verb} {_with_unit(shown, f.unit, as_change=True)}"
@@ -151,13 +126,13 @@ def sentence(f: Finding) -> str:
         head = f"{f.label} was {_with_unit(shown, f.unit)}" + (f" in {f.period}" if f.period else "")
     inner = []
     if _finite(lo) and _finite(hi):
-        inner.append(f"{_level_pct(f.ci_level)} CI {format_number(lo, dec)} to {format_number(hi, dec)}")
+        inner.append(f"{_level_pct(f.ci_level)} CI {_number(lo, dec)} to {_number(hi, dec)}")
     elif any(isinstance(v, float) and math.isinf(v) for v in (lo, hi)):
         inner.append(f"{_level_pct(f.ci_level)} CI unbounded")
     tail = [format_p(f.p_value)] if _finite(f.p_value) else []
     tail.append(f.method)
     if _finite(f.n):
-        tail.append(f"n = {format_number(f.n, 0)}")
+        tail.append(f"n = {_number(f.n, 0)}")
     inner.append(", ".join(tail))
     text = f"{head} ({'; '.join(inner)})"
     sig = f.significant
@@ -226,7 +201,6 @@ def summary_markdown(findings: Sequence[Finding], *, section_titles: dict[str, s
 
 
 _NUM = r"-?[\d,]+(?:\.\d+)?"
-_PERIOD = re.compile(r"^\d{4}(?:Q[1-4]|-\d{2}(?:-\d{2})?|H[12])?$")
 
 _SENTENCE = re.compile(
     rf"^(?P<label>.+?) (?:(?P<verb>rose|fell) |(?P<nochange>did not change \()|was )"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..findings import Finding
-from ..metrics import period_labels
+from ..periods import period_labels
 from ..voc.drivers import DriverResult
 from ..voc.sentiment import SentimentAgreement, score_sentiment
 

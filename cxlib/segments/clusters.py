@@ -23,8 +23,8 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from ..errors import DataContractError, NotFittedError, ParameterError, check_choice
-from ..metrics._core import check_alpha
 from ..significance.compare import compare_means
+from ..stats import check_alpha
 
 __all__ = ["CLUSTER_FEATURES", "LOG_FEATURES", "SELECTION_COLUMNS", "STABILITY_COLUMNS", "PROFILE_COLUMNS",
            "BehaviouralSegments", "StabilityResult", "stability", "profile_segments", "describe_segments",

@@ -7,13 +7,13 @@ customers as they were known on that day (no look-ahead).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from ..engine.backends import duckdb_backend
 from ..errors import DataContractError, ParameterError
 
 __all__ = ["FEATURE_COLUMNS", "ATTRIBUTE_COLUMNS", "customer_features"]
@@ -78,20 +78,6 @@ _NEEDED = {"customers": ("customer_id", "signup_date", *ATTRIBUTE_COLUMNS),
            "tickets": ("customer_id", "opened_at", "resolved_at", "ticket_type")}
 
 
-def _connection(data: Any) -> duckdb.DuckDBPyConnection:
-    if isinstance(data, duckdb.DuckDBPyConnection):
-        return data
-    if hasattr(data, "connection"):
-        return data.connection()
-    if isinstance(data, Mapping):
-        con = duckdb.connect()
-        for name, frame in data.items():
-            con.register(name, frame)
-        return con
-    raise ParameterError(f"data must be a Dataset, a DuckDB connection or a mapping of tables; found "
-                         f"{type(data).__name__}.")
-
-
 def _check_views(con: duckdb.DuckDBPyConnection) -> bool:
     """Raise if a needed table or column is missing; return whether ``events`` has ``journey_id``."""
     present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
@@ -116,7 +102,7 @@ def customer_features(data: Any, *, observation_end: Any, engagement_days: float
 
     Parameters
     ----------
-    data : Dataset, duckdb connection or mapping of table name to DataFrame
+    data : Dataset, duckdb connection, DuckDBBackend or mapping of table name to DataFrame
         Needs ``customers``, ``transactions``, ``events``, ``survey_responses`` and ``tickets``
         (:mod:`cxlib.schema`).  A :class:`~cxlib.data.Dataset` is queried through its
         :meth:`~cxlib.data.Dataset.connection`, so the aggregation runs in DuckDB on the files.
@@ -176,7 +162,11 @@ def customer_features(data: Any, *, observation_end: Any, engagement_days: float
         raise ParameterError(f"engagement_days={engagement_days!r} must be positive.")
     stop = end + pd.Timedelta(days=1)
     since = stop - pd.Timedelta(days=float(engagement_days))
-    con = _connection(data)
+    backend = duckdb_backend(data)
+    if backend.con is None:
+        raise ParameterError("customer_features needs named tables (a Dataset, a DuckDB connection or a mapping of "
+                             "tables), not a single relation.")
+    con = backend.con
     journeys = "count(DISTINCT journey_id)" if _check_views(con) else "count(DISTINCT CAST(timestamp AS DATE))"
     out = con.execute(_SQL.format(journeys=journeys),
                       {"end": end.to_pydatetime(), "stop": stop.to_pydatetime(),

@@ -11,18 +11,18 @@ One question, one module:
 - :mod:`~cxlib.significance.sequential`: always-valid confidence sequences for weekly peeking;
 - :mod:`~cxlib.significance.scorecard`: the quarterly-review tables (scorecard, trends, segments, power);
   their display and findings are the notebook glue of :mod:`cxlib.sections.metrics`;
-- :mod:`~cxlib.significance._core`: :class:`ComparisonResult`, the vectorised formulas, p-value adjustment.
+- :mod:`~cxlib.significance._core`: :class:`ComparisonResult` and its plain-language reading.
 
-Every comparison has the columns of :data:`TEST_COLUMNS`, with ``difference = estimate_a - estimate_b``
-(``b`` is the reference).
+The vectorised formulas and the p-value adjustment re-exported here (:func:`welch`, :func:`adjust_pvalues`,
+...) live in the statistics kernel, :mod:`cxlib.stats`. Every comparison has the columns of
+:data:`COMPARISON_COLUMNS` (``TEST_COLUMNS`` is its deprecated old name), with
+``difference = estimate_a - estimate_b`` (``b`` is the reference).
 """
 from __future__ import annotations
 
-from ._core import (
+from ..stats import (  # re-exported; their home is cxlib.stats
                     ALTERNATIVES,
                     PADJUST_METHODS,
-                    TEST_COLUMNS,
-                    ComparisonResult,
                     adjust_pvalues,
                     cluster_mean_difference,
                     newcombe_interval,
@@ -31,6 +31,7 @@ from ._core import (
                     welch,
                     z_test,
 )
+from ._core import COMPARISON_COLUMNS, ComparisonResult
 from .compare import compare_ces, compare_csat, compare_means, compare_nps, compare_proportions, pairwise
 from .cuped import compare_adjusted, cuped_theta
 from .power import (
@@ -42,11 +43,11 @@ from .power import (
                     respondent_sd,
                     sample_size,
 )
+from ..periods import recent_periods  # re-exported; its home is cxlib.periods
 from .scorecard import (
                     SCORECARD_COLUMNS,
                     TREND_COLUMNS,
                     metric_trends,
-                    recent_periods,
                     scorecard,
                     segment_comparisons,
                     survey_power,
@@ -55,7 +56,7 @@ from .sequential import SEQUENCE_COLUMNS, confidence_sequence, cs_radius
 from .trend import slope_test, trend_test
 
 __all__ = [
-    "TEST_COLUMNS", "POWER_COLUMNS", "SEQUENCE_COLUMNS", "SCORECARD_COLUMNS", "TREND_COLUMNS", "ALTERNATIVES",
+    "COMPARISON_COLUMNS", "POWER_COLUMNS", "SEQUENCE_COLUMNS", "SCORECARD_COLUMNS", "TREND_COLUMNS", "ALTERNATIVES",
     "PADJUST_METHODS", "ComparisonResult", "PowerResult",
     "compare_nps", "compare_csat", "compare_ces", "compare_proportions", "compare_means", "pairwise",
     "trend_test", "slope_test", "sample_size", "minimum_detectable_effect", "margin_of_error", "respondent_sd",
@@ -68,5 +69,11 @@ __all__ = [
 from .._deprecation import moved_names as _moved_names  # noqa: E402
 
 #: Glue that moved to :mod:`cxlib.sections.metrics` (deprecated aliases for one release).
-__getattr__ = _moved_names("cxlib.significance", "cxlib.sections.metrics",
+_moved_glue = _moved_names("cxlib.significance", "cxlib.sections.metrics",
                            ["scorecard_display", "scorecard_findings", "sidecar_trends"])
+#: ``TEST_COLUMNS`` is the old name of :data:`COMPARISON_COLUMNS` (deprecated alias for one release).
+_renamed = _moved_names("cxlib.significance", "cxlib.significance", {"TEST_COLUMNS": "COMPARISON_COLUMNS"})
+
+
+def __getattr__(name: str):
+    return _renamed(name) if name == "TEST_COLUMNS" else _moved_glue(name)

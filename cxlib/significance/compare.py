@@ -12,20 +12,21 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataContractError, ParameterError, SmallSampleWarning, check_choice
-from ..metrics._core import as_frame, check_alpha, numeric_values
 from ..metrics.survey import nps_counts, recode_nps
-from ._core import (
-    TEST_COLUMNS,
-    ComparisonResult,
+from ..stats import (
     adjust_pvalues,
+    as_frame,
+    check_alpha,
     check_alternative,
     cluster_mean_difference,
+    cohens_h,
     newcombe_interval,
     nps_difference,
+    numeric_values,
     pooled_z_test,
-    reading,
     welch,
 )
+from ._core import COMPARISON_COLUMNS, ComparisonResult, reading
 
 NpsTest = Literal["adjusted_wald", "welch"]
 CesTest = Literal["welch", "mannwhitney", "brunnermunzel"]
@@ -177,7 +178,7 @@ def compare_nps(data: pd.DataFrame, *, group: str, a: Any, b: Any = None, col: s
     Returns
     -------
     ComparisonResult
-        One row of :data:`TEST_COLUMNS`; ``to_frame()`` stacks into a report table.
+        One row of :data:`~cxlib.significance.COMPARISON_COLUMNS`; ``to_frame()`` stacks into a report table.
 
     Notes
     -----
@@ -235,7 +236,7 @@ def compare_proportions(x_a: int, n_a: int, x_b: int, n_b: int, *, metric: str =
         return _nan_result(metric, comparison, group_a, group_b, pa, pb, n_a, n_b, alpha, alternative, text, label)
     lo, hi = newcombe_interval(x_a, n_a, x_b, n_b, alpha=alpha, alternative=alternative)
     z, p = pooled_z_test(x_a, n_a, x_b, n_b, alternative=alternative)
-    h = 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb))
+    h = cohens_h(pa, pb)
     res = {"difference": pa - pb, "ci_lower": lo, "ci_upper": hi, "statistic": z, "p_value": p}
     out = _finish(metric, label, "", comparison, group_a, group_b, pa, pb, res, alpha, alternative, h, n_a, n_b, text)
     pts = reading(label=label, unit=" percentage points", group_a=group_a, group_b=group_b,
@@ -293,7 +294,7 @@ def csat_arrays(ya: np.ndarray, yb: np.ndarray, *, group_a: str = "a", group_b: 
     if _small("csat", group_a, group_b, na, nb, 2, warn):
         return _nan_result("csat", comparison, group_a, group_b, pa, pb, na, nb, alpha, alternative,
                            "cluster-robust difference of proportions", "CSAT")
-    h = 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb))
+    h = cohens_h(pa, pb)
     out = _clustered("csat", "CSAT", "", comparison, group_a, group_b, ya, yb, clusters, pa, pb, alpha, alternative,
                      h, "difference of proportions; effect size Cohen's h")
     return replace(out, reading=reading(label="CSAT", unit=" percentage points", group_a=group_a, group_b=group_b,
@@ -467,7 +468,7 @@ def pairwise(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces"], group
     Returns
     -------
     DataFrame
-        One row per comparison with the columns of :data:`TEST_COLUMNS`; ``p_adjusted`` filled.
+        One row per comparison with the columns of :data:`~cxlib.significance.COMPARISON_COLUMNS`; ``p_adjusted`` filled.
 
     Examples
     --------
@@ -502,7 +503,7 @@ def pairwise(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces"], group
         warnings.warn(f"pairwise {metric} by {group}: {len(skipped)} comparison(s) had too few responses and are "
                       f"left out of the {padjust} correction: {'; '.join(skipped)}.", SmallSampleWarning, stacklevel=2)
     if not rows:
-        return pd.DataFrame(columns=list(TEST_COLUMNS))
+        return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
     out = pd.concat(rows, ignore_index=True)
     out["p_adjusted"] = adjust_pvalues(out["p_value"].to_numpy(dtype=float), method=padjust)
     names = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni", "none": "no"}

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError
-from ..metrics._core import check_alpha
-from ._core import ComparisonResult, check_alternative, reading, welch
+from ..stats import check_alpha, check_alternative, welch
+from ._core import ComparisonResult, reading
 
 
 def cuped_theta(y: Any, x: Any) -> float:

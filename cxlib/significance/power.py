@@ -11,9 +11,16 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError, check_choice
-from ..metrics._core import as_frame, check_alpha, check_by, group_index, iter_groups, numeric_values
+from ..format import format_significant as fmt
 from ..metrics.survey import recode_nps
-from ._core import ALTERNATIVES, fmt
+from ..stats import (
+    as_frame,
+    check_by,
+    group_index,
+    iter_groups,
+    numeric_values,
+    z_critical,
+)
 
 #: Columns of every power result, in this order.
 POWER_COLUMNS = ("metric", "question", "n_a", "n_b", "margin", "difference", "sd", "alpha", "power", "alternative",
@@ -109,12 +116,6 @@ def respondent_sd(data: Any, *, metric: Literal["nps", "csat", "ces"], col: str 
     return float(np.std(y, ddof=1))
 
 
-def _z(alpha: float, alternative: str) -> float:
-    check_alpha(alpha)
-    check_choice("alternative", alternative, ALTERNATIVES)
-    return float(stats.norm.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
-
-
 def _positive(**values: Any) -> None:
     for name, value in values.items():
         if not (isinstance(value, (int, float, np.floating, np.integer)) and value > 0 and math.isfinite(value)):
@@ -174,7 +175,7 @@ def sample_size(*, sd: float, margin: float | None = None, difference: float | N
     _positive(sd=sd, ratio=ratio)
     if margin is not None:
         _positive(margin=margin)
-        z = _z(alpha, "two-sided")
+        z = z_critical(alpha, "two-sided")
         n = math.ceil((z * sd / margin) ** 2 - 1e-9)
         text = f"n = (z sd / margin)^2 with z = {z:.4f}"
         return PowerResult(metric=metric, question="sample_size_margin", n_a=float(n), margin=float(margin),
@@ -185,7 +186,7 @@ def sample_size(*, sd: float, margin: float | None = None, difference: float | N
     _positive(difference=abs(difference))
     if not 0 < power < 1:
         raise ParameterError(f"power={power!r} must lie strictly between 0 and 1 (0.8 by convention).")
-    z = _z(alpha, alternative) + float(stats.norm.ppf(power))
+    z = z_critical(alpha, alternative) + float(stats.norm.ppf(power))
     n_a = math.ceil(z**2 * sd**2 * (1 + 1 / ratio) / difference**2 - 1e-9)
     n_b = math.ceil(ratio * n_a - 1e-9)
     return PowerResult(metric=metric, question="sample_size_difference", n_a=float(n_a), n_b=float(n_b),
@@ -217,7 +218,7 @@ def minimum_detectable_effect(*, sd: float, n_a: float, n_b: float | None = None
         _positive(n_b=n_b)
     if not 0 < power < 1:
         raise ParameterError(f"power={power!r} must lie strictly between 0 and 1 (0.8 by convention).")
-    z = _z(alpha, alternative) + float(stats.norm.ppf(power))
+    z = z_critical(alpha, alternative) + float(stats.norm.ppf(power))
     mde = z * sd * math.sqrt(1 / n_a + (1 / n_b if n_b is not None else 0.0))
     nb_text = f" and {fmt(n_b, 6)}" if n_b is not None else ""
     return PowerResult(metric=metric, question="mde", n_a=float(n_a), n_b=float(n_b) if n_b is not None else math.nan,
@@ -234,7 +235,7 @@ def margin_of_error(*, sd: float, n: float, alpha: float = 0.05, metric: str = "
     4.999
     """
     _positive(sd=sd, n=n)
-    z = _z(alpha, "two-sided")
+    z = z_critical(alpha, "two-sided")
     m = z * sd / math.sqrt(n)
     return PowerResult(metric=metric, question="margin_of_error", n_a=float(n), margin=float(m), sd=float(sd),
                        alpha=alpha, method="margin = z sd / sqrt(n)",

@@ -18,13 +18,13 @@ from ..metrics import (
     churn_rate,
     conversion_rate,
     csat,
-    in_period,
     nps,
     resolved_within,
     sla_share,
     subscription_status,
 )
-from ..metrics._core import check_alpha, lead_columns, normalise_by, numeric_values, period_bounds
+from ..periods import in_period, period_bounds
+from ..stats import check_alpha, lead_columns, normalise_by, numeric_values
 from ._core import ComparisonResult
 from .compare import ces_arrays, compare_proportions, csat_arrays, nps_arrays
 
@@ -53,7 +53,7 @@ SPECS = (
     _Spec("churn_rate", "Membership churn rate", "share", "lower", "subscriptions"),
     _Spec("resolved_within", "Tickets resolved within 24 h", "share", "higher", "tickets"),
     _Spec("sla_share", "Tickets answered within SLA", "share", "higher", "tickets"),
-    _Spec("conversion_rate", "Journey conversion rate (open journeys as not converted)", "share", "higher", "events"),
+    _Spec("conversion_rate", "Journey conversion rate (open journeys censored)", "share", "higher", "events"),
 )
 # Headlines recorded by another section of the report (a second, differently defined number for the
 # same thing would confuse the executive summary).
@@ -167,7 +167,9 @@ def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, al
     if spec.key == "sla_share":
         r = sla_share(frame, minutes=sla_minutes, alpha=alpha)
         return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
-    r = conversion_rate(frame, alpha=alpha)  # journeys with a purchase / journeys: the counts are in the result
+    # the one conversion definition (cxlib.journey.sessions.conversion_counts): converted journeys over journeys
+    # with a known outcome, those still open at the period end left out; the counts are in the result
+    r = conversion_rate(frame, alpha=alpha)
     return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
 
 
@@ -196,7 +198,7 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
     data : Dataset or mapping of table name to DataFrame
         Needs ``survey_responses``; ``subscriptions``, ``tickets`` and ``events`` add their rows when present.
     period, comparison_period : str
-        E.g. ``"2025Q4"`` and ``"2025Q3"`` (see :func:`cxlib.metrics.period_bounds`).
+        E.g. ``"2025Q4"`` and ``"2025Q3"`` (see :class:`cxlib.periods.Period`).
     alpha : float
         Significance level of the change tests and ``1 - alpha`` the interval level.
     sla_minutes : float
@@ -273,16 +275,6 @@ def _scorecard_rows(tables: Mapping[str, pd.DataFrame], *, period: str, comparis
             "change_ci_upper": test.ci_upper, "p_value": test.p_value, "significant": significant, "marker": marker,
             "method": now.method, "test_method": test.method, "reading": test.reading})
     return rows
-
-
-def recent_periods(period: str, *, count: int = 6, freq: str = "Q") -> list[str]:
-    """The ``count`` periods ending with ``period``, oldest first.
-
-    >>> recent_periods("2025Q4", count=3)
-    ['2025Q2', '2025Q3', '2025Q4']
-    """
-    last = pd.Period(str(period), freq=freq)
-    return [str(last - k) for k in range(count - 1, -1, -1)]
 
 
 def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_minutes: float = 10.0,

@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..metrics._core import as_frame, check_alpha, check_by, iter_groups, lead_columns, numeric_values
 from ..metrics.survey import recode_nps
+from ..stats import (
+    as_frame,
+    check_alpha,
+    check_by,
+    iter_groups,
+    lead_columns,
+    numeric_values,
+)
 
 #: Columns of a confidence sequence, one row per look.
 SEQUENCE_COLUMNS = ("metric", "look", "time", "n", "estimate", "ci_lower", "ci_upper", "ci_level", "method")

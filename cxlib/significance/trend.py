@@ -9,17 +9,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..metrics._core import (
+from ..format import format_p, format_significant
+from ..metrics.survey import recode_nps
+from ..stats import (
     as_frame,
     check_alpha,
+    check_alternative,
     check_by,
     group_label,
     iter_groups,
     numeric_values,
     stack_groups,
+    t_test,
 )
-from ..metrics.survey import recode_nps
-from ._core import TEST_COLUMNS, ComparisonResult, check_alternative, fmt, fmt_p, t_test
+from ._core import COMPARISON_COLUMNS, ComparisonResult
 
 _SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 _UNITS = {"nps": " points", "csat": " percentage points", "ces": "", "mean": ""}
@@ -108,7 +111,7 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
     Returns
     -------
     ComparisonResult or DataFrame
-        With ``by``: the rows of :data:`~cxlib.significance.TEST_COLUMNS`, indexed by the ``by`` columns.
+        With ``by``: the rows of :data:`~cxlib.significance.COMPARISON_COLUMNS`, indexed by the ``by`` columns.
         Without:
         ``group_a``/``group_b`` and ``estimate_a``/``estimate_b`` are the first and last periods and
         their metric; ``difference`` is the slope per period with its interval, ``statistic`` the t
@@ -152,7 +155,7 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
             except ParameterError as exc:
                 raise ParameterError(f"Segment {group_label(key)!r} of {keys}: {exc}") from exc
             index.append(key)
-        return stack_groups(parts, index, keys, TEST_COLUMNS)
+        return stack_groups(parts, index, keys, COMPARISON_COLUMNS)
     if period_col not in frame.columns:
         raise DataContractError(f"Period column {period_col!r} is missing; the frame has {list(frame.columns)}.",
                                 column=period_col, rule="column present")
@@ -179,9 +182,11 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
     verdict = "significant" if p < alpha else "not significant"
     direction = "rising" if slope > 0 else "falling"
     name = metric.upper() if metric != "mean" else col
-    text = (f"{name} is {direction} by {fmt(k * abs(float(slope)))}{unit} per period "
+    p_text = format_p(float(p), missing="no p-value")
+    text = (f"{name} is {direction} by {format_significant(k * abs(float(slope)))}{unit} per period "
             f"over {len(periods)} periods ({periods[0]} to {periods[-1]}, n = {y.size}); {100 * (1 - alpha):g}% CI "
-            f"{fmt(k * float(lo))} to {fmt(k * float(hi))}, {fmt_p(float(p))}: {verdict} at alpha = {alpha:g}.")
+            f"{format_significant(k * float(lo))} to {format_significant(k * float(hi))}, {p_text}: {verdict} "
+            f"at alpha = {alpha:g}.")
     return ComparisonResult(
         metric=metric, comparison=f"trend over {period_col}: {periods[0]} .. {periods[-1]} ({len(periods)} periods)",
         group_a=str(periods[0]), group_b=str(periods[-1]), estimate_a=ea, estimate_b=eb, difference=float(slope),

@@ -6,20 +6,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
 
 #: Point estimates with uncertainty (median, survival at a horizon, RMST), one row per segment.
 ESTIMATE_COLUMNS = ("metric", "segment", "horizon", "estimate", "se", "ci_lower", "ci_upper", "ci_level", "n",
                     "events", "method")
-#: Hypothesis tests (log-rank, RMST difference), one row per comparison.
-TEST_COLUMNS = ("metric", "comparison", "estimate", "se", "ci_lower", "ci_upper", "ci_level", "statistic", "dof",
-                "p_value", "n", "method")
-
-
-def check_alpha(alpha: float) -> float:
-    if not 0 < alpha < 1:
-        raise ParameterError(f"alpha={alpha!r} must lie strictly between 0 and 1 (0.05 gives 95% intervals).")
-    return alpha
+#: Survival tests (log-rank over k >= 2 segments, RMST difference), one row per test. Not the two-group
+#: :data:`cxlib.significance.COMPARISON_COLUMNS`: a log-rank test of k segments has no ``group_a``/``group_b``
+#: and no per-group estimates; ``estimate`` and ``se`` are the RMST difference where one exists.
+SURVIVAL_TEST_COLUMNS = ("metric", "comparison", "estimate", "se", "ci_lower", "ci_upper", "ci_level", "statistic",
+                         "dof", "p_value", "n", "method")
 
 
 def columns(rows: list[dict], cols: tuple[str, ...]) -> pd.DataFrame:
@@ -28,7 +23,7 @@ def columns(rows: list[dict], cols: tuple[str, ...]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class SurvivalTest:
-    """One test or comparison; ``to_frame()`` gives one row of :data:`TEST_COLUMNS`."""
+    """One survival test; ``to_frame()`` gives one row of :data:`SURVIVAL_TEST_COLUMNS`."""
 
     metric: str
     comparison: str
@@ -44,7 +39,7 @@ class SurvivalTest:
     method: str
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([asdict(self)], columns=list(TEST_COLUMNS))
+        return pd.DataFrame([asdict(self)], columns=list(SURVIVAL_TEST_COLUMNS))
 
 
 NAN = np.nan

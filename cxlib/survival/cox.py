@@ -10,7 +10,7 @@ from lifelines.statistics import proportional_hazard_test
 from scipy import stats
 
 from ..errors import ConvergenceError, ParameterError
-from ._results import check_alpha
+from ..stats import check_alpha, z_value
 
 COEF_COLUMNS = ("term", "coef", "se", "ratio", "ratio_ci_lower", "ratio_ci_upper", "ci_level", "z", "p_value",
                 "ratio_kind", "n", "events", "method")
@@ -26,7 +26,7 @@ COX_CHECKLIST = (
 
 def _coef_table(summary: pd.DataFrame, terms, *, alpha: float, kind: str, n: float, events: float,
                 method: str) -> pd.DataFrame:
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = z_value(alpha)
     coef = summary["coef"].to_numpy()
     se = summary["se(coef)"].to_numpy()
     return pd.DataFrame({

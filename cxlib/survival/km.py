@@ -8,7 +8,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError
-from ._results import ESTIMATE_COLUMNS, SurvivalTest, check_alpha, columns
+from ..stats import check_alpha, z_value
+from ._results import ESTIMATE_COLUMNS, SurvivalTest, columns
 
 CURVE_COLUMNS = ("segment", "time", "at_risk", "events", "censored", "survival", "se", "ci_lower", "ci_upper",
                  "ci_level", "greenwood")
@@ -108,7 +109,7 @@ class KaplanMeier:
         for seg, c in self._segments():
             mu, var = _rmst_one(c, tau)
             se = np.sqrt(var)
-            z = stats.norm.ppf(1 - self.alpha / 2)
+            z = z_value(self.alpha)
             rows.append(dict(metric="rmst", segment=seg, horizon=float(tau), estimate=mu, se=se,
                              ci_lower=mu - z * se, ci_upper=mu + z * se, ci_level=1 - self.alpha,
                              n=c["at_risk"].iloc[0], events=c["events"].sum(),
@@ -124,7 +125,7 @@ class KaplanMeier:
         est = r.loc[treatment, "estimate"] - r.loc[control, "estimate"]
         se = float(np.hypot(r.loc[treatment, "se"], r.loc[control, "se"]))
         z = est / se
-        q = stats.norm.ppf(1 - self.alpha / 2)
+        q = z_value(self.alpha)
         return SurvivalTest(metric="rmst_difference", comparison=f"{treatment} - {control}", estimate=float(est),
                             se=se, ci_lower=float(est - q * se), ci_upper=float(est + q * se),
                             ci_level=1 - self.alpha, statistic=float(z), dof=np.nan,
@@ -208,7 +209,7 @@ def kaplan_meier(data: pd.DataFrame, *, duration_col: str = "duration", event_co
     if np.any(~np.isfinite(dur)) or np.any(dur < 0) or not np.isin(ev, [0, 1, True, False]).all():
         raise ParameterError(f"{duration_col} must be finite and >= 0 and {event_col} 0/1.")
     seg = data[segment_col].astype(str).to_numpy() if segment_col else np.full(len(data), "all")
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = z_value(alpha)
     parts = []
     for g in sorted(pd.unique(seg)):
         sel = seg == g

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from ..periods import Period
 from .calendar import World
 from .config import SURVEY_TOUCHPOINTS, SurveyParams
 
@@ -153,9 +154,8 @@ def onboarding(sub_cust: np.ndarray, start: np.ndarray, home_unit: np.ndarray, *
 
 def quarter_labels(world: World) -> list[str]:
     """``"YYYYQn"`` of every quarter index of the window."""
-    first = np.datetime64(world.month_label[0], "M").astype(int)
-    q0 = first // 3
-    return [f"{1970 + (q0 + i) // 4}Q{(q0 + i) % 4 + 1}" for i in range(int(world.quarter_index.max()) + 1)]
+    first = Period.parse(np.datetime64(world.month_label[0], "M"), kind="quarter")
+    return [str(first.shift(i)) for i in range(int(world.quarter_index.max()) + 1)]
 
 
 __all__ = ["SURVEY_TOUCHPOINTS", "thresholds", "expected_scores", "invitations", "score", "onboarding",

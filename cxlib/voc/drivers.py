@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, SmallSampleWarning
-from ..metrics._core import check_alpha, check_by, iter_groups, lead_columns
+from ..stats import check_alpha, check_by, iter_groups, lead_columns
 
 __all__ = ["DRIVER_COLUMNS", "QUADRANT_COLUMNS", "QUADRANTS", "relative_weights", "DriverResult", "key_drivers",
            "theme_sentiment_drivers", "impact_performance"]

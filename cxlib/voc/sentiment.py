@@ -17,8 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataContractError, ParameterError
-from ..metrics import mean_score, wilson_interval
-from ..metrics._core import check_alpha
+from ..metrics import mean_score
+from ..stats import check_alpha, wilson_interval, z_value
 
 __all__ = ["SENTIMENT_COLUMNS", "AGREEMENT_COLUMNS", "SCORE_CUTOFFS", "CX_LEXICON", "score_sentiment", "SentimentAgreement",
            "sentiment_agreement", "sentiment_by"]
@@ -228,7 +228,7 @@ def sentiment_agreement(data: pd.DataFrame, *, score_col: str = "nps", sentiment
     oriented = score if higher_better else -score
     if n >= 4 and np.ptp(score) > 0 and np.ptp(sent) > 0:
         rho, p = stats.spearmanr(sent, oriented)
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = z_value(alpha)
         se = math.sqrt((1 + rho**2 / 2) / (n - 3))
         lo, hi = math.tanh(math.atanh(min(rho, 0.999999)) - z * se), math.tanh(math.atanh(min(rho, 0.999999)) + z * se)
     else:

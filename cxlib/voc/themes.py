@@ -24,8 +24,16 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataContractError, ParameterError
-from ..metrics import period_labels, t_interval_mean, wilson_interval
-from ..metrics._core import check_alpha, check_by, group_label, iter_groups, lead_columns
+from ..periods import period_labels
+from ..stats import (
+    check_alpha,
+    check_by,
+    group_label,
+    iter_groups,
+    lead_columns,
+    t_interval_mean,
+    wilson_interval,
+)
 
 __all__ = ["DEFAULT_THEMES", "Taxonomy", "DEFAULT_TAXONOMY", "THEME_COLUMNS", "CHANGE_COLUMNS", "TOPIC_COLUMNS",
            "tag_themes", "theme_shares", "theme_trend", "theme_change", "TopicModel", "discover_topics",
@@ -454,8 +462,8 @@ def discover_topics(data: pd.DataFrame | pd.Series, *, col: str = "comment", n_t
 
     Examples
     --------
-    >>> texts = ["late parcel delivery", "parcel delivery slow", "delivery parcel lost",
-    ...          "rude staff member", "staff rude today", "helpful staff member"] * 3
+    >>> texts = ["late parcel delivery", "parcel delivery slow", "delivery lost",
+    ...          "rude staff member", "staff rude today", "helpful staff"] * 3
     >>> tm = discover_topics(pd.Series(texts), n_topics=2, n_terms=2, rng=np.random.default_rng(0), min_df=2)
     >>> sorted(tm.to_frame()["label"])
     ['delivery / parcel', 'staff / rude']
