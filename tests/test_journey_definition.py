@@ -118,3 +118,28 @@ def test_conversion_counts_rejects_unknown_outcomes() -> None:
 
     with pytest.raises(ParameterError, match="open"):
         conversion_counts({"conversion": 1, "open": 2})
+
+
+@pytest.mark.parametrize("gap", ["30min", "3D"])
+def test_scorecard_trends_and_alerts_take_the_reports_one_gap(gap: str) -> None:
+    """The plan's ``journey_gap`` reaches every section: the scorecard, the trends and the alerts count the
+    journeys of :func:`journeyize` with that gap (the gap decides which journeys are still open)."""
+    from cxlib.actions import family_outcomes
+    from cxlib.significance import metric_trends, scorecard
+
+    ev = _events(7, ids=True, n=2000)
+    ev = ev.assign(timestamp=ev["timestamp"] + pd.Timedelta(days=262))  # ends within days of 2025Q4's end
+    survey = pd.DataFrame({"responded_at": pd.to_datetime(["2025-08-01", "2025-11-01"] * 20),
+                           "nps": [10, 3] * 20})
+    tables = {"events": ev, "survey_responses": survey}
+    c, n, _ = conversion_counts(journeyize(ev, gap=gap, start="2025-10-01", end="2026-01-01").outcomes()
+                                .set_index("outcome")["journeys"])
+    row = scorecard(tables, period="2025Q4", comparison_period="2025Q3", gap=gap).set_index("key").loc["conversion_rate"]
+    assert (int(row["n"]), row["estimate"]) == (n, pytest.approx(c / n, abs=0))
+    trend = metric_trends(tables, periods=["2025Q4"], gap=gap).set_index("key").loc["conversion_rate"]
+    assert trend["estimate"] == pytest.approx(c / n, abs=0)
+    fam = family_outcomes({"events": ev}, family="journey", period="2025Q4", gap=gap)
+    assert (int(fam["value"].sum()), len(fam)) == (c, n)
+    other = scorecard(tables, period="2025Q4", comparison_period="2025Q3",
+                      gap="3D" if gap == "30min" else "30min").set_index("key").loc["conversion_rate"]
+    assert int(other["n"]) != n  # the gap matters here, so the test can fail

@@ -25,7 +25,7 @@ def test_notebook_follows_the_conventions():
     assert params.metadata["tags"] == ["parameters"]
     for name in ("data_dir", "findings_path", "period", "comparison_period", "alpha", "seed", "segment_columns",
                  "start_date", "end_date", "segment_column", "segment_value", "funnel_steps", "conversion_event",
-                 "inactivity_gap", "n_boot", "fail_outcome"):
+                 "journey_gap", "n_boot", "fail_outcome"):
         assert f"{name} = " in params.source
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)  # saved without outputs

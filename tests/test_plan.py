@@ -185,7 +185,7 @@ def test_the_default_plan():
     assert all(plan.notebook(s).depends_on == () for s in slugs[1:])
     raw = yaml.safe_load((root / "reports" / "plan.yml").read_text(encoding="utf-8"))
     assert raw["parameters"] == {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05,
-                                 "seed": 20261123, "segment_columns": ["loyalty_tier", "region"],
+                                 "seed": 20261123, "segment_columns": ["loyalty_tier", "region"], "journey_gap": "3D",
                                  # the value-at-stake pipeline's one parameter set (30, 35, 60)
                                  "clv_horizon_weeks": 52, "annual_discount_rate": 0.1, "margin": 0.3,
                                  "risk_horizon_days": 90, "landmark_days": 1,

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..journey.sessions import KNOWN_OUTCOMES, journey_frame
+from ..journey.sessions import DEFAULT_GAP, KNOWN_OUTCOMES, journey_frame
 from ..periods import period_bounds
 from ..significance import compare_proportions
 from ..stats import adjust_pvalues, check_alpha, cluster_mean_difference, nps_difference, welch
@@ -107,7 +107,8 @@ def _journey_events(data: Any, start: pd.Timestamp, end: pd.Timestamp) -> pd.Dat
     return data["events"]
 
 
-def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, gap: str = DEFAULT_GAP
+              ) -> pd.DataFrame:
     """One row per journey of the period with a known outcome: ``value`` 1 if it converted, 0 if abandoned.
 
     The journeys and the conversion of :mod:`cxlib.journey.sessions` (the one definition): the
@@ -116,7 +117,7 @@ def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> p
     """
     _need(events, "events", ("customer_id", "timestamp", "touchpoint"))
     entry = [c for c in ("touchpoint", "channel", "unit_id") if c in events.columns]
-    jf = journey_frame(events, start=start, end=end, first=entry)
+    jf = journey_frame(events, start=start, end=end, first=entry, gap=gap)
     jf = jf[jf["outcome"].isin(KNOWN_OUTCOMES).to_numpy()]
     out = pd.DataFrame({"customer_id": jf["customer_id"], "timestamp": jf["started_at"],
                         "touchpoint": jf["touchpoint"], "value": jf["converted"].astype(float)})
@@ -128,7 +129,7 @@ def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> p
 
 def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[str, pd.Series] | None = None,
                     customer_columns: Sequence[str] = (), sla_minutes: float = 10.0,
-                    resolve_hours: float = 24.0) -> pd.DataFrame:
+                    resolve_hours: float = 24.0, gap: str = DEFAULT_GAP) -> pd.DataFrame:
     """One row per observation of ``family`` in ``period``: ``metric``, ``value`` (0/1), ``customer_id``, dimensions.
 
     ``segments`` maps a column name to customer-level labels (a Series indexed by ``customer_id``: an RFM
@@ -149,7 +150,7 @@ def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[st
     elif family == "support":
         out = _support(tables["tickets"], start, end, sla_minutes, resolve_hours)
     else:
-        out = _journeys(_journey_events(tables, start, end), start, end)
+        out = _journeys(_journey_events(tables, start, end), start, end, gap=gap)
     cols = [c for c in customer_columns if c not in out.columns]
     if family == "churn" and "unit_id" not in out.columns and "customers" in tables:
         cust = tables["customers"]
@@ -222,7 +223,7 @@ def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = 
                      min_change: Mapping[str, float] | None = None, padjust: PAdjust = "fdr_bh",
                      alpha: float = 0.05, min_n: int = 30, cluster: str | None = "customer_id",
                      sla_minutes: float = 10.0, resolve_hours: float = 24.0,
-                     include_overall: bool = True) -> AlertBoard:
+                     include_overall: bool = True, gap: str = DEFAULT_GAP) -> AlertBoard:
     """Alerts over survey, churn, support and journey cells, every p-value of the dashboard adjusted together.
 
     Parameters
@@ -245,6 +246,9 @@ def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = 
         As :func:`metric_alerts`; the adjustment family is every tested cell of every family.
     sla_minutes, resolve_hours : float
         First-response target of ``sla_share`` and the horizon of ``resolved_24h``.
+    gap : str
+        Inactivity gap of the journey definition (:func:`cxlib.journey.journey_frame`): a journey not
+        converted whose last event is within ``gap`` of the period end is still open and left out.
 
     Returns
     -------
@@ -288,7 +292,7 @@ def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = 
         parts.append(t)
     for family in (f for f in families if f != "survey"):
         kw = {"family": family, "segments": segments, "customer_columns": cust_cols, "sla_minutes": sla_minutes,
-              "resolve_hours": resolve_hours}
+              "resolve_hours": resolve_hours, "gap": gap}
         now = family_outcomes(tables, period=period, **kw)
         before = family_outcomes(tables, period=comparison_period, **kw) if against == "period" else None
         parts.append(pd.DataFrame(_share_rows(now, before, family=family, dimensions=dimensions, against=against,

@@ -34,7 +34,7 @@ from .customers import (
                     retention_rate,
                     subscription_status,
 )
-from .journeys import bounce_rate, cart_abandonment_rate, conversion_rate, journey_table
+from .journeys import DEFAULT_GAP, bounce_rate, cart_abandonment_rate, conversion_rate, journey_table
 from .support import (
                     backlog,
                     durations,
@@ -47,7 +47,7 @@ from .support import (
 )
 from .survey import ces, csat, mean_score, nps, nps_counts, recode_nps, score_distribution
 
-__all__ = [
+__all__ = ["DEFAULT_GAP", 
     "METRIC_COLUMNS", "DISTRIBUTION_COLUMNS", "NPS_PSEUDO_COUNT", "MetricResult",
     "wilson_interval", "nps_interval", "t_interval_mean", "median_interval", "period_bounds", "period_labels",
     "in_period",

@@ -16,6 +16,7 @@ from ..metrics import (
     MetricResult,
     ces,
     churn_rate,
+    DEFAULT_GAP,
     conversion_rate,
     csat,
     nps,
@@ -145,7 +146,7 @@ def _only(tables: Mapping[str, pd.DataFrame], keys: list[str], key: tuple, names
 
 def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, alpha: float,
              sla_minutes: float, cluster: str | None = None,
-             observed_until: pd.Timestamp | None = None) -> tuple[MetricResult, Any]:
+             observed_until: pd.Timestamp | None = None, gap: str = DEFAULT_GAP) -> tuple[MetricResult, Any]:
     """The metric in one period and the raw material of its two-period test."""
     if spec.table == "subscriptions":
         status = subscription_status(tables["subscriptions"], period=period)
@@ -169,7 +170,7 @@ def _measure(spec: _Spec, tables: Mapping[str, pd.DataFrame], period: Any, *, al
         return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
     # the one conversion definition (cxlib.journey.sessions.conversion_counts): converted journeys over journeys
     # with a known outcome, those still open at the period end left out; the counts are in the result
-    r = conversion_rate(frame, alpha=alpha)
+    r = conversion_rate(frame, alpha=alpha, gap=gap)
     return r, (int(round(r.estimate * r.n)) if r.n else 0, r.n)
 
 
@@ -189,7 +190,7 @@ def _compare(spec: _Spec, now: Any, before: Any, *, period: str, comparison_peri
 
 
 def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
-              sla_minutes: float = 10.0, cluster: str | None = None,
+              sla_minutes: float = 10.0, cluster: str | None = None, gap: str = DEFAULT_GAP,
               by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """The scorecard: every metric in ``period`` and ``comparison_period``, the change and its test.
 
@@ -203,6 +204,9 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
         Significance level of the change tests and ``1 - alpha`` the interval level.
     sla_minutes : float
         First-response target of the SLA share.
+    gap : str
+        Inactivity gap of the journey definition (:func:`cxlib.journey.journey_frame`) for the conversion
+        rate; the report passes one value to every section (plan parameter ``journey_gap``).
     cluster : str, optional
         Cluster column of the survey responses (``"customer_id"``): the survey changes then get
         cluster-robust standard errors, allowing for customers who answer in both periods or
@@ -242,7 +246,7 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
         raise DataContractError("The scorecard needs the survey_responses table.", table="survey_responses",
                                 rule="table present")
     kw = {"period": period, "comparison_period": comparison_period, "alpha": alpha, "sla_minutes": sla_minutes,
-          "cluster": cluster}
+          "cluster": cluster, "gap": gap}
     if by is None:
         return pd.DataFrame(_scorecard_rows(tables, **kw), columns=list(SCORECARD_COLUMNS))
     names = sorted({s.table for s in _available(tables)})
@@ -256,11 +260,13 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
 
 
 def _scorecard_rows(tables: Mapping[str, pd.DataFrame], *, period: str, comparison_period: str, alpha: float,
-                    sla_minutes: float, cluster: str | None, observed_until: pd.Timestamp | None = None) -> list[dict]:
+                    sla_minutes: float, cluster: str | None, observed_until: pd.Timestamp | None = None,
+                    gap: str = DEFAULT_GAP) -> list[dict]:
     """The scorecard rows of one set of tables (the whole data, or one segment's rows)."""
     rows = []
     for spec in _available(tables):
-        mkw = {"alpha": alpha, "sla_minutes": sla_minutes, "cluster": cluster, "observed_until": observed_until}
+        mkw = {"alpha": alpha, "sla_minutes": sla_minutes, "cluster": cluster, "observed_until": observed_until,
+               "gap": gap}
         now, raw_now = _measure(spec, tables, period, **mkw)
         before, raw_before = _measure(spec, tables, comparison_period, **mkw)
         test = _compare(spec, raw_now, raw_before, period=period, comparison_period=comparison_period, alpha=alpha,
@@ -278,11 +284,14 @@ def _scorecard_rows(tables: Mapping[str, pd.DataFrame], *, period: str, comparis
 
 
 def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_minutes: float = 10.0,
+                  gap: str = DEFAULT_GAP,
                   by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Every scorecard metric in each of ``periods``: the sparkline table beside the findings.
 
     Parameters
     ----------
+    gap : str
+        Inactivity gap of the journey definition, as in :func:`scorecard`.
     by : str or list of str, optional
         Segment column(s), found in each table or joined from ``customers`` as in :func:`scorecard`;
         the rows of each level are that level's trends.
@@ -304,27 +313,28 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
     if by is None and "events" in getattr(data, "lazy", ()):
         # a lazily held event log is read one period at a time: one quarter of it in memory at once
         base = {k: v for k, v in _tables(data).items() if k != "events"}
-        rows = _trend_rows(base, periods, alpha=alpha, sla_minutes=sla_minutes)
+        rows = _trend_rows(base, periods, alpha=alpha, sla_minutes=sla_minutes, gap=gap)
         for p in periods:
             rows += _trend_rows({**base, "events": _tables(data, [p])["events"]}, [p], alpha=alpha,
-                                sla_minutes=sla_minutes, only_table="events")
+                                sla_minutes=sla_minutes, only_table="events", gap=gap)
         return pd.DataFrame(rows, columns=list(TREND_COLUMNS))
     tables = _tables(data, periods)
     if by is None:
-        return pd.DataFrame(_trend_rows(tables, periods, alpha=alpha, sla_minutes=sla_minutes),
+        return pd.DataFrame(_trend_rows(tables, periods, alpha=alpha, sla_minutes=sla_minutes, gap=gap),
                             columns=list(TREND_COLUMNS))
     names = sorted({s.table for s in _available(tables)})
     tables, keys = segment_tables(tables, by, names)
     until = _observed_until(tables["tickets"]) if "tickets" in tables else None
     blocks = [lead_columns(pd.DataFrame(_trend_rows(_only(tables, keys, key, names), periods, alpha=alpha,
-                                                    sla_minutes=sla_minutes, observed_until=until),
+                                                    sla_minutes=sla_minutes, observed_until=until, gap=gap),
                                         columns=list(TREND_COLUMNS)), keys, key)
               for key in _levels(tables, keys, names)]
     return pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=[*keys, *TREND_COLUMNS])
 
 
 def _trend_rows(tables: Mapping[str, pd.DataFrame], periods: list[str], *, alpha: float, sla_minutes: float,
-                observed_until: pd.Timestamp | None = None, only_table: str | None = None) -> list[dict]:
+                observed_until: pd.Timestamp | None = None, only_table: str | None = None,
+                gap: str = DEFAULT_GAP) -> list[dict]:
     rows = []
     for spec in _available(tables):
         if only_table is not None and spec.table != only_table:
@@ -336,7 +346,8 @@ def _trend_rows(tables: Mapping[str, pd.DataFrame], periods: list[str], *, alpha
                     continue
                 if frame.empty:
                     continue
-            r, _ = _measure(spec, tables, p, alpha=alpha, sla_minutes=sla_minutes, observed_until=observed_until)
+            r, _ = _measure(spec, tables, p, alpha=alpha, sla_minutes=sla_minutes, observed_until=observed_until,
+                            gap=gap)
             if r.n == 0:
                 continue
             rows.append({"key": spec.key, "period": str(p), "estimate": r.estimate, "ci_lower": r.ci_lower,
