@@ -297,3 +297,17 @@ def test_python_parsing_is_serialised_across_threads(monkeypatch):
     assert isinstance(plan.parse_python("a = 1"), ast.Module)
     with pytest.raises(SyntaxError):
         plan.parse_python("a = (")
+
+
+def test_a_renamed_notebook_parameter_still_works_and_warns(tmp_path):
+    """``inactivity_gap`` (notebook 20 until issue 16) is now the report-wide ``journey_gap``."""
+    from cxlib.report.plan import plan_from_dict
+
+    raw = {"parameters": {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05, "seed": 1},
+           "notebooks": [{"notebook": "20_journeys.ipynb", "parameters": {"inactivity_gap": "2D"}}]}
+    with pytest.warns(DeprecationWarning, match="'inactivity_gap'.*use 'journey_gap'"):
+        plan = plan_from_dict(raw, data_dir=tmp_path)
+    assert dict(plan.notebooks[0].parameters) == {"journey_gap": "2D"}
+    raw["notebooks"][0]["parameters"]["journey_gap"] = "1D"
+    with pytest.raises(ParameterError, match="both 'inactivity_gap' and its new name 'journey_gap'"):
+        plan_from_dict(raw, data_dir=tmp_path)

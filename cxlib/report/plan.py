@@ -57,6 +57,7 @@ from typing import Any
 import nbformat
 import yaml
 
+from .._deprecation import warn_deprecated
 from ..errors import ParameterError
 from ..periods import is_period_label
 
@@ -188,9 +189,9 @@ def plan_from_dict(raw: Mapping[str, Any], *, base: Path | None = None, data_dir
     if unknown:
         raise ParameterError(f"Unknown key(s) {unknown} in the report plan; expected some of {sorted(_PLAN_KEYS)}.")
     base = project_root() if base is None else Path(base)
-    params = dict(raw.get("parameters") or {})
     if not isinstance(raw.get("parameters") or {}, Mapping):
         raise ParameterError("The plan's 'parameters' must be a mapping of global parameters.")
+    params = _renamed_parameters(dict(raw.get("parameters") or {}), "the plan's global parameters")
     for name in RESERVED:
         if name in params:
             raise ParameterError(f"Global parameter {name!r} is set by the runner; remove it from the plan.")
@@ -217,6 +218,21 @@ def plan_from_dict(raw: Mapping[str, Any], *, base: Path | None = None, data_dir
                 notebooks=tuple(specs), source=source)
 
 
+#: Plan parameters renamed in this release: old name -> new name (the old one warns and still works).
+RENAMED_PARAMETERS = {"inactivity_gap": "journey_gap"}
+
+
+def _renamed_parameters(params: dict[str, Any], where: str) -> dict[str, Any]:
+    """``params`` with the old names of :data:`RENAMED_PARAMETERS` moved to their new names (with a warning)."""
+    for old, new in RENAMED_PARAMETERS.items():
+        if old in params:
+            if new in params:
+                raise ParameterError(f"{where}: both {old!r} and its new name {new!r} are set; keep {new!r}.")
+            warn_deprecated(f"Plan parameter {old!r} ({where})", f"{new!r}")
+            params[new] = params.pop(old)
+    return params
+
+
 def _entry(entry: Any, nb_dir: Path) -> NotebookSpec:
     if isinstance(entry, str):
         entry = {"notebook": entry}
@@ -232,6 +248,7 @@ def _entry(entry: Any, nb_dir: Path) -> NotebookSpec:
     params = entry.get("parameters") or {}
     if not isinstance(params, Mapping):
         raise ParameterError(f"Notebook {path.stem!r}: 'parameters' must be a mapping; found {params!r}.")
+    params = _renamed_parameters(dict(params), f"notebook {path.stem!r}")
     deps = entry.get("depends_on") or ()
     deps = (deps,) if isinstance(deps, str) else tuple(str(d) for d in deps)
     return NotebookSpec(name=path.stem, path=path, parameters=MappingProxyType(dict(params)), depends_on=deps,
