@@ -2,17 +2,24 @@
 
 A module that moved leaves a two-line stub at its old path whose ``__getattr__`` forwards every
 name to the new home with a :class:`DeprecationWarning`; a renamed function or argument uses
-:func:`renamed` / :func:`renamed_argument`.  Nothing here runs at import time.
+:func:`renamed` / :func:`renamed_arguments` (or :func:`renamed_argument` on a ``**kwargs`` dict), a renamed
+attribute :func:`renamed_attribute`, a renamed dataclass field :func:`renamed_fields`.  Nothing here runs at import time.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import importlib
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["moved_module", "moved_names", "renamed", "renamed_argument", "warn_deprecated"]
+__all__ = ["moved_module", "moved_names", "renamed", "renamed_argument", "renamed_arguments", "renamed_attribute",
+           "renamed_fields", "split_running", "warn_deprecated"]
+
+#: True while the library itself runs the deprecated ``segment=`` split of an analysis (inside
+#: :func:`cxlib.stats.by_segment`, or inside the analysis' own split): that call does not warn.
+split_running: contextvars.ContextVar[bool] = contextvars.ContextVar("cxlib_split_running", default=False)
 
 
 def warn_deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
@@ -79,3 +86,90 @@ def renamed_argument(kwargs: dict[str, Any], old: str, new: str, *, where: str) 
         raise ParameterError(f"{where}: pass {new}= only ({old}= is its deprecated name).")
     warn_deprecated(f"{where}({old}=...)", f"{where}({new}=...)", stacklevel=4)
     kwargs[new] = kwargs.pop(old)
+
+
+def renamed_arguments(**old_to_new: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: keyword arguments renamed ``old=new`` keep working for one release and warn.
+
+    The wrapped function keeps its signature (``inspect.signature`` shows the new names only); its
+    ``renamed_arguments`` attribute maps each old name to the new one.
+
+    >>> @renamed_arguments(by="segment")
+    ... def f(*, segment=None):
+    ...     return segment
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(by="tier"), str(w[0].message)
+    ('tier', 'f(by=...) is deprecated and will be removed in the next release; use f(segment=...) instead.')
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        where = function.__qualname__
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                renamed_argument(kwargs, old, new, where=where)
+            return function(*args, **kwargs)
+
+        wrapper.renamed_arguments = dict(old_to_new)  # type: ignore[attr-defined]  (read by the tests)
+        return wrapper
+
+    return decorate
+
+
+def renamed_attribute(old: str, new: str) -> property:
+    """A read-only property ``old`` of a class that returns attribute ``new`` and warns (a renamed field).
+
+    >>> class R:
+    ...     segment = "gold"
+    ...     group = renamed_attribute("group", "segment")
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     R().group, w[0].category.__name__
+    ('gold', 'DeprecationWarning')
+    """
+
+    def get(self: Any) -> Any:
+        name = type(self).__name__
+        warn_deprecated(f"{name}.{old}", f"{name}.{new}")
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated alias of ``{new}`` (removed in the next release).")
+
+
+def renamed_fields(**old_to_new: str) -> Callable[[type], type]:
+    """Class decorator (outside ``@dataclass``): fields renamed ``old=new`` keep working for one release.
+
+    The old name still works as a constructor keyword (also through :func:`dataclasses.replace`) and as a
+    read-only attribute; both warn.
+
+    >>> from dataclasses import dataclass
+    >>> @renamed_fields(group="segment")
+    ... @dataclass(frozen=True)
+    ... class R:
+    ...     segment: str
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     R(group="gold").segment, R("gold").group, len(w)
+    ('gold', 'gold', 2)
+    """
+
+    def decorate(cls: type) -> type:
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            for old, new in old_to_new.items():
+                renamed_argument(kwargs, old, new, where=cls.__name__)
+            init(self, *args, **kwargs)
+
+        cls.__init__ = __init__  # type: ignore[misc]
+        for old, new in old_to_new.items():
+            setattr(cls, old, renamed_attribute(old, new))
+        return cls
+
+    return decorate

@@ -12,11 +12,15 @@ def main() -> None:
 
 @main.command("validate")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
-def validate_cmd(folder: str) -> None:
+@click.option("--params", "params", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Report plan whose parameters decide the sections [default: reports/plan.yml when present].")
+def validate_cmd(folder: str, params: str | None) -> None:
     """Check every table in FOLDER against the data contract (data/README.md).
 
     Prints one line per table (rows, time range, checks) and exits with status 1
     and a message naming table, column, rule and example rows on the first failure.
+    Then prints the report's section plan: each section runs, runs in part or is
+    skipped, with the reason -- the decision `cx report` applies to the same data.
     """
     from .data import load
     from .errors import DataContractError
@@ -30,6 +34,75 @@ def validate_cmd(folder: str) -> None:
         span = f"{row.first:%Y-%m-%d} .. {row.last:%Y-%m-%d}" if row.time_column else ""
         click.echo(f"{row.table:<18} {row.rows:>12,} rows  {span:<24} {row.checks:>3} checks  {row.status}")
     click.echo(f"OK: {len(ds.validation)} table(s) in {folder} satisfy the data contract.")
+    click.echo(_settings_line(ds))
+    _echo_section_plan(folder, params)
+
+
+def _echo_section_plan(folder: str, params: str | None) -> None:
+    """Print the section plan of ``folder`` under the report plan ``params`` (or the project's default plan)."""
+    from pathlib import Path
+
+    from .errors import CxError
+    from .report.coverage import plan_coverage
+    from .report.plan import load_plan, project_root
+    from .requirements import available_columns, plan_sections
+
+    try:
+        default = project_root() / "reports" / "plan.yml"
+    except CxError:
+        default = None
+    path = Path(params) if params else default
+    try:
+        if path is not None and path.is_file():
+            sections = plan_coverage(load_plan(path, data_dir=folder))
+        elif params:
+            raise click.UsageError(f"--params {params}: no such file.")
+        else:
+            sections = plan_sections(available_columns(folder))
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo("Report sections on these data:")
+    for line in sections.lines():
+        click.echo(f"  {line}")
+
+
+def _settings_line(ds) -> str:
+    """One line: where the data's settings come from and what they are (``cx validate``)."""
+    s = ds.settings
+    source = f"from {ds.mapping.path.name}" if ds.mapping.path is not None else "by default (no cx.yml)"
+    steps = " > ".join(s.funnel_steps) if s.funnel_steps else "the journeys section's default"
+    segments = ", ".join(ds.segment_columns()) or "none"
+    return (f"Settings {source}: currency {s.currency.code} ({s.currency.symbol}), time zone {s.time_zone}, "
+            f"conversion touchpoint {s.conversion_touchpoint or 'none (set conversion_touchpoint)'}, "
+            f"funnel {steps}, segment columns {segments}.")
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=str))
+@click.option("--force", is_flag=True, default=False, help="Replace an existing cx.yml.")
+def init_cmd(folder: str, force: bool) -> None:
+    """Propose a mapping file FOLDER/cx.yml for the CSV/Parquet exports in FOLDER.
+
+    Guesses which file holds which table, which source column is each contract column
+    (CustomerID -> customer_id, InvoiceDate -> timestamp, Total -> amount...), the CSV
+    delimiter, encoding, decimal separator and date formats; writes them with comments on
+    what it could not guess. An existing cx.yml is kept unless --force. Check the file,
+    then run `cx validate FOLDER`.
+    """
+    from .data.guess import write_mapping
+    from .errors import CxError
+
+    try:
+        target, proposal = write_mapping(folder, force=force)
+    except CxError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        raise SystemExit(1) from None
+    for g in proposal.files:
+        what = (f"{g.table} ({', '.join(f'{t} <- {s}' for t, s in g.columns.items())})" if g.table
+                else "not recognised")
+        click.echo(f"{g.file:<28} {what}")
+    click.echo(f"OK: wrote {target}; check it (lines marked CHECK), then run `cx validate {folder}`.")
 
 
 @main.command("report")
@@ -90,7 +163,10 @@ def report_cmd(params: str | None, data: str | None, out: str | None, jobs: int 
         raise SystemExit(2 if isinstance(exc, ParameterError) else 1) from None
     for r in result.runs:
         saved = f"  (saved {r.saved_seconds:.1f} s)" if r.cached else ""
-        click.echo(f"  {r.notebook:<28} {'cached' if r.cached else r.status:<8} {r.seconds:7.1f} s{saved}", err=True)
+        if r.skipped_section:
+            saved = f"  (section skipped: {r.skipped_section})"
+        status = "cached" if r.cached else "no data" if r.skipped_section else r.status
+        click.echo(f"  {r.notebook:<28} {status:<8} {r.seconds:7.1f} s{saved}", err=True)
     if not result.ok:
         for r in result.failures:
             click.echo(f"ERROR: {r.message}", err=True)
@@ -222,15 +298,25 @@ def actions_cmd(folder: str, out: str, period: str, observation_end: str | None,
                 top: int | None, real_ids: bool) -> None:
     """Write the CRM action lists for the data in FOLDER into --out (each file written atomically).
 
-    Customer ids are keyed pseudonyms (CX_PSEUDONYM_KEY) unless --real-ids is given; comments are
-    always redacted.  Prints one line per list (rows, expected value and its assumption).
+    Customer ids are keyed pseudonyms (CX_PSEUDONYM_KEY, required unless FOLDER is the `cx synth` demo)
+    unless --real-ids is given; comments are always redacted, and every text cell is neutralised
+    against spreadsheet formula injection.  Prints one line per list (rows, expected value and its
+    assumption).
     """
+    import os
+
+    from .privacy import DEMO_ENV
+
     from .actions.lists import build_action_lists, write_action_lists
     from .data import load
     from .errors import CxError, ParameterError
+    from .report.runner import check_pseudonym_secret
 
     ids = "real" if real_ids else "pseudonymized"
     try:
+        # real data need CX_PSEUDONYM_KEY (checked before anything is read); the cx synth demo may use the demo key
+        demo = check_pseudonym_secret(folder) if ids == "pseudonymized" else False
+        os.environ[DEMO_ENV] = "1" if demo else os.environ.get(DEMO_ENV, "0")
         ds = load(folder, tables=["customers", "transactions", "subscriptions", "survey_responses", "tickets"])
         lists = build_action_lists(ds, period=period, observation_end=observation_end, ids=ids, sla_hours=sla_hours,
                                    save_rate=save_rate, top=top)

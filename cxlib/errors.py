@@ -51,6 +51,14 @@ class NotebookExecutionError(CxError):
     """A notebook of the report plan failed while executing."""
 
 
+class InsufficientDataError(CxError):
+    """The data hold too little for a section's core estimate (one customer, a period without answers...).
+
+    A report notebook that raises it is shown as a skipped section whose reason is the message
+    (:mod:`cxlib.report.coverage`), never as a traceback; write the message for readers.
+    """
+
+
 class EngineUnavailableError(CxError):
     """The chosen SQL engine cannot run here (PySpark, sqlglot or Java missing, session failed to start)."""
 

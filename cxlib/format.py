@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,8 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["MISSING", "decimals_for", "format_ci", "format_number", "format_p", "format_percent",
-           "format_significant", "is_missing"]
+__all__ = ["MISSING", "Currency", "CURRENCY_SYMBOLS", "as_currency", "decimals_for", "format_ci", "format_money",
+           "format_number", "format_p", "format_percent", "format_significant", "is_missing"]
 
 #: The mark for "not applicable" in a report table (an en dash).
 MISSING = "–"
@@ -173,6 +174,86 @@ def format_ci(lower: object, upper: object, digits: int = 1, *, percent: bool = 
         return MISSING
     fmt = format_percent if percent else format_number
     return f"{fmt(lower, digits)} to {fmt(upper, digits)}"
+
+
+#: Symbols of common ISO 4217 currency codes; any other code prints as its code (``"1,234.50 SEK"``).
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩",
+                    "BRL": "R$", "AUD": "A$", "CAD": "C$", "NZD": "NZ$", "HKD": "HK$", "SGD": "S$", "MXN": "MX$",
+                    "ILS": "₪", "TRY": "₺", "PLN": "zł", "RUB": "₽", "UAH": "₴", "VND": "₫", "NGN": "₦", "PHP": "₱",
+                    "THB": "฿", "ZAR": "R"}
+
+
+@dataclass(frozen=True)
+class Currency:
+    """The currency of the data's amounts: an ISO 4217 code and the symbol printed with numbers.
+
+    ``symbol`` defaults to :data:`CURRENCY_SYMBOLS` (else the code itself, printed after the number).
+
+    >>> Currency("GBP")
+    Currency(code='GBP', symbol='£')
+    >>> Currency("CHF").symbol
+    'CHF'
+    """
+
+    code: str = "EUR"
+    symbol: str = ""
+
+    def __post_init__(self) -> None:
+        code = str(self.code).strip().upper()
+        if not (len(code) == 3 and code.isascii() and code.isalpha()):
+            raise ParameterError(f"currency={self.code!r} is not an ISO 4217 code; expected three letters "
+                                 "such as 'EUR', 'USD' or 'GBP'.")
+        object.__setattr__(self, "code", code)
+        symbol = str(self.symbol or "").strip() or CURRENCY_SYMBOLS.get(code, code)
+        object.__setattr__(self, "symbol", symbol)
+
+
+def as_currency(currency: Currency | str | None) -> Currency:
+    """A :class:`Currency` from itself, an ISO code (``"USD"``) or None (the default, EUR).
+
+    >>> as_currency("usd")
+    Currency(code='USD', symbol='$')
+    """
+    if isinstance(currency, Currency):
+        return currency
+    return Currency() if currency is None else Currency(str(currency))
+
+
+def format_money(value: object, currency: Currency | str | None = None, digits: int = 2, *,
+                 minus: str = "\u2212") -> str:
+    """An amount of money as text, with the data's currency: ``"€1,234.50"``, ``"−$12.00"``, ``"1,234.50 CHF"``.
+
+    The hook every table, figure and sentence that prints money goes through, so a report prints the
+    currency of its data (``cx.yml``: ``currency``, see :class:`cxlib.data.DataSettings`).
+
+    Parameters
+    ----------
+    value : number or None
+        The amount; missing values become an en dash.
+    currency : Currency, str or None
+        The currency (an ISO code or a :class:`Currency`); None: EUR, the synthetic data's.
+    digits : int, default 2
+        Decimals (cents); 0 for large totals.
+    minus : str, default U+2212
+        The minus sign (``"-"`` for text that is parsed back).
+
+    Examples
+    --------
+    >>> format_money(1234.5, "EUR"), format_money(-12, "USD"), format_money(1234.7, "CHF", digits=0)
+    ('€1,234.50', '−$12.00', '1,235 CHF')
+    >>> format_money(float("nan"), "GBP"), format_money(3, Currency("SEK", "kr"))
+    ('–', 'kr3.00')
+    """
+    if is_missing(value):
+        return MISSING
+    cur = as_currency(currency)
+    amount = float(value)
+    text = format_number(abs(amount), digits) if math.isfinite(amount) else format_number(amount)
+    text = text if math.isfinite(amount) else text.lstrip("-" + minus)
+    sign = minus if amount < 0 and text.strip("0.,") != "" else ""
+    if cur.symbol == cur.code:  # no symbol: the code after the number
+        return f"{sign}{text} {cur.code}"
+    return f"{sign}{cur.symbol}{text}"
 
 
 def format_significant(value: Any, digits: int = 3) -> str:

@@ -20,10 +20,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
+from .errors import DataContractError, ParameterError
 
 __all__ = ["Period", "Kind", "KINDS", "FORMATS", "parse_period", "is_period_label", "period_bounds",
-           "recent_periods", "in_period", "period_labels"]
+           "recent_periods", "in_period", "period_labels", "data_span", "default_periods", "check_in_span",
+           "COLUMN_FORMATS", "parse_period_column"]
 
 Kind = Literal["year", "quarter", "month", "day"]
 #: The kinds of period, longest first.
@@ -318,7 +319,7 @@ def in_period(frame: pd.DataFrame, col: str, period: Any) -> pd.DataFrame:
 
 
 def period_labels(times: pd.Series | Sequence[Any], freq: str = "Q") -> pd.Series:
-    """Label each timestamp with its period (``"2025Q4"`` for ``freq="Q"``), for ``by=``.
+    """Label each timestamp with its period (``"2025Q4"`` for ``freq="Q"``), a column to split by (``segment=``).
 
     ``freq`` is a kind or a pandas alias; labels are written as :class:`Period` writes them.
 
@@ -331,3 +332,218 @@ def period_labels(times: pd.Series | Sequence[Any], freq: str = "Q") -> pd.Serie
     """
     alias = {"year": "Y", "quarter": "Q", "month": "M", "day": "D"}.get(str(freq), freq)
     return pd.to_datetime(times).dt.to_period(alias).astype(str)
+
+
+# --------------------------------------------------------------------------- periods from the data
+
+def data_span(data: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last instant of the data: a ``(first, last)`` pair, or an object with a ``span``.
+
+    A :class:`cxlib.data.Dataset` has one (:attr:`cxlib.data.Dataset.span`: its activity tables'
+    first and last timestamps).
+
+    >>> data_span(("2024-01-05", "2025-12-31 23:05"))
+    (Timestamp('2024-01-05 00:00:00'), Timestamp('2025-12-31 23:05:00'))
+    """
+    span = getattr(data, "span", data)
+    if not (isinstance(span, (tuple, list)) and len(span) == 2):
+        raise ParameterError(f"Cannot read the time span of a {type(data).__name__}; pass a cxlib.data.Dataset "
+                             "or a (first, last) pair of timestamps.")
+    first, last = pd.Timestamp(span[0]), pd.Timestamp(span[1])
+    if pd.isna(first) or pd.isna(last) or first > last:
+        raise ParameterError(f"The data span {span!r} is not a (first, last) pair of timestamps with first <= last; "
+                             "are the data's tables empty or without time columns?")
+    return first, last
+
+
+def _span_text(first: pd.Timestamp, last: pd.Timestamp) -> str:
+    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+
+
+def default_periods(data: Any, kind: str = "quarter") -> tuple[Period, Period | None]:
+    """The report period and the comparison period a report takes from its data when the plan sets none.
+
+    The report period is the last *complete* period of ``kind`` in the data (the data cover it from its
+    first day through its last day); the comparison period is the one before it, or None when that one
+    lies wholly before the data.
+
+    Parameters
+    ----------
+    data : Dataset or (first, last)
+        Anything :func:`data_span` reads.
+    kind : {"quarter", "month", "year"}, default "quarter"
+        The length of the periods (the quarterly review by default).
+
+    Raises
+    ------
+    ParameterError
+        No period of ``kind`` is complete within the data's span (the message states the span).
+
+    Examples
+    --------
+    >>> [str(p) for p in default_periods(("2024-01-01", "2025-12-31 23:05"))]
+    ['2025Q4', '2025Q3']
+    >>> [str(p) for p in default_periods(("2024-01-01", "2025-12-30"))]
+    ['2025Q3', '2025Q2']
+    >>> [str(p) for p in default_periods(("2024-03-10", "2024-12-31"), kind="month")]
+    ['2024-12', '2024-11']
+    >>> str(default_periods(("2025-10-01", "2025-12-31"))[0]), default_periods(("2025-10-01", "2025-12-31"))[1]
+    ('2025Q4', None)
+    """
+    first, last = data_span(data)
+    kind = _kind(kind)
+    through = last.normalize() + pd.Timedelta(days=1)  # the data cover their last day in full
+    period = Period.parse(last, kind=kind)
+    if period.end > through:
+        period = period.previous()
+    if period.start < first.normalize():
+        raise ParameterError(f"No complete {kind} in the data, which span {_span_text(first, last)}; "
+                             f"give the report period explicitly ({FORMATS}).")
+    previous = period.previous()
+    return period, (previous if previous.end > first else None)
+
+
+def check_in_span(period: Any, data: Any, *, name: str = "period") -> Period:
+    """``period`` as a :class:`Period` if it overlaps the data's span; otherwise a clear error stating the span.
+
+    Raises
+    ------
+    ParameterError
+        The period lies wholly before or after the data.
+
+    Examples
+    --------
+    >>> str(check_in_span("2024-11", ("2024-01-01", "2025-12-31")))
+    '2024-11'
+    >>> check_in_span("2026Q1", ("2024-01-01", "2025-12-31 23:05"))
+    Traceback (most recent call last):
+    ...
+    cxlib.errors.ParameterError: period='2026Q1' (2026-01-01 to 2026-03-31) lies outside the data, which span 2024-01-01 to 2025-12-31; choose a period within it.
+    """
+    first, last = data_span(data)
+    p = Period.parse(period)
+    if p.end <= first or p.start > last:
+        raise ParameterError(f"{name}={str(p)!r} ({_span_text(p.start, p.last_day)}) lies outside the data, which "
+                             f"span {_span_text(first, last)}; choose a period within it.")
+    return p
+
+
+# --------------------------------------------------------------------------- columns of period labels
+
+#: The text formats :func:`parse_period_column` reads, as quoted in its error messages.
+COLUMN_FORMATS = ("quarters '1999Q1', '1999-Q1', '1999 Q1', 'Q1-1999', 'Q1 1999'; months '2001-10', '2001/10', "
+                  "'10/2001', '10-2001', 'Oct 2001', 'October-2001'; years '2001'; days '2001-10-03'")
+_MONTH_NAMES = {name.lower(): i + 1 for i, name in enumerate(
+    ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+     "November", "December"))}
+_MONTH_NAMES.update({name[:3]: i for name, i in list(_MONTH_NAMES.items())})
+_MONTH_NAMES["sept"] = 9
+_COLUMN_PATTERNS = (
+    ("quarter", re.compile(r"^(?P<y>\d{4})[-/ ]?Q(?P<q>[1-4])$", re.IGNORECASE)),
+    ("quarter", re.compile(r"^Q(?P<q>[1-4])[-/ ]?(?P<y>\d{4})$", re.IGNORECASE)),
+    ("month", re.compile(r"^(?P<y>\d{4})[-/](?P<m>\d{1,2})$")),
+    ("month", re.compile(r"^(?P<m>\d{1,2})[-/](?P<y>\d{4})$")),
+    ("month", re.compile(r"^(?P<mon>[A-Za-z]{3,9})\.?[-/ ]?(?P<y>\d{4})$")),
+    ("month", re.compile(r"^(?P<y>\d{4})[-/ ]?(?P<mon>[A-Za-z]{3,9})$")),
+    ("year", re.compile(r"^(?P<y>\d{4})$")),
+    ("day", re.compile(r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})$")),
+)
+
+
+def _column_label(value: Any) -> Period | None:
+    """The period a cell of a period column names, or None when it is in no known format."""
+    if isinstance(value, Period):
+        return value
+    if isinstance(value, pd.Period):
+        try:
+            return Period._read(value)
+        except ParameterError:
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for kind, pattern in _COLUMN_PATTERNS:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        parts = m.groupdict()
+        year = int(parts["y"])
+        if kind == "quarter":
+            month = 3 * int(parts["q"]) - 2
+        elif parts.get("mon") is not None:
+            month = _MONTH_NAMES.get(parts["mon"].lower())
+            if month is None:
+                return None
+        else:
+            month = int(parts.get("m") or 1)
+        try:
+            return Period(kind, pd.Timestamp(year, month, int(parts.get("d") or 1)))
+        except ValueError:  # month 13, 30 February...
+            return None
+    return None
+
+
+def parse_period_column(values: pd.Series | Sequence[Any], *, column: str = "period") -> pd.Series:
+    """Read a column of period labels (text such as ``"Q1-1999"`` or ``"10/2001"``) as ordered periods.
+
+    Text sorts as text: ``"10/2001" < "2/2001"`` and ``"Q1-2000" < "Q2-1999"``, so a panel whose time
+    column holds such labels would be put in a wrong order without a word.  This reads every label as
+    the period it names and returns the period's first instant, a timestamp that sorts in time order.
+
+    Parameters
+    ----------
+    values : pandas.Series or sequence
+        Period labels in any of :data:`COLUMN_FORMATS` (case and surrounding spaces are ignored), or
+        :class:`Period` / ``pandas.Period`` objects.  Missing values (None, NaN, empty text) stay missing
+        (``NaT``).  Every label must name the same kind of period.
+    column : str
+        The column's name, quoted in error messages.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[ns]``: the start of each label's period (:attr:`Period.start`), with the index and
+        name of ``values``.
+
+    Raises
+    ------
+    DataContractError
+        A value is in no known format (the message quotes up to three of them and the formats read), or
+        the labels mix kinds of period (quarters and months...), whose order would be ambiguous.
+
+    Examples
+    --------
+    >>> parse_period_column(pd.Series(["Q2-1999", "Q1-2000", "Q1-1999"])).dt.strftime("%Y-%m").tolist()
+    ['1999-04', '2000-01', '1999-01']
+    >>> parse_period_column(["10/2001", "2/2002", "2001-11"]).tolist()
+    [Timestamp('2001-10-01 00:00:00'), Timestamp('2002-02-01 00:00:00'), Timestamp('2001-11-01 00:00:00')]
+    >>> parse_period_column(["week 3", "2001"], column="t")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxlib.errors.DataContractError: column 't' holds 1 value(s) that are not periods, e.g. 'week 3'; expected ...
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values))
+    missing = series.isna().to_numpy() | series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    distinct = pd.unique(series[~missing].astype(object))
+    read = {v: _column_label(v) for v in distinct}
+    bad = [v for v, p in read.items() if p is None]
+    if bad:
+        examples = ", ".join(repr(v) for v in bad[:3])
+        raise DataContractError(
+            f"column {column!r} holds {len(bad)} value(s) that are not periods, e.g. {examples}; expected "
+            f"{COLUMN_FORMATS}. Convert the column to dates or numbers that sort in time order first.",
+            column=column, rule="period labels")
+    kinds: dict[str, Any] = {}
+    for v, p in read.items():
+        kinds.setdefault(p.kind, v)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{k} {v!r}" for k, v in kinds.items())
+        raise DataContractError(
+            f"column {column!r} mixes kinds of period ({examples}); their order is ambiguous. Give every "
+            "row the same kind of period.", column=column, rule="one kind of period")
+    starts = {v: p.start for v, p in read.items()}
+    out = pd.Series(pd.NaT, index=series.index, name=series.name, dtype="datetime64[ns]")
+    if (~missing).any():
+        out[~missing] = pd.to_datetime(series[~missing].astype(object).map(starts)).to_numpy()
+    return out
+

@@ -24,16 +24,16 @@ def survey(seed=0, n=6000, gold_drop=3):
 
 
 def test_planted_change_fires_and_planted_zero_stays_quiet():
-    board = metric_alerts(survey(), period="2025Q4", comparison_period="2025Q3", dimensions=["tier", "region"],
+    board = metric_alerts(survey(), period="2025Q4", comparison_period="2025Q3", segment=["tier", "region"],
                           metrics=["nps", "csat"])
     t = board.table
     assert list(t.columns) == list(ALERT_COLUMNS) and len(t) == 2 * (1 + 3 + 4)
-    gold = t[(t["cell"] == "gold") & (t["metric"] == "nps")].iloc[0]
+    gold = t[(t["segment"] == "gold") & (t["metric"] == "nps")].iloc[0]
     assert gold["alert"] and gold["direction"] == "worsened" and gold["change"] < -20
     assert gold["ci_lower"] < gold["change"] < gold["ci_upper"] < 0 and gold["p_adjusted"] < 0.05
     assert "cluster-robust" in gold["method"] and "Benjamini-Hochberg" in gold["method"]
     # silver, bronze and every CSAT cell truly did not move; regions hold a third of gold, so they truly worsened
-    quiet = t[t["cell"].isin(["silver", "bronze"]) | (t["metric"] == "csat")]
+    quiet = t[t["segment"].isin(["silver", "bronze"]) | (t["metric"] == "csat")]
     assert len(quiet) == 2 + 8 and not quiet["alert"].any()
     assert (t.loc[t["alert"], "direction"] == "worsened").all()
     assert board.n_tested == 16 and (t["p_adjusted"] >= t["p_value"]).all()
@@ -41,42 +41,48 @@ def test_planted_change_fires_and_planted_zero_stays_quiet():
 
 def test_practical_threshold_and_min_n():
     df = survey(gold_drop=0)
-    board = metric_alerts(df, period="2025Q4", comparison_period="2025Q3", dimensions=["tier"], metrics=["nps"],
+    board = metric_alerts(df, period="2025Q4", comparison_period="2025Q3", segment=["tier"], metrics=["nps"],
                           min_change={"nps": 0.0}, min_n=2000)
     t = board.table
-    assert t.loc[t["cell"] != "all", "p_value"].isna().all()  # tier cells hold ~1000 responses: not tested
-    assert board.n_tested == 1 and t.loc[t["cell"] != "all", "method"].str.startswith("not tested").all()
+    assert t.loc[t["segment"] != "all", "p_value"].isna().all()  # tier cells hold ~1000 responses: not tested
+    assert board.n_tested == 1 and t.loc[t["segment"] != "all", "method"].str.startswith("not tested").all()
 
 
 def test_segment_against_rest_and_against_target():
     df = survey()
-    rest = metric_alerts(df, period="2025Q4", against="rest", dimensions=["tier", "region"], metrics=["nps"])
+    rest = metric_alerts(df, period="2025Q4", against="rest", segment=["tier", "region"], metrics=["nps"])
     alerts = rest.alerts
-    assert set(alerts["dimension"]) == {"tier"} and "all" not in rest.table["cell"].tolist()
-    assert alerts[alerts["cell"] == "gold"]["direction"].tolist() == ["worsened"]
-    target = metric_alerts(df, period="2025Q4", against="target", targets={"nps": 100.0}, dimensions=["tier"],
+    assert set(alerts["segment_column"]) == {"tier"} and "all" not in rest.table["segment"].tolist()
+    assert alerts[alerts["segment"] == "gold"]["direction"].tolist() == ["worsened"]
+    target = metric_alerts(df, period="2025Q4", against="target", targets={"nps": 100.0}, segment=["tier"],
                            metrics=["nps"])
     assert target.table["alert"].all() and (target.table["reference_estimate"] == 100.0).all()
     with pytest.raises(ParameterError, match="targets"):
-        metric_alerts(df, period="2025Q4", against="target", dimensions=["tier"], metrics=["nps"])
+        metric_alerts(df, period="2025Q4", against="target", segment=["tier"], metrics=["nps"])
 
 
 def test_holm_raises_no_more_alerts_than_bh_and_bad_input_raises():
     df = survey(gold_drop=1)
-    kw = dict(period="2025Q4", comparison_period="2025Q3", dimensions=["tier", "region"], metrics=["nps"],
+    kw = dict(period="2025Q4", comparison_period="2025Q3", segment=["tier", "region"], metrics=["nps"],
               min_change={"nps": 0.0})
     bh, holm = metric_alerts(df, padjust="fdr_bh", **kw), metric_alerts(df, padjust="holm", **kw)
     assert holm.table["alert"].sum() <= bh.table["alert"].sum()
+    old = {k: v for k, v in kw.items() if k != "segment"}
+    with pytest.warns(DeprecationWarning, match=r"metric_alerts\(dimensions=\.\.\.\).*metric_alerts\(segment=\.\.\.\)"):
+        pd.testing.assert_frame_equal(metric_alerts(df, padjust="holm", dimensions=["tier", "region"], **old).table,
+                                      holm.table)
+    with pytest.raises(ParameterError, match="pass segment= only"):
+        metric_alerts(df, padjust="holm", dimensions=["tier"], **kw)
     with pytest.raises(ParameterError, match="padjust"):
         metric_alerts(df, padjust="fdr", **{k: v for k, v in kw.items()})
     with pytest.raises(DataContractError, match="unit_id"):
-        metric_alerts(df, period="2025Q4", comparison_period="2025Q3", dimensions=["unit_id"])
+        metric_alerts(df, period="2025Q4", comparison_period="2025Q3", segment=["unit_id"])
     with pytest.raises(ParameterError, match="comparison_period"):
-        metric_alerts(df, period="2025Q4", dimensions=["tier"])
+        metric_alerts(df, period="2025Q4", segment=["tier"])
 
 
 def test_findings_carry_the_evidence():
-    board = metric_alerts(survey(), period="2025Q4", comparison_period="2025Q3", dimensions=["tier"], metrics=["nps"])
+    board = metric_alerts(survey(), period="2025Q4", comparison_period="2025Q3", segment=["tier"], metrics=["nps"])
     out = {f.key: f for f in alert_findings(board)}
     assert out["alerts_period_count"].estimate == len(board.alerts) and out["alerts_period_count"].n == 4
     top = out["alert_period_1"]
@@ -105,11 +111,11 @@ def test_synthetic_world_tier_and_touchpoint_differences_fire_region_stays_quiet
     from cxlib.synth import generate
     generate(tmp_path / "w", n_customers=6000, seed=2)
     ds = load(tmp_path / "w", tables=["customers", "survey_responses"])
-    r = attach_segments(ds.survey_responses, ds.customers, columns=["loyalty_tier", "region"])
-    board = metric_alerts(r, period="2025", against="rest", dimensions=["loyalty_tier", "region", "touchpoint"])
+    r = attach_segments(ds.survey_responses, ds.customers, segment=["loyalty_tier", "region"])
+    board = metric_alerts(r, period="2025", against="rest", segment=["loyalty_tier", "region", "touchpoint"])
     a = board.alerts
-    fired = set(zip(a["dimension"], a["cell"], a["metric"]))
+    fired = set(zip(a["segment_column"], a["segment"], a["metric"]))
     assert ("loyalty_tier", "gold", "nps") in fired and ("touchpoint", "support", "nps") in fired
-    assert a[(a["cell"] == "support")]["direction"].eq("worsened").all()
-    assert a[(a["cell"] == "gold")]["direction"].eq("improved").all()
-    assert (a["dimension"] == "region").sum() <= 1  # planted zero; at most one false alert at the 5% FDR
+    assert a[(a["segment"] == "support")]["direction"].eq("worsened").all()
+    assert a[(a["segment"] == "gold")]["direction"].eq("improved").all()
+    assert (a["segment_column"] == "region").sum() <= 1  # planted zero; at most one false alert at the 5% FDR

@@ -49,20 +49,21 @@ def planted_tables(seed: int, n: int = 6000) -> tuple[dict, pd.Series]:
 def test_planted_changes_alert_and_zero_changes_stay_quiet():
     tables, seg = planted_tables(0)
     board = dashboard_alerts(tables, period="2025Q4", comparison_period="2025Q3",
-                             families=("churn", "support", "journey"), dimensions=("channel", "segment"),
-                             segments={"segment": seg})
+                             families=("churn", "support", "journey"), segment=("channel", "segment"),
+                             segments=seg.rename("segment").rename_axis("customer_id").reset_index())
     t = board.table
     assert list(t.columns) == list(ALERT_COLUMNS) and board.n_tested == int(t["p_value"].notna().sum())
     assert set(t["family"]) == {"churn", "support", "journey"}
-    got = set(map(tuple, board.alerts[["metric", "dimension", "cell"]].values.tolist()))
+    got = set(map(tuple, board.alerts[["metric", "segment_column", "segment"]].values.tolist()))
     assert ("sla_share", "channel", "chat") in got and ("conversion", "segment", "B") in got
-    chat = t[(t.metric == "sla_share") & (t.cell == "chat")].iloc[0]
+    chat = t[(t.metric == "sla_share") & (t.segment == "chat")].iloc[0]
     assert chat["change"] == pytest.approx(-0.25, abs=0.04) and chat["ci_lower"] < -0.25 < chat["ci_upper"] + 0.04
     assert chat["direction"] == "worsened" and chat["n"] > 1000 and "cluster-robust" in chat["method"]
     # cells whose true change is exactly zero stay quiet (aggregates containing a planted cell truly moved)
     zero = {("sla_share", "channel", "email"), ("sla_share", "channel", "phone"), ("conversion", "segment", "A"),
             ("conversion", "segment", "C")}
-    zero |= {tuple(r) for r in t.loc[t.metric.isin(["churn", "resolved_24h"]), ["metric", "dimension", "cell"]].values}
+    zero |= {tuple(r) for r in t.loc[t.metric.isin(["churn", "resolved_24h"]),
+                                     ["metric", "segment_column", "segment"]].values}
     assert not got & zero and len(zero) >= 12
 
 
@@ -113,3 +114,23 @@ def test_all_null_dashboard_raises_few_false_alarms_and_holm_controls_fwer():
 
 def test_families_cover_the_issue():
     assert set(FAMILIES) == {"survey", "churn", "support", "journey"}
+
+
+@pytest.mark.parametrize("against", ["period", "rest"])
+def test_a_period_without_survey_answers_leaves_survey_cells_untested(against):
+    """Surveys in 2025Q3 only: no survey cell is tested in Q4 (its ``method`` column is then all NaN, float), the
+    other families still are; regression for ``.str`` on that column (AttributeError in notebook 60)."""
+    tables, _ = planted_tables(3, n=300)
+    rng = np.random.default_rng(3)
+    tables["survey_responses"] = pd.DataFrame({
+        "customer_id": rng.choice(tables["customers"]["customer_id"], 400),
+        "responded_at": Q3 + pd.to_timedelta(rng.integers(0, 92, 400), "D"), "nps": rng.integers(0, 11, 400),
+        "csat": rng.integers(1, 6, 400), "ces": rng.integers(1, 8, 400)})
+    board = dashboard_alerts(tables, period="2025Q4", comparison_period="2025Q3", against=against,
+                             families=("survey", "support"), segment="loyalty_tier")
+    t = board.table
+    survey = t[t["family"] == "survey"]
+    assert survey["p_value"].isna().all() and not survey["alert"].astype(bool).any()
+    assert len(survey) == (3 if against == "period" else 0)  # nps, csat, ces overall; "rest": no cells
+    assert t.loc[t["family"] == "support", "p_value"].notna().sum() == board.n_tested > 0
+    assert not t["method"].astype(str).str.contains("no adjustment over").any()

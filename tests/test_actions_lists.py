@@ -66,12 +66,27 @@ def test_sla_breaches_count_tickets_resolved_after_the_end_as_open():
     assert np.isnan(out.expected_value) and "customer_pseudonym" in out.frame
 
 
+def test_written_lists_are_neutral_against_formula_injection(tmp_path):
+    import csv
+
+    from cxlib.escape import csv_cell_is_neutral
+
+    hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "a;=1+1", "-3.5"]
+    item = ActionList(name="x", frame=pd.DataFrame({"segment": hostile, "n": range(len(hostile))}), ids="real")
+    path = write_action_lists({"x": item}, tmp_path)[0]
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert all(csv_cell_is_neutral(cell) for row in rows for cell in row)
+    assert [r[0] for r in rows[1:]] == ["'" + h for h in hostile[:6]] + ["a;=1+1", "-3.5"]
+
+
 def test_write_is_atomic_with_a_manifest(tmp_path):
     item = ActionList(name="x", frame=pd.DataFrame({"customer_pseudonym": ["Pa"], "v": [0.1234567891234]}),
                       ids="pseudonymized", expected_value=3.0, value_unit="EUR", assumption="a")
     paths = write_action_lists({"x": item}, tmp_path / "out", parameters={"period": "2025Q4"})
     assert [p.name for p in paths] == ["x.csv", "manifest.json"]
-    assert (tmp_path / "out" / "x.csv").read_text() == "customer_pseudonym,v\nPa,0.1234567891234\n"
+    # text quoted, numbers not (cxlib.escape.csv_text: a separator inside a cell never splits it)
+    assert (tmp_path / "out" / "x.csv").read_text() == '"customer_pseudonym","v"\n"Pa",0.1234567891234\n'
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["lists"][0]["rows"] == 1 and manifest["parameters"] == {"period": "2025Q4"}
     assert oct(os.stat(paths[0]).st_mode & 0o777) == "0o644"
@@ -111,8 +126,8 @@ def test_lists_on_a_synthetic_world_rank_by_value_and_join_back(tmp_path):
 
 
 def test_segments_go_into_every_export_after_the_customer():
-    labels = {"rfm_segment": pd.Series({"C1": "champions", "C2": "at risk"}),
-              "behavioural_segment": pd.Series({"C1": 2, "C2": 0, "C3": 1})}
+    labels = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "rfm_segment": ["champions", "at risk", None],
+                           "behavioural_segment": [2, 0, 1]})
     real = detractor_list(responses(), customers(), period="2025Q4", ids="real", segments=labels)
     assert real.frame.columns[:3].tolist() == ["customer_id", "rfm_segment", "behavioural_segment"]
     assert real.frame[["customer_id", "rfm_segment", "behavioural_segment"]].values.tolist() == [
@@ -120,7 +135,7 @@ def test_segments_go_into_every_export_after_the_customer():
     pseudo = detractor_list(responses(), customers(), period="2025Q4", segments=labels)
     assert pseudo.frame.columns[:2].tolist() == ["customer_pseudonym", "rfm_segment"]
     plain = detractor_list(responses(), customers(), period="2025Q4")
-    pd.testing.assert_frame_equal(pseudo.frame.drop(columns=list(labels)), plain.frame)
+    pd.testing.assert_frame_equal(pseudo.frame.drop(columns=["rfm_segment", "behavioural_segment"]), plain.frame)
     t = pd.DataFrame({"ticket_id": ["T1", "T2"], "customer_id": ["C3", "C9"], "unit_id": [None] * 2,
                       "channel": ["email"] * 2, "ticket_type": ["complaint"] * 2, "category": ["delivery"] * 2,
                       "opened_at": pd.to_datetime(["2025-12-01", "2025-12-02"]), "resolved_at": pd.NaT})
@@ -131,11 +146,30 @@ def test_segments_go_into_every_export_after_the_customer():
 
 def test_segments_must_be_one_label_per_customer():
     from cxlib.errors import DataContractError
-    with pytest.raises(DataContractError, match="C1"):
+    with pytest.raises(DataContractError, match="repeated customer_id.*C1"):
+        detractor_list(responses(), customers(), period="2025Q4",
+                       segments=pd.DataFrame({"customer_id": ["C1", "C1"], "s": ["a", "b"]}))
+    with pytest.raises(DataContractError, match="C1"):  # the old mapping type is checked the same way
         detractor_list(responses(), customers(), period="2025Q4",
                        segments={"s": pd.Series(["a", "b"], index=["C1", "C1"])})
     with pytest.raises(ParameterError, match="Series"):
         detractor_list(responses(), customers(), period="2025Q4", segments={"s": ["a"]})
+    with pytest.raises(ParameterError, match="DataFrame with a customer_id column"):
+        detractor_list(responses(), customers(), period="2025Q4", segments=["a"])
+
+
+def test_the_old_segments_types_still_work_and_warn():
+    """A mapping of Series and a frame indexed by customer id (the types before issue 16) give the same export."""
+    frame = pd.DataFrame({"customer_id": ["C1", "C2"], "rfm_segment": ["champions", "at risk"]})
+    new = detractor_list(responses(), customers(), period="2025Q4", ids="real", segments=frame).frame
+    with pytest.warns(DeprecationWarning, match="mapping of name to Series.*rename_axis\\('customer_id'\\)"):
+        old = detractor_list(responses(), customers(), period="2025Q4", ids="real",
+                             segments={"rfm_segment": frame.set_index("customer_id")["rfm_segment"]}).frame
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.warns(DeprecationWarning, match="indexed by customer id"):
+        old = detractor_list(responses(), customers(), period="2025Q4", ids="real",
+                             segments=frame.set_index("customer_id")).frame
+    pd.testing.assert_frame_equal(old, new)
 
 
 def test_the_lists_import_analyses_only_never_notebook_glue():

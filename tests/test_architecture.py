@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1] / "cxlib"
 #: The layers, lowest first (docs/architecture.md).  A unit may import units of its own or a lower layer;
 #: within one layer, the order of :data:`SAME_LAYER_ORDER` forbids cycles.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_deprecation", "_fs", "hashing", "schema", "format", "periods", "stats", "grouping"),
-    ("findings", "privacy", "data", "engine"),
+    ("errors", "_deprecation", "_fs", "hashing", "schema", "format", "periods", "stats", "grouping", "display",
+     "escape"),
+    ("findings", "privacy", "data", "engine", "requirements"),
     ("metrics", "significance", "journey", "survival", "clv", "evaluation", "voc", "segments", "actions"),
     ("plots", "synth"),
     ("report",),

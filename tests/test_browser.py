@@ -7,7 +7,9 @@ how many images decoded, which network resources were fetched (Resource
 Timing: none is expected, everything is embedded) and the document's outline.
 ``chromium --dump-dom`` prints the DOM after load, so no DevTools client is
 needed.  DNS is disabled for the browser (``--host-resolver-rules``), so any
-external URL would show up as a failed request.
+external URL would show up as a failed request.  Each check runs on both renderers
+(the ``renderer`` fixture of ``tests/conftest.py``; Quarto's half is skipped without Quarto):
+Quarto once linked require.js and jQuery from a CDN here ("define is not defined" offline).
 """
 from __future__ import annotations
 
@@ -106,13 +108,13 @@ def browser() -> str:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
+def report(tmp_path_factory, renderer) -> Path:
     helpers = _load_test_render()
-    base = tmp_path_factory.mktemp("browser")
+    base = tmp_path_factory.mktemp(f"browser-{renderer}")
     nb1 = helpers.make_notebook(base / "10_metrics.ipynb")
     nb2 = helpers.make_notebook(base / "20_journeys.ipynb", title="Journeys", fig_label="fig-b",
                                 tbl_label="tbl-journeys")
-    return render_report([nb1, nb2], base / "out", title="Quarterly CX report", engine="pandoc").html
+    return render_report([nb1, nb2], base / "out", title="Quarterly CX report", engine=renderer).html
 
 
 def test_report_opens_offline_without_errors(browser, report, tmp_path):
@@ -141,7 +143,7 @@ def test_probe_catches_broken_and_external_resources(browser, report, tmp_path):
     assert any("cdn.example.invalid" in e for e in probe["resourceErrors"])
 
 
-def test_journey_sankey_draws_offline(browser, tmp_path):
+def test_journey_sankey_draws_offline(browser, tmp_path, renderer):
     """The interactive flow figure of the journeys section draws its nodes and links in the browser, offline."""
     import nbformat
     import pandas as pd
@@ -158,9 +160,12 @@ def test_journey_sankey_draws_offline(browser, tmp_path):
     cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=meta)]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_raw_cell('---\ntitle: "Journeys"\n---'), cell])
     nbformat.write(nb, tmp_path / "20_journeys.ipynb")
-    html = render_report([tmp_path / "20_journeys.ipynb"], tmp_path / "out", title="R", engine="pandoc").html
+    html = render_report([tmp_path / "20_journeys.ipynb"], tmp_path / "out", title="R", engine=renderer).html
+    text = html.read_text(encoding="utf-8")
+    assert "require.min.js" not in text and "jquery" not in text.lower()  # no CDN script, not even a dead link
     probe, _ = run_probe(browser, html, tmp_path)
     assert probe["scriptErrors"] == [] and probe["resourceErrors"] == [] and probe["fetched"] == []
+    assert probe["console"] == []  # "define is not defined" was Quarto's CDN require.js missing offline
     assert probe["images"] == 0  # the static PNG stays out of the HTML
     page = tmp_path / "dom.html"
     page.write_text(html.read_text(encoding="utf-8"), encoding="utf-8")

@@ -78,8 +78,8 @@ def test_one_number_in_the_clv_section_the_segments_section_and_the_action_lists
     assert (reused.expected_value, reused.ci_lower, reused.ci_upper) == (
         alone.expected_value, alone.ci_lower, alone.ci_upper)
     # every active member with a CLV is listed, so acting on the list is worth save_rate x the section's total
-    segments = cr.segment_clv(vas.sample, tables.customers.set_index("customer_id"), segment_columns=["region"])
-    found = {f.key: f for f in cr.clv_findings(sample=vas.sample, segments=segments, total_at_stake=vas.total,
+    segments = cr.segment_clv(vas.sample, tables.customers, segment=["region"])
+    found = {f.key: f for f in cr.clv_findings(sample=vas.sample, segment_table=segments, total_at_stake=vas.total,
                                                n_at_risk=len(vas.stake), risk_horizon_days=90, period="2025Q4")}
     at_risk = found["clv_at_risk"]
     assert reused.expected_value == pytest.approx(0.25 * at_risk.estimate, rel=1e-12)

@@ -1,4 +1,4 @@
-"""CLV models fitted by segment (issue 11): ``fit(data, segment_col=...)`` is one model per segment's own rows."""
+"""CLV models fitted by segment (issue 11): ``fit(data, segment=...)`` is one model per segment's own rows."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +25,7 @@ def _rfm(model_cls, seed=3) -> pd.DataFrame:
 @pytest.mark.parametrize("model_cls", [BetaGeo, ParetoNBD])
 def test_transaction_models_by_segment_equal_the_fit_on_each_segment(model_cls):
     data = _rfm(model_cls)
-    model = model_cls().fit(data, segment_col="tier")
+    model = model_cls().fit(data, segment="tier")
     assert list(model.segments_) == ["basic", "gold"] and model.params_ is None
     tidy = model.params_by_segment_
     assert tidy.columns.tolist() == ["segment", *SUMMARY_COLUMNS] and len(tidy) == 2 * 4
@@ -48,9 +48,9 @@ def test_transaction_models_by_segment_equal_the_fit_on_each_segment(model_cls):
 def test_none_keeps_the_single_model_and_refit_clears_segments():
     data = _rfm(BetaGeo)
     pooled = BetaGeo().fit(data)
-    same = BetaGeo().fit(data, segment_col=None)
+    same = BetaGeo().fit(data, segment=None)
     assert same.params_.to_numpy() == pytest.approx(pooled.params_.to_numpy()) and same.segments_ is None
-    model = BetaGeo().fit(data, segment_col="tier")
+    model = BetaGeo().fit(data, segment="tier")
     with pytest.raises(NotFittedError, match="tier"):
         model.predict_alive(data)
     with pytest.raises(NotFittedError, match="not fitted by segment"):
@@ -67,7 +67,7 @@ def test_gamma_gamma_by_segment():
     scale = np.where(tier == "gold", 60.0, 20.0)
     m = rng.gamma(6.0, scale / 6.0) * rng.gamma(4.0, 0.25, 2 * n)
     data = pd.DataFrame({"frequency": x, "monetary_value": m, "tier": tier})
-    model = GammaGamma().fit(data, segment_col="tier")
+    model = GammaGamma().fit(data, segment="tier")
     for level in ("basic", "gold"):
         own = GammaGamma().fit(data[data.tier == level])
         mine = model.params_by_segment_.query("segment == @level")
@@ -81,7 +81,7 @@ def test_sbg_one_curve_per_segment():
     frame = pd.DataFrame({"period": list(range(8)) * 2,
                           "alive": [1000, 869, 743, 653, 593, 551, 517, 491, 1000, 631, 468, 382, 326, 289, 262, 241],
                           "plan": ["high end"] * 8 + ["regular"] * 8})
-    model = ShiftedBetaGeometric().fit(frame, segment_col="plan")
+    model = ShiftedBetaGeometric().fit(frame, segment="plan")
     tidy = model.params_by_segment_.set_index(["segment", "param"])["estimate"].round(3)
     assert tidy[("high end", "alpha")] == 0.668 and tidy[("high end", "beta")] == 3.806
     assert tidy[("regular", "alpha")] == 0.704 and tidy[("regular", "beta")] == 1.182
@@ -89,15 +89,15 @@ def test_sbg_one_curve_per_segment():
 
 def test_unknown_column_and_unfittable_segment_are_named():
     data = _rfm(BetaGeo)
-    with pytest.raises(ParameterError, match="segment_col='region' is not a column"):
-        BetaGeo().fit(data, segment_col="region")
+    with pytest.raises(ParameterError, match="segment='region' is not a column"):
+        BetaGeo().fit(data, segment="region")
     tiny = pd.concat([data, pd.DataFrame({"frequency": [0.0, 0.0], "recency": [0.0, 0.0], "T": [10.0, 12.0],
                                           "tier": ["new", "new"]})], ignore_index=True)
     tiny.attrs["time_unit"] = "week"
     with pytest.raises(ParameterError, match=r"segment tier='new' \(2 rows\)"):
-        BetaGeo().fit(tiny, segment_col="tier")
+        BetaGeo().fit(tiny, segment="tier")
     with pytest.raises(ParameterError, match="time unit"):  # reported once, for the whole data
-        BetaGeo().fit(pd.DataFrame(data), segment_col="tier")  # (a copy without attrs)
+        BetaGeo().fit(pd.DataFrame(data), segment="tier")  # (a copy without attrs)
     missing = data.assign(tier=data["tier"].where(data.index > 3))
     with pytest.raises(ParameterError, match="no 'tier' label"):
-        BetaGeo().fit(missing, segment_col="tier")
+        BetaGeo().fit(missing, segment="tier")

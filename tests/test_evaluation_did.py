@@ -153,3 +153,48 @@ def test_false_positive_rate_and_coverage_over_seeds():
         cover.append(res.relative_ci_lower < -0.2 < res.relative_ci_upper)
     assert 0.005 <= np.mean(reject) <= 0.09  # measured: 3.0 % over 400 seeds (CR1 is slightly conservative here)
     assert 0.90 <= np.mean(cover) <= 0.99  # measured: 93.5 % over 400 seeds
+
+
+# --------------------------------------------------------------------------- a 0/1 treatment indicator
+
+@pytest.mark.parametrize("design, cohorts", [("twfe", [4, 7]), ("2x2", None)])
+def test_indicator_gives_the_first_treated_answer_and_says_so(design, cohorts):
+    panel, _ = simulate_panel(n_units=30, n_periods=10, cohorts=cohorts, rng=np.random.default_rng(8))
+    by_start = did(panel, design=design, **KW)
+    indicator = panel.drop(columns="first_treated").sample(frac=1.0, random_state=3)  # rows in any order
+    for column in (indicator["treated"], indicator["treated"].astype(bool)):
+        res = did(indicator.assign(treated=column), outcome="y", unit="unit", time="period", treated="treated",
+                  design=design)
+        assert (res.estimate, res.se, res.n_pre, res.n_treated) == (by_start.estimate, by_start.se, by_start.n_pre,
+                                                                   by_start.n_treated)
+        assert res.method == by_start.method + ("; first treated period derived from the 0/1 indicator 'treated' "
+                                                "(each unit's first period with treated == 1)")
+
+
+def test_indicator_that_switches_off_is_refused():
+    panel, _ = simulate_panel(n_units=20, n_periods=8, rng=np.random.default_rng(2))
+    unit = panel.loc[panel["treated"] == 1, "unit"].iloc[0]
+    off = panel.assign(treated=np.where((panel["unit"] == unit) & (panel["period"] == 7), 0, panel["treated"]))
+    with pytest.raises(DataContractError, match=rf"switches off again in 1 unit-period\(s\), e.g. unit '{unit}': "
+                                                r"1 in 6, 0 in 7") as info:
+        did(off, outcome="y", unit="unit", time="period", treated="treated")
+    assert info.value.column == "treated"
+
+
+@pytest.mark.parametrize("values, match", [([0, 1, 2], r"must be 0 or 1.*\[2\]"), ([0, 1, None], "must be 0 or 1")])
+def test_indicator_values_other_than_0_or_1_are_refused(values, match):
+    panel, _ = simulate_panel(n_units=20, n_periods=8, rng=np.random.default_rng(2))
+    bad = panel.assign(treated=panel["treated"].astype(object))
+    bad.loc[bad.index[-3:], "treated"] = values
+    with pytest.raises(DataContractError, match=match):
+        did(bad, outcome="y", unit="unit", time="period", treated="treated")
+
+
+def test_give_exactly_one_of_first_treated_and_treated():
+    panel, _ = simulate_panel(n_units=20, n_periods=8, rng=np.random.default_rng(2))
+    with pytest.raises(ParameterError, match="exactly one of first_treated="):
+        did(panel, outcome="y", unit="unit", time="period")
+    with pytest.raises(ParameterError, match="exactly one of first_treated="):
+        did(panel, treated="treated", **KW)
+    with pytest.raises(DataContractError, match="'dose' is not in the data"):
+        did(panel, outcome="y", unit="unit", time="period", treated="dose")

@@ -9,7 +9,7 @@ from scipy import stats
 
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.journey import compare_funnels, from_paths, funnel, journeyize
-from cxlib.journey.funnel import COMPARISON_COLUMNS, FUNNEL_COLUMNS
+from cxlib.journey.funnel import FUNNEL_COLUMNS, FUNNEL_COMPARISON_COLUMNS
 
 STEPS = ["a", "b", "c"]
 
@@ -62,23 +62,24 @@ def segment_journeys(rate_b_gold=0.8, rate_b_bronze=0.4, n=400, seed=3):
 
 def test_segments_from_frame_and_from_table():
     js, cust = segment_journeys()
-    f = funnel(js, STEPS, by="loyalty_tier", segments=cust)
+    f = funnel(js, STEPS, segment="loyalty_tier", segments=cust)
     assert f.segments == ["bronze", "gold"]
     tab = f.to_frame().set_index(["segment", "step"])
     assert tab.loc[("gold", "a"), "n_reached"] == 400
     js.backend.con.register("customers", cust)
-    g = funnel(js, STEPS, by="loyalty_tier", segments="customers").to_frame()
+    g = funnel(js, STEPS, segment="loyalty_tier", segments="customers").to_frame()
     pd.testing.assert_frame_equal(f.to_frame(), g)
     with pytest.raises(DataContractError, match="customer_id"):
-        funnel(js, STEPS, by="tier", segments=cust)
+        funnel(js, STEPS, segment="tier", segments=cust)
 
 
 def test_two_segment_test_detects_a_difference_and_matches_scipy():
     js, cust = segment_journeys()
-    f = funnel(js, STEPS, by="loyalty_tier", segments=cust)
+    f = funnel(js, STEPS, segment="loyalty_tier", segments=cust)
     cmp = compare_funnels(f, "gold", "bronze")
     tab = cmp.to_frame()
-    assert list(tab.columns) == list(COMPARISON_COLUMNS) and len(tab) == 3
+    assert list(tab.columns) == list(FUNNEL_COMPARISON_COLUMNS) and len(tab) == 3
+    assert cmp.group_a == "gold" and cmp.group_b == "bronze"
     t = f.to_frame().set_index(["segment", "step_index"])["n_reached"]
     exits = np.array([[t["gold", 1] - t["gold", 2], t["gold", 2] - t["gold", 3], t["gold", 3]],
                       [t["bronze", 1] - t["bronze", 2], t["bronze", 2] - t["bronze", 3], t["bronze", 3]]])
@@ -86,7 +87,8 @@ def test_two_segment_test_detects_a_difference_and_matches_scipy():
     assert tab["statistic"].iloc[0] == pytest.approx(chi2) and tab["dof"].iloc[0] == dof == 2
     assert cmp.p_value == pytest.approx(p) and p < 1e-10
     step_b = tab[tab["step"] == "b"].iloc[0]
-    assert step_b["difference"] > 0.3 and step_b["p_holm"] < 1e-10
+    assert step_b["difference"] > 0.3 and step_b["p_adjusted"] < 1e-10
+    assert step_b["difference"] == pytest.approx(step_b["estimate_a"] - step_b["estimate_b"])
     assert step_b["ci_lower"] < step_b["difference"] < step_b["ci_upper"]
     step_c = tab[tab["step"] == "c"].iloc[0]  # same 0.5 rate in both tiers
     assert step_c["p_value"] > 0.01 and step_c["ci_lower"] < 0 < step_c["ci_upper"]
@@ -98,7 +100,7 @@ def test_two_segment_test_detects_a_difference_and_matches_scipy():
 
 def test_equal_segments_are_not_flagged():
     js, cust = segment_journeys(rate_b_gold=0.6, rate_b_bronze=0.6, seed=11)
-    cmp = compare_funnels(funnel(js, STEPS, by="loyalty_tier", segments=cust), "gold", "bronze")
+    cmp = compare_funnels(funnel(js, STEPS, segment="loyalty_tier", segments=cust), "gold", "bronze")
     assert cmp.p_value > 0.05
 
 
@@ -160,7 +162,7 @@ def test_single_pass_funnel_segments_match_per_segment_counts():
     ev = random_log(5)
     tiers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(0, 60, 2)], "tier": "even"})
     js = journeyize(ev, gap="1h")
-    f = funnel(js, STEPS, by="tier", segments=tiers).to_frame()
+    f = funnel(js, STEPS, segment="tier", segments=tiers).to_frame()
     assert f["segment"].unique().tolist() == ["(missing)", "even"]
     jf = js.to_frame()
     for seg, mask in (("even", jf["customer_id"].isin(tiers["customer_id"])),
@@ -175,6 +177,6 @@ def test_single_pass_funnel_segments_match_per_segment_counts():
                 lv[i] += 1
         got = f[f["segment"] == seg]
         assert got["n_reached"].tolist() == lv and got["n_journeys"].iloc[0] == int(mask.sum())
-    by_outcome = funnel(js, STEPS, by="outcome").to_frame()
+    by_outcome = funnel(js, STEPS, segment="outcome").to_frame()
     total = funnel(js, STEPS).to_frame()["n_reached"].tolist()
     assert by_outcome.groupby("step_index")["n_reached"].sum().tolist() == total

@@ -129,3 +129,13 @@ def test_path_flow_interactive_errors():
         pj.path_flow_interactive(pd.DataFrame({"path": ["a"], "journeys": [3]}))
     with pytest.raises(ParameterError, match="max_steps=0"):
         pj.path_flow_interactive(pd.DataFrame({"path": ["a"], "journeys": [3], "conversions": [1]}), max_steps=0)
+
+
+def test_path_flow_svg_has_the_static_bands_escapes_names_and_embeds_no_library():
+    paths = pd.DataFrame({"path": ["a<b > c", "c"], "journeys": [10, 5], "conversions": [4, 0]})
+    svg = pj.path_flow_svg(paths, title="Top <2> paths")
+    static = pj.path_flow(paths).patches if hasattr(pj.path_flow(paths), "patches") else []
+    bands = [p for p in static if (p.get_gid() or "").startswith("band:")]
+    assert svg.count('class="band"') == len(bands) == 4
+    assert "<title>a&lt;b → c: 10 journeys</title>" in svg and "Top &lt;2&gt; paths" in svg
+    assert "<script" not in svg and len(svg) < 20_000

@@ -69,13 +69,14 @@ def test_scorecard_and_trends_equal_with_a_lazy_event_log(both):
     card_full, card_lazy = scorecard(full, **kw), scorecard(lazy, **kw)
     assert "conversion_rate" in set(card_lazy["key"])
     pd.testing.assert_frame_equal(card_lazy, card_full)
-    pd.testing.assert_frame_equal(scorecard(lazy, by="loyalty_tier", **kw), scorecard(full, by="loyalty_tier", **kw))
+    pd.testing.assert_frame_equal(scorecard(lazy, segment="loyalty_tier", **kw),
+                                  scorecard(full, segment="loyalty_tier", **kw))
     pd.testing.assert_frame_equal(metric_trends(lazy, periods=PERIODS), metric_trends(full, periods=PERIODS))
 
 
 def test_dashboard_journey_alerts_equal_with_a_lazy_event_log(both):
     full, lazy = both
-    kw = {"period": "2025Q4", "dimensions": ["loyalty_tier", "channel"], "families": ["journey"]}
+    kw = {"period": "2025Q4", "segment": ["loyalty_tier", "channel"], "families": ["journey"]}
     for against in ({"comparison_period": "2025Q3"}, {"against": "rest"}):
         a, b = act.dashboard_alerts(lazy, **kw, **against), act.dashboard_alerts(full, **kw, **against)
         assert len(b.table) > 3 and b.table["p_value"].notna().any()

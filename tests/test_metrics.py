@@ -17,6 +17,7 @@ from cxlib.metrics import (
     MetricResult,
     acquisition_rate,
     backlog,
+    by_segment,
     bounce_rate,
     cart_abandonment_rate,
     ces,
@@ -98,16 +99,16 @@ def test_nps_ignores_missing_and_rejects_bad_scores() -> None:
 def test_nps_grouped_returns_one_row_per_group_with_the_schema() -> None:
     df = pd.DataFrame({"tier": ["gold"] * 4 + ["bronze"] * 3, "region": ["N", "N", "S", "S", "N", "N", "N"],
                        "nps": [10, 10, 9, 0, 3, 8, 10]})
-    out = nps(df, by="tier")
+    out = by_segment(nps, df, segment="tier")
     assert list(out.columns) == list(METRIC_COLUMNS)
     assert out.index.tolist() == ["bronze", "gold"] and out.index.name == "tier"
     assert out.loc["gold", "estimate"] == pytest.approx(50.0)
     assert out.loc["bronze", "n"] == 3
-    two = nps(df, by=["tier", "region"])
+    two = by_segment(nps, df, segment=["tier", "region"])
     assert two.shape == (3, len(METRIC_COLUMNS)) and two.index.names == ["tier", "region"]
-    assert two["group"].tolist() == ["bronze, N", "gold, N", "gold, S"]
+    assert two["segment"].tolist() == ["bronze, N", "gold, N", "gold, S"]
     with pytest.raises(DataContractError, match="loyalty_tier"):
-        nps(df, by="loyalty_tier")
+        by_segment(nps, df, segment="loyalty_tier")
 
 
 def test_metric_results_stack_into_one_table() -> None:
@@ -177,10 +178,10 @@ def test_ces_single_response_warns_and_has_no_interval() -> None:
 
 def test_score_distribution_covers_the_scale() -> None:
     df = pd.DataFrame({"ces": [1, 1, 2, 7, 7, 7], "seg": list("aaabbb")})
-    out = score_distribution(df, by="seg")
+    out = score_distribution(df, segment="seg")
     assert list(out.columns) == list(DISTRIBUTION_COLUMNS) and out.shape == (14, 10)
-    assert out.groupby("group")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
-    b7 = out[(out.group == "b") & (out.value == 7)].iloc[0]
+    assert out.groupby("segment")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    b7 = out[(out.segment == "b") & (out.value == 7)].iloc[0]
     assert b7["count"] == 3 and b7["share"] == 1.0
 
 
@@ -233,7 +234,7 @@ def test_churn_cohort_and_textbook_differ_when_new_customers_leave() -> None:
     assert churn_rate(subs, period="2025").estimate == pytest.approx(0.5)  # b of {a, b}
     assert churn_rate(subs, period="2025", definition="textbook").estimate == pytest.approx(1.0)  # (2+2-2)/2
     with pytest.warns(SmallSampleWarning, match="bronze"):  # d was acquired in 2025: nobody at the start
-        by = churn_rate(subs, period="2025", by="tier")
+        by = by_segment(churn_rate, subs, period="2025", segment="tier")
     assert by.loc["gold", "n"] == 2 and math.isnan(by.loc["bronze", "estimate"])
 
 
@@ -277,7 +278,7 @@ def test_resolution_time_is_total_time_over_solved_tickets() -> None:
     assert (r.ci_lower, r.ci_upper) == pytest.approx(stats.t.interval(0.95, 2, loc=x.mean(), scale=stats.sem(x)))
     assert resolution_time(_tickets(), unit="minutes").estimate == pytest.approx(240.0)
     with pytest.warns(SmallSampleWarning) as record:  # email: 0 solved, phone: 1 solved
-        by = resolution_time(_tickets(), by="channel")
+        by = by_segment(resolution_time, _tickets(), segment="channel")
     assert sorted(str(w.message).split("]")[0] for w in record) == ["resolution_time [email", "resolution_time [phone"]
     assert by.loc["chat", "estimate"] == pytest.approx(2.0) and by.loc["email", "n"] == 0
 
@@ -414,7 +415,7 @@ def test_planted_survey_scores_lie_in_the_intervals(tmp_path, contrast: str) -> 
         on="customer_id")
     survey["quarter"] = period_labels(survey["responded_at"])
     for fn, key in ((nps, "nps"), (csat, "csat_top2"), (ces, "ces_mean")):
-        out = fn(survey, by=contrast, alpha=0.001)
+        out = by_segment(fn, survey, segment=contrast, alpha=0.001)
         for group, row in out.iterrows():
             planted = truth[str(group)][key]
             assert row["ci_lower"] <= planted <= row["ci_upper"], (fn.__name__, group, planted, row["estimate"])
@@ -425,3 +426,43 @@ def test_empty_input_gives_nan_with_a_warning() -> None:
     with pytest.warns(SmallSampleWarning, match="n = 0"):
         r = nps(pd.DataFrame({"nps": [np.nan, np.nan]}))
     assert r.n == 0 and all(math.isnan(v) for v in (r.estimate, r.ci_lower, r.ci_upper, r.se))
+
+
+# ---------------------------------------------------------------- one vocabulary for segments (issue 16)
+SPLIT_METRICS = ("nps", "csat", "ces", "mean_score", "churn_rate", "retention_rate", "repeat_purchase_rate",
+                 "acquisition_rate", "resolution_time", "first_response_time", "sla_share", "resolved_within",
+                 "backlog", "hold_time", "handle_time", "conversion_rate", "bounce_rate", "cart_abandonment_rate")
+
+
+@pytest.mark.parametrize("name", SPLIT_METRICS)
+def test_every_metric_returns_its_result_and_splits_through_by_segment(name):
+    import inspect
+
+    import cxlib.metrics as m
+
+    fn = getattr(m, name)
+    params = inspect.signature(fn).parameters
+    assert "segment" not in params and "by" not in params and fn.splits_by_segment == "cxlib.metrics"
+
+
+@pytest.mark.parametrize("old", ["by", "segment"])
+def test_the_old_split_of_a_metric_still_returns_the_frame_and_warns(old):
+    df = pd.DataFrame({"tier": ["gold"] * 4 + ["bronze"] * 3, "nps": [10, 10, 9, 0, 3, 8, 10]})
+    new = by_segment(nps, df, segment="tier", alpha=0.1)
+    with pytest.warns(DeprecationWarning, match=rf"nps\({old}=\.\.\.\) is deprecated .*; use "
+                                                r"cxlib\.metrics\.by_segment\(nps, data, segment=\.\.\.\) instead"):
+        res = nps(df, **{old: "tier"}, alpha=0.1)
+    pd.testing.assert_frame_equal(res, new)
+    # the split equals the metric of each segment's own rows
+    assert new.loc["gold", "estimate"] == nps(df[df.tier == "gold"], alpha=0.1).estimate == 50.0
+    assert isinstance(nps(df), MetricResult) and nps(df, segment=None).segment == "all"
+
+
+def test_metric_results_name_the_segment_and_keep_group_as_a_deprecated_alias():
+    assert METRIC_COLUMNS[:2] == DISTRIBUTION_COLUMNS[:2] == ("metric", "segment")
+    r = nps([10, 9, 3])
+    assert r.segment == "all" and r.to_frame().columns.tolist() == list(METRIC_COLUMNS) and "[all]" in str(r)
+    with pytest.warns(DeprecationWarning, match=r"MetricResult\.group .*MetricResult\.segment"):
+        assert r.group == "all"
+    with pytest.warns(DeprecationWarning, match=r"MetricResult\(group=\.\.\.\)"):
+        assert MetricResult(metric="m", group="gold", estimate=1.0, method="x").segment == "gold"

@@ -11,9 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "40_evaluation.ipynb"
-METRICS = ("complaint_rate", "purchase_frequency", "return_rate", "out_of_stock_rate")
+RATES = ("complaint_rate", "purchase_frequency", "return_rate", "out_of_stock_rate")
+METRICS = (*RATES, "nps", "csat")  # every outcome the program targets
 BETTER = {"complaint_rate": "lower", "purchase_frequency": "higher", "return_rate": "lower",
-          "out_of_stock_rate": "lower"}
+          "out_of_stock_rate": "lower", "nps": "higher", "csat": "higher"}
+UNITS = {**{m: "%" for m in RATES}, "nps": "points", "csat": "pp"}  # NPS and CSAT effects in their own unit
 
 
 def _code(nb):
@@ -28,14 +30,17 @@ def test_notebook_follows_the_conventions():
     params = nb.cells[1]
     assert params.metadata["tags"] == ["parameters"]
     for name in ("data_dir", "findings_path", "period", "alpha", "seed", "metrics", "program", "program_start",
-                 "pre_start", "post_end", "freq", "control_group", "designs", "design", "event_window",
+                 "pre_start", "post_end", "freq", "control_group", "designs", "design", "check_design", "event_window",
                  "counterfactual_metric", "n_sim"):
         assert f"\n{name} = " in "\n" + params.source
     code = _code(nb)
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)  # saved without outputs
     assert not any("matplotlib.use" in c.source for c in code)
     labels = [l.split(":", 1)[1].strip() for c in code for l in c.source.splitlines() if l.startswith("#| label:")]
-    assert labels == ["fig-event-study", "tbl-effects", "fig-effects", "fig-counterfactual"]
+    assert labels == ["tbl-program-decision", "fig-event-study", "tbl-effects", "fig-effects", "fig-counterfactual"]
+    # the full design table, the forest plot and the counterfactual go to the report's appendix
+    appendix = [c for c in code if "appendix" in c.metadata.get("tags", [])]
+    assert any("tbl-effects" in c.source for c in appendix) and any("fig-counterfactual" in c.source for c in appendix)
 
     def logic_lines(source):  # not counting Quarto options, imports and blank lines
         return [l for l in source.splitlines() if l.strip() and not l.startswith(("#|", "import ", "from ", "%"))]
@@ -87,10 +92,12 @@ def executed(world):
 @pytest.mark.pipeline
 def test_one_finding_per_metric_with_ordered_finite_intervals(executed):
     _, _, found = executed
-    assert set(found) == {f"program_effect_{m}" for m in METRICS}
+    assert set(found) == {f"program_effect_{m}" for m in METRICS} | {"program_stores"}
+    assert (found["program_stores"]["estimate"], found["program_stores"]["n"]) == (18, 24)
     for metric in METRICS:
         f = found[f"program_effect_{metric}"]
-        assert f["section"] == "evaluation" and f["unit"] == "%" and f["better"] == BETTER[metric]
+        assert f["section"] == "evaluation" and f["unit"] == UNITS[metric] and f["better"] == BETTER[metric]
+        assert ("Callaway-Sant'Anna DiD agrees" in f["detail"]) or ("Callaway-Sant'Anna DiD disagrees" in f["detail"])
         assert all(math.isfinite(f[k]) for k in ("estimate", "ci_lower", "ci_upper", "p_value"))
         assert f["ci_lower"] < f["estimate"] < f["ci_upper"]
         assert 0 <= f["p_value"] <= 1 and f["ci_level"] == 0.95
@@ -99,7 +106,7 @@ def test_one_finding_per_metric_with_ordered_finite_intervals(executed):
 
 @pytest.mark.slow
 @pytest.mark.pipeline
-@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("metric", RATES)
 def test_recorded_twfe_effects_cover_the_planted_truth(executed, metric):
     truth, _, found = executed
     planted = 100 * (truth["program_effects"][metric]["relative_effect"] - 1)  # -30, +20, -25, -40 %
@@ -121,12 +128,18 @@ def test_report_shows_tables_figures_verdicts_and_caveats_without_tracebacks(exe
     assert len(pngs) == 3  # event study, forest plot, counterfactual
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     verdicts = [l for l in text.splitlines() if l.startswith("- ") and "relative to comparable stores" in l]
-    assert len(verdicts) == 4 and all("95% CI" in v and "24 stores" in v for v in verdicts)
+    assert len(verdicts) == 6 and all("24 stores" in v for v in verdicts)
+    # pre-trends in plain words, and where TWFE and the staggered design disagree, which assumption decides
+    assert "Before the rollout, the stores that got the program and the comparison stores moved in step" in text
+    assert ("**Where the designs disagree.**" in text and "works equally in every rollout wave" in text) or \
+        "**The designs agree.**" in text
     assert "Purchase frequency rose" in text and "Complaints per 1,000 customers fell" in text
     # six never-treated donors cannot reach p < 0.05 in the placebo test: said to the reader, not on stderr
     assert "**Small sample**" in text and "smallest p-value 1/7" in text
-    table = next(o["data"]["text/markdown"] for o in outputs if "data" in o and "text/markdown" in o["data"])
-    assert table.count("naive before/after") == 4 and table.count("TWFE DiD") == 4
+    table = next(o["data"]["text/markdown"] for c in code if "tbl-effects" in c.source for o in c.outputs
+                 if "data" in o and "text/markdown" in o["data"])
+    assert table.count("naive before/after") == 6 and table.count("TWFE DiD") == 6
+    assert "∞" not in table  # an unbounded interval is a dash, explained in the caption
 
 
 @pytest.mark.slow
@@ -144,6 +157,6 @@ def test_common_start_runs_the_2x2_design_and_shows_the_pretrend_caveat(world):
     assert "common program start 2025-01-01" in text
     assert "Parallel pre-trends doubtful" in text and "⚠" in text
     assert not [o for c in _code(nb) for o in c.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"]
-    assert [f["key"] for f in found] == ["program_effect_out_of_stock_rate"]
+    assert [f["key"] for f in found] == ["program_effect_out_of_stock_rate", "program_stores"]
     assert found[0]["method"] == "2x2 DiD vs comparable stores"
     assert found[0]["ci_lower"] < -40 + 10 and found[0]["estimate"] < 0  # biased towards zero (measured -34.5%)

@@ -70,9 +70,9 @@ def test_alerts_cover_every_family_and_the_lists_carry_the_segments(executed):
     _, raw = executed
     text = raw.replace("\\\\_", "_").replace("\\_", "_")  # markdown tables escape underscores
     assert "tbl-alert-fdr" in text and "false_alert_rate" in text and "| family |" in text
-    assert "p_adjusted" in text and "| method |" in text
-    assert "| customer_pseudonym | rfm_segment | behavioural_segment |" in text
-    assert re.search(r"recovers them with ARI 0\.[5-9]\d", text)
+    assert "p_adjusted" in text and "alerts.csv" in text  # the full table: appendix and CSV download
+    assert "| customer pseudonym | rfm segment | behavioural segment |" in text
+    assert "planted" not in text and "synthetic world" not in text  # no test-harness wording for readers
 
 
 def test_no_raw_customer_id_is_shown(executed):

@@ -167,3 +167,91 @@ def test_old_public_names_keep_working():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert period_bounds("2024Q1") == Period.parse("2024Q1").bounds
+
+
+# --------------------------------------------------------------------------- columns of period labels
+
+@pytest.mark.parametrize("labels, starts", [
+    (["Q1-1999", "Q4-1999", "q2 2000", "Q3/2000"], ["1999-01", "1999-10", "2000-04", "2000-07"]),
+    (["1999Q1", "1999-Q4", "2000 Q2", "2000q3"], ["1999-01", "1999-10", "2000-04", "2000-07"]),
+    (["10/2001", "2/2002", "12-2002"], ["2001-10", "2002-02", "2002-12"]),
+    (["2001-10", "2002/2", " 2002-12 "], ["2001-10", "2002-02", "2002-12"]),
+    (["Oct 2001", "February-2002", "2002 Dec", "Sept. 2003"], ["2001-10", "2002-02", "2002-12", "2003-09"]),
+    (["1999", "2000"], ["1999-01", "2000-01"]),
+    (["2001-10-03", "2001-10-04"], ["2001-10-03", "2001-10-04"]),
+])
+def test_parse_period_column_reads_each_format_as_its_period_start(labels, starts):
+    from cxlib.periods import parse_period_column
+
+    out = parse_period_column(pd.Series(labels, name="t"), column="t")
+    assert out.dtype == "datetime64[ns]" and out.name == "t"
+    assert out.tolist() == [T(s) for s in starts]
+
+
+def test_parse_period_column_orders_where_text_order_is_wrong():
+    from cxlib.periods import parse_period_column
+
+    labels = pd.Series(["Q4-1999", "Q1-2000", "Q2-1999"])
+    assert sorted(labels) == ["Q1-2000", "Q2-1999", "Q4-1999"]  # text order puts 2000 first
+    assert labels.iloc[parse_period_column(labels).argsort()].tolist() == ["Q2-1999", "Q4-1999", "Q1-2000"]
+    months = pd.Series(["10/2001", "2/2001", "11/2000"])
+    assert months.iloc[parse_period_column(months).argsort()].tolist() == ["11/2000", "2/2001", "10/2001"]
+
+
+def test_parse_period_column_keeps_missing_and_reads_period_objects():
+    from cxlib.periods import parse_period_column
+
+    out = parse_period_column(pd.Series(["2025Q1", None, "", np.nan, Period.parse("2025Q3"), pd.Period("2025Q4", "Q")],
+                                        index=[5, 6, 7, 8, 9, 10]))
+    assert out.index.tolist() == [5, 6, 7, 8, 9, 10]
+    assert out.isna().tolist() == [False, True, True, True, False, False]
+    assert out.dropna().tolist() == [T("2025-01-01"), T("2025-07-01"), T("2025-10-01")]
+
+
+@pytest.mark.parametrize("labels, match", [
+    (["Q1-1999", "week 3", "other"], r"column 'when' holds 2 value\(s\) that are not periods, e.g. 'week 3', 'other'"),
+    (["13/2001"], "not periods, e.g. '13/2001'"),
+    (["2001-02-30"], "not periods"),
+    (["10/15/2001"], "not periods"),  # day-first or month-first: ambiguous, refused
+    (["Q1-1999", "2001-10"], r"mixes kinds of period \(quarter 'Q1-1999', month '2001-10'\)"),
+    ([1999, "2000"], "not periods, e.g. 1999"),
+])
+def test_parse_period_column_refuses_unknown_or_mixed_labels(labels, match):
+    from cxlib.errors import DataContractError
+    from cxlib.periods import parse_period_column
+
+    with pytest.raises(DataContractError, match=match) as info:
+        parse_period_column(pd.Series(labels, dtype=object), column="when")
+    assert info.value.column == "when"
+
+
+# --------------------------------------------------------------------------- periods from the data (issue 17)
+
+@pytest.mark.parametrize("span, kind, expected", [
+    (("2024-01-01 10:39", "2025-12-31 23:05"), "quarter", ("2025Q4", "2025Q3")),  # the synthetic world's span
+    (("2024-01-01", "2025-12-30 12:00"), "quarter", ("2025Q3", "2025Q2")),  # the data stop before the last day
+    (("2024-01-01", "2025-12-31"), "month", ("2025-12", "2025-11")),
+    (("2023-01-01", "2025-06-30"), "year", ("2024", "2023")),
+    (("2025-07-01", "2025-12-31"), "quarter", ("2025Q4", "2025Q3")),
+    (("2025-10-01", "2025-12-31"), "quarter", ("2025Q4", None)),  # nothing before: no comparison period
+])
+def test_default_periods_are_the_last_complete_period_and_the_one_before(span, kind, expected):
+    from cxlib.periods import default_periods
+
+    period, previous = default_periods(span, kind)
+    assert (str(period), None if previous is None else str(previous)) == expected
+
+
+def test_default_periods_of_a_dataset_and_errors_stating_the_span():
+    from cxlib.periods import check_in_span, default_periods
+
+    class Data:  # anything with a span, as cxlib.data.Dataset
+        span = (T("2025-11-03 08:00"), T("2025-12-31 18:00"))
+
+    assert [str(p) for p in default_periods(Data(), "month")] == ["2025-12", "2025-11"]
+    with pytest.raises(ParameterError, match=r"No complete quarter in the data, which span 2025-11-03 to 2025-12-31"):
+        default_periods(Data())
+    with pytest.raises(ParameterError, match=r"period='2024' \(2024-01-01 to 2024-12-31\) lies outside the data, which "
+                                             r"span 2025-11-03 to 2025-12-31"):
+        check_in_span("2024", Data())
+    assert str(check_in_span("2025Q4", Data())) == "2025Q4"  # overlapping in part is within

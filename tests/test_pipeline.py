@@ -3,12 +3,13 @@
 Checks that every planned section reaches the HTML and the PDF, that the
 executive summary's sentences carry exactly the recorded findings, that the
 provenance covers every input file, and that the same inputs give
-byte-identical reports.
+byte-identical reports.  The report is rendered by both renderers (the ``renderer``
+fixture of ``tests/conftest.py``; Quarto's half is skipped where Quarto is not
+installed), and the two reports must say the same.
 """
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 from cxlib import findings
 from cxlib.cli import main
 from cxlib.report.plan import load_plan, project_root
-from cxlib.sections.summary import decimals_for, parse_sentence
+from cxlib.sections.summary import key_messages
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 ROOT = project_root()
@@ -57,7 +58,7 @@ def _report(plan_file: Path, data: Path, out: Path, *extra: str) -> Path:
     return out / "_output"
 
 
-def _check_report(published: Path, plan_file: Path, data: Path) -> None:
+def _check_report(published: Path, plan_file: Path, data: Path, renderer: str = "pandoc") -> None:
     plan = load_plan(plan_file, data_dir=data)
     html = " ".join((published / f"{plan.output}.html").read_text(encoding="utf-8").split())
     pdf = (published / f"{plan.output}.pdf").read_bytes()
@@ -78,15 +79,16 @@ def _check_report(published: Path, plan_file: Path, data: Path) -> None:
     assert "customers" in recorded and recorded["customers"].estimate == N_CUSTOMERS
     summary_nb = nbformat.read(published / "notebooks" / "99_executive_summary.ipynb", as_version=4)
     text = "\n".join(o.get("text", "") for c in summary_nb.cells for o in c.get("outputs", [])
-                     if o.output_type == "stream")
-    sentences = [ln[2:] for ln in text.splitlines() if ln.startswith("- ")]
-    stated = set()
-    for s in sentences:
-        parsed = parse_sentence(s)
-        matches = [f.key for f in recorded.values() if f.label == parsed["label"] and _agrees(parsed, f)]
-        assert matches, f"no recorded finding has the numbers of: {s}"
-        stated.update(matches)
-    assert stated == set(recorded)  # every finding is stated, each with its own numbers
+                     if o.output_type == "stream").replace("\\", "")  # markdown escapes of data text
+    messages = key_messages(list(recorded.values()), alpha=plan.parameters["alpha"])
+    assert 1 <= len(messages) <= 5
+    for m in messages:  # each key message as computed from the recorded findings, and its numbers are theirs
+        assert m.text in " ".join(text.split()) and m.recommendation in " ".join(text.split())
+        for key, field, shown in m.numbers:
+            assert key in recorded, (m.key, key)
+    tables = [o["data"]["text/markdown"] for c in summary_nb.cells if "#| label: tbl-findings" in c.source
+              for o in c.get("outputs", []) if "data" in o and "text/markdown" in o["data"]]
+    assert len(tables) == 1  # every recorded result, listed once in the appendix with its p and q
     # privacy: no planted personal data (fake e-mails, phones, names) and no raw customer id is published
     import pandas as pd
 
@@ -103,54 +105,88 @@ def _check_report(published: Path, plan_file: Path, data: Path) -> None:
     assert sorted(prov["data"]["sha256"]) == files
     assert prov["parameters"]["00_data_overview"]["period"] == "2025Q4"
     assert {r["table"] for r in prov["data"]["validation"]} >= {"customers", "events", "survey_responses"}
+    # the renderer actually used, named with its engines' versions in the record and in the appendix
+    assert prov["run"]["engine"] == prov["tools"]["renderer"] == renderer
+    assert prov["tools"]["pandoc"] and prov["tools"]["typst"]
+    assert bool(prov["tools"]["quarto"]) == (renderer == "quarto")
+    said = f"Rendered with Quarto {prov['tools']['quarto']}" if renderer == "quarto" else "Rendered with pandoc "
+    assert said in html
+    # offline: no CDN script (Quarto adds require.js and jQuery to notebooks with HTML outputs unless prepared)
+    assert "cdnjs" not in html and "require.min.js" not in html
+    # `cd reports && quarto render` renders the published report notebook
+    assert (published.parent / "index.ipynb").resolve() == (published / f"{plan.output}.ipynb").resolve()
 
 
-def _agrees(parsed: dict, f: findings.Finding) -> bool:
-    """The sentence's numbers equal the finding's at the displayed precision."""
-    scale = 100 if f.unit == "share" else 1
-    values = [v * scale for v in (f.estimate, f.ci_lower, f.ci_upper)]
-    tol = 0.5 * 10 ** -decimals_for(values) + 1e-9
-    ok = abs(parsed["estimate"] - values[0]) <= tol and parsed["method"] == f.method
-    if math.isfinite(f.ci_lower) and math.isfinite(f.ci_upper):
-        ok &= abs(parsed["ci_lower"] - values[1]) <= tol and abs(parsed["ci_upper"] - values[2]) <= tol
-    elif math.isinf(f.ci_lower) or math.isinf(f.ci_upper):
-        ok &= parsed["ci_unbounded"]
-    if not math.isnan(f.n):
-        ok &= parsed["n"] == round(f.n)
-    if not math.isnan(f.p_value) and parsed["p_bound"] == "=":
-        ok &= abs(parsed["p_value"] - f.p_value) <= 0.005
-    return bool(ok)
+@pytest.fixture(scope="module")
+def pipeline(synth_data, tmp_path_factory) -> dict:
+    """The plan and ONE reports folder for the module: its run cache lets the second renderer skip execution.
 
-
-def test_pipeline_end_to_end_is_byte_identical(synth_data, tmp_path):
-    """`make report`'s command on 1,500 synthetic customers, three times: same inputs, same bytes.
-
-    The second run executes everything again (``--no-cache``); the third restores every
-    notebook from the run cache, and must publish the same bytes as the executed runs.
     Runs the default plan; while some planned notebooks are still unwritten, the
-    plan restricted to those present (at least 00 and 99; see the next test).
+    plan restricted to those present (at least 00 and 99; see the last test).
     """
+    base = tmp_path_factory.mktemp("pipeline-run")
     plan = load_plan(ROOT / "reports" / "plan.yml", data_dir=synth_data)
     present = [s.name for s in plan.notebooks if s.path.exists()]
     assert {"00_data_overview", "99_executive_summary"} <= set(present)
-    plan_file = ROOT / "reports" / "plan.yml" if len(present) == len(plan.notebooks) else _subset_plan(tmp_path,
-                                                                                                      present)
-    out = tmp_path / "reports"
-    published = _report(plan_file, synth_data, out)
-    _check_report(published, plan_file, synth_data)
-    first = {ext: (published / f"cx-quarterly-review.{ext}").read_bytes() for ext in ("html", "pdf")}
-    notebooks = {p.name: p.read_bytes() for p in (published / "notebooks").glob("*.ipynb")}
-    published = _report(plan_file, synth_data, out, "--no-cache")
-    assert " cached " not in _report.output
-    assert (published / "cx-quarterly-review.html").read_bytes() == first["html"]
-    assert (published / "cx-quarterly-review.pdf").read_bytes() == first["pdf"]
-    assert (out / "cx-quarterly-review.html").resolve() == (published / "cx-quarterly-review.html").resolve()
-    published = _report(plan_file, synth_data, out)
+    plan_file = ROOT / "reports" / "plan.yml" if len(present) == len(plan.notebooks) else _subset_plan(base, present)
+    return {"plan_file": plan_file, "out": base / "reports", "first": {}}
+
+
+def _first_report(pipeline: dict, data: Path, renderer: str) -> dict[str, bytes]:
+    """The HTML and PDF of the module's first report by ``renderer`` (made now when not made yet)."""
+    if renderer not in pipeline["first"]:
+        published = _report(pipeline["plan_file"], data, pipeline["out"], "--engine", renderer)
+        _check_report(published, pipeline["plan_file"], data, renderer)
+        pipeline["first"][renderer] = {ext: (published / f"cx-quarterly-review.{ext}").read_bytes()
+                                       for ext in ("html", "pdf")}
+        pipeline["notebooks"] = {p.name: p.read_bytes() for p in (published / "notebooks").glob("*.ipynb")}
+    return pipeline["first"][renderer]
+
+
+def test_pipeline_end_to_end_is_byte_identical(pipeline, synth_data, renderer):
+    """`make report`'s command on 1,500 synthetic customers, run again: same inputs, same bytes.
+
+    With the fallback, the second run executes everything again (``--no-cache``: the
+    notebooks do not depend on the renderer, so Quarto's half skips it); the last run restores
+    every notebook from the run cache, and must publish the same bytes as the executed runs.
+    """
+    plan_file, out, engine = pipeline["plan_file"], pipeline["out"], ("--engine", renderer)
+    first = _first_report(pipeline, synth_data, renderer)
+    notebooks = pipeline["notebooks"]
+    if renderer == "pandoc":
+        published = _report(plan_file, synth_data, out, "--no-cache", *engine)
+        assert " cached " not in _report.output
+        assert (published / "cx-quarterly-review.html").read_bytes() == first["html"]
+        assert (published / "cx-quarterly-review.pdf").read_bytes() == first["pdf"]
+        assert (out / "cx-quarterly-review.html").resolve() == (published / "cx-quarterly-review.html").resolve()
+    published = _report(plan_file, synth_data, out, *engine)
     n_cached = len(re.findall(r"^\s+\S+\s+cached\s", _report.output, flags=re.M))
     assert n_cached == len(load_plan(plan_file, data_dir=synth_data).notebooks), _report.output
     assert (published / "cx-quarterly-review.html").read_bytes() == first["html"]
     assert (published / "cx-quarterly-review.pdf").read_bytes() == first["pdf"]
     assert {p.name: p.read_bytes() for p in (published / "notebooks").glob("*.ipynb")} == notebooks
+
+
+def test_pipeline_quarto_and_pandoc_reports_say_the_same(pipeline, synth_data, quarto, render_helpers):
+    """The whole report through both renderers: the same headings, captions, table cells and figures.
+
+    Only the provenance appendix differs: it names the renderer and its versions.
+    """
+    helpers = render_helpers
+    found = {name: helpers.outline(_first_report(pipeline, synth_data, name)["html"].decode("utf-8"))
+             for name in ("pandoc", "quarto")}
+    for name in found:  # the appendix's rows naming the renderer and its versions, and their version cells
+        cells = found[name]["cells"]
+        tools = [i for i, c in enumerate(cells)
+                 if re.match(r"(?:Quarto|pandoc|Typst) \((?:renderer|bundled|typst)", c)]
+        assert len(tools) == {"pandoc": 2, "quarto": 3}[name], cells[-40:]
+        found[name]["cells"] = [c for i, c in enumerate(cells) if i not in tools and i - 1 not in tools]
+    for part in ("headings", "toc", "captions", "cells", "images"):
+        assert found["pandoc"][part] == found["quarto"][part], part
+    assert len(found["quarto"]["captions"]) >= 10 and found["quarto"]["images"] >= 10
+    pdfs = {name: helpers.pdf_words(_first_report(pipeline, synth_data, name)["pdf"]) for name in ("pandoc", "quarto")}
+    floats = {name: re.findall(r"(?:Figure|Table) \d+: ", text) for name, text in pdfs.items()}
+    assert floats["pandoc"] == floats["quarto"] and len(floats["quarto"]) == len(found["quarto"]["captions"])
 
 
 def test_every_planned_notebook_exists():

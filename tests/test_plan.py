@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -92,8 +93,11 @@ BAD = [
     ("global", "segment_columns", ["region", 3], r"parameter 'segment_columns': expected a list of str"),
     ("global", "period", None, r"Notebook '99_summary', parameter 'period': expected a value of type str; found a "
                                r"missing value"),
-    ("global", "period", "2025-Q4", r"parameter 'period': expected a quarter like '2025Q4'; found '2025-Q4'"),
-    ("global", "comparison_period", "2025Q5", r"parameter 'comparison_period': expected a quarter like"),
+    ("global", "period", "2025-Q4", r"parameter 'period': expected a period like '2025Q4' \(quarter\), '2025-11' "
+                                    r"\(month\) or '2025' \(year\), or 'auto' \(from the data\); found '2025-Q4'"),
+    ("global", "comparison_period", "2025Q5", r"parameter 'comparison_period': expected a period like"),
+    ("global", "period", "auto", r"parameter 'period': 'auto' takes the period from the data, but the data folder "
+                                 r"has no table with dates"),
     ("global", "alpha", 0.5, r"parameter 'alpha': expected a number in \(0, 0.5\); found 0.5"),
     ("global", "alpha", 0, r"parameter 'alpha': expected a number in \(0, 0.5\); found 0"),
     ("global", "seed", -1, r"parameter 'seed': expected a non-negative integer seed; found -1"),
@@ -175,16 +179,21 @@ def test_load_plan_errors(tmp_path):
         load_plan(tmp_path / "bad.yml")
 
 
-def test_the_default_plan():
+def test_the_default_plan(tmp_path):
     root = project_root()
-    plan = load_plan(root / "reports" / "plan.yml", data_dir=root)
+    data = tmp_path / "data"  # dated like the synthetic world: the last complete quarter is 2025Q4
+    data.mkdir()
+    pd.DataFrame({"customer_id": ["C1", "C2"], "timestamp": ["2024-01-03 10:00", "2025-12-31 18:00"],
+                  "amount": [10.0, 20.0]}).to_csv(data / "transactions.csv", index=False)
+    plan = load_plan(root / "reports" / "plan.yml", data_dir=data)
+    assert (plan.parameters["period"], plan.parameters["comparison_period"]) == ("2025Q4", "2025Q3")
     slugs = ["99_executive_summary", "00_data_overview", "10_metrics", "20_journeys", "30_churn", "35_clv",
              "40_evaluation", "50_voc", "60_segments"]
     assert plan.names == slugs and plan.output == "cx-quarterly-review"
     assert plan.notebook("99_executive_summary").depends_on == tuple(slugs[1:])
     assert all(plan.notebook(s).depends_on == () for s in slugs[1:])
     raw = yaml.safe_load((root / "reports" / "plan.yml").read_text(encoding="utf-8"))
-    assert raw["parameters"] == {"period": "2025Q4", "comparison_period": "2025Q3", "alpha": 0.05,
+    assert raw["parameters"] == {"period": "auto", "comparison_period": "auto", "alpha": 0.05,
                                  "seed": 20261123, "segment_columns": ["loyalty_tier", "region"], "journey_gap": "3D",
                                  # the value-at-stake pipeline's one parameter set (30, 35, 60)
                                  "clv_horizon_weeks": 52, "annual_discount_rate": 0.1, "margin": 0.3,
@@ -311,3 +320,131 @@ def test_a_renamed_notebook_parameter_still_works_and_warns(tmp_path):
     raw["notebooks"][0]["parameters"]["journey_gap"] = "1D"
     with pytest.raises(ParameterError, match="both 'inactivity_gap' and its new name 'journey_gap'"):
         plan_from_dict(raw, data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- periods from the data (issue 17)
+
+def _dated_folder(folder: Path, first: str, last: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"customer_id": ["C1", "C2"], "timestamp": [first, last], "amount": [1.0, 2.0]}).to_csv(
+        folder / "transactions.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({"period": "auto", "comparison_period": "auto"}, ("2025Q4", "2025Q3")),
+    ({}, ("2025Q4", "2025Q3")),  # no period in the plan: from the data too
+    ({"period": "2025-11", "comparison_period": "auto"}, ("2025-11", "2025-10")),
+    ({"period": "2025", "comparison_period": "2024"}, ("2025", "2024")),
+    ({"period": "auto", "comparison_period": "2025-10"}, ("2025-12", "2025-10")),
+    ({"period": "2024Q1", "comparison_period": "auto"}, ("2024Q1", "2023Q4")),  # a comparison before the data is allowed
+])
+def test_plan_periods_from_the_data(tmp_path, given, expected):
+    from cxlib.report.plan import periods_from_data
+
+    data = _dated_folder(tmp_path / "d", "2024-01-02 09:00", "2025-12-31 20:00")
+    out = periods_from_data({**given, "data_dir": str(data)})
+    assert (out["period"], out["comparison_period"]) == expected
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"period": "2026Q1", "comparison_period": "2025Q4"},
+     r"period='2026Q1' \(2026-01-01 to 2026-03-31\) lies outside the data, which span 2024-01-02 to 2025-12-31"),
+    ({"period": "2025Q4", "comparison_period": "2025-09"}, r"'2025Q4' is a quarter but comparison_period '2025-09' "
+                                                           r"is a month"),
+])
+def test_plan_periods_outside_the_data_are_errors_stating_the_span(tmp_path, given, message):
+    from cxlib.report.plan import periods_from_data
+
+    data = _dated_folder(tmp_path / "d", "2024-01-02 09:00", "2025-12-31 20:00")
+    with pytest.raises(ParameterError, match=message):
+        periods_from_data({**given, "data_dir": str(data)})
+
+
+def test_plan_period_auto_on_short_data_takes_months_else_is_an_error(tmp_path):
+    from cxlib.report.plan import periods_from_data
+
+    data = _dated_folder(tmp_path / "d", "2025-11-03 09:00", "2025-12-31 20:00")  # no complete quarter
+    out = periods_from_data({"period": "auto", "comparison_period": "auto", "data_dir": str(data)})
+    assert (out["period"], out["comparison_period"]) == ("2025-12", "2025-11")
+    data = _dated_folder(tmp_path / "e", "2025-12-03 09:00", "2025-12-20 20:00")  # no complete month either
+    with pytest.raises(ParameterError, match=r"period 'auto' finds no complete quarter or month in the data, which "
+                                             r"span 2025-12-03 to 2025-12-20"):
+        periods_from_data({"period": "auto", "comparison_period": "auto", "data_dir": str(data)})
+
+
+# ---------------------------------------------------------------- confinement and the notebooks' own parameters
+
+@pytest.mark.parametrize("entry", ["../outside.ipynb", "/tmp/x/evil.ipynb", "sub/../../outside.ipynb", "link.ipynb"])
+def test_a_plan_runs_only_notebooks_of_its_notebooks_folder(root, entry):
+    write_notebook(root / "outside.ipynb", "print('escaped')")
+    (root / "notebooks" / "link.ipynb").symlink_to(root / "outside.ipynb")
+    with pytest.raises(ParameterError, match=r"outside the plan's notebooks folder .*give a file name"):
+        plan_from_dict(raw_plan(root, notebooks=[entry]), base=root, data_dir=root / "data")
+
+
+def test_notebooks_in_a_subfolder_are_inside(root):
+    (root / "notebooks" / "extra").mkdir()
+    write_notebook(root / "notebooks" / "extra" / "70_more.ipynb")
+    plan = plan_from_dict(raw_plan(root, notebooks=["extra/70_more.ipynb"]), base=root, data_dir=root / "data")
+    assert plan.notebook("70_more").path == root / "notebooks" / "extra" / "70_more.ipynb"
+
+
+OWN = [  # (notebook, parameter, value, message): the project notebooks' own parameters, before anything runs
+    ("60_segments", "observation_end", "1900-01-01", r"'1900-01-01' is outside the plausible dates 1990-01-01 to "),
+    ("60_segments", "observation_end", "2025-13-45", r"expected a date such as '2025-12-31'"),
+    ("60_segments", "observation_end", "2199-01-01", r"outside the plausible dates"),
+    ("60_segments", "k_max", 1, r"expected an integer from 2 to 30 .*found 1"),
+    ("60_segments", "k_max", 500, r"expected an integer from 2 to 30"),
+    ("60_segments", "padjust", "bh", r"expected one of \['holm', 'fdr_bh', 'bonferroni', "),
+    ("60_segments", "algorithm", "dbscan", r"expected one of \['kmeans', 'gmm'\]; found 'dbscan'"),
+    ("60_segments", "alert_dimensions", ["touchpoint", "customer_id"], r"'customer_id' holds personal data"),
+    ("60_segments", "save_rate", 1.5, r"expected a share in \[0, 1\]; found 1.5"),
+    ("60_segments", "top_n", 0, r"expected a positive integer; found 0"),
+    ("20_journeys", "segment_column", "last_name", r"'last_name' holds personal data"),
+    ("20_journeys", "end_date", "1900-01-01", r"outside the plausible dates"),
+    ("20_journeys", "journey_gap", "-3D", r"expected a positive duration such as '3D'"),
+    ("40_evaluation", "designs", ["twfe", "magic"], r"expected values of \['naive', .*found 'magic'"),
+    ("40_evaluation", "control_group", "everyone", r"expected one of \['never_treated', 'not_yet_treated'\]"),
+    ("30_churn", "curve_segments", ["email"], r"'email' holds personal data"),
+]
+
+
+@pytest.mark.parametrize("notebook, name, value, message", OWN, ids=[f"{o[1]}={o[2]!r}" for o in OWN])
+def test_notebook_parameters_are_checked_by_value_before_the_first_notebook(tmp_path, notebook, name, value, message):
+    root = project_root()
+    raw = yaml.safe_load((root / "reports" / "plan.yml").read_text(encoding="utf-8"))
+    raw["parameters"].update(period="2025Q4", comparison_period="2025Q3")
+    for entry in raw["notebooks"]:
+        if entry["notebook"].startswith(notebook):
+            entry["parameters"] = {name: value}
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "customers.csv").write_text("customer_id\nC1\n", encoding="utf-8")
+    plan = plan_from_dict(raw, base=root, data_dir=data)
+    with pytest.raises(ParameterError, match=rf"Notebook '{notebook}.*', parameter '{name}': .*" + message):
+        runner.run_plan(plan, out_dir=tmp_path / "reports", renderer=_never, progress=None, data_loader=_never)
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("columns", [["first_name"], ["region", "E-Mail"], ["customer_id"], ["comment"],
+                                     ["mobile_phone"]])
+def test_personal_columns_cannot_be_segments(root, columns):
+    raw = raw_plan(root)
+    raw["parameters"]["segment_columns"] = columns
+    plan = plan_from_dict(raw, base=root, data_dir=root / "data")
+    with pytest.raises(ParameterError, match=r"parameter 'segment_columns': '.*' holds personal data"):
+        validate_plan(plan)
+
+
+def test_the_plausible_date_range_is_configurable(monkeypatch):
+    from cxlib.report.plan import check_parameter
+
+    check_parameter("w", "observation_end", "1995-06-30")
+    monkeypatch.setenv("CX_DATE_RANGE", "2000-01-01..")
+    with pytest.raises(ParameterError, match=r"outside the plausible dates 2000-01-01 to .*CX_DATE_RANGE"):
+        check_parameter("w", "observation_end", "1995-06-30")
+    monkeypatch.setenv("CX_DATE_RANGE", "2030-01-01..2000-01-01")
+    with pytest.raises(ParameterError, match="the first date is after the second"):
+        check_parameter("w", "observation_end", "2010-06-30")
+    check_parameter("w", "observation_end", "")  # empty: the notebook's default

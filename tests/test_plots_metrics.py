@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from cxlib.errors import DataContractError
-from cxlib.metrics import nps, score_distribution
+from cxlib.metrics import by_segment, nps, score_distribution
 from cxlib.plots.metrics import distribution_plot, forest_plot, sequence_plot, trend_plot
 from cxlib.significance import confidence_sequence, pairwise
 
@@ -19,7 +19,7 @@ def _band(ax, gid: str = "interval") -> list[np.ndarray]:
 def test_trend_plot_draws_estimates_and_bands_from_a_grouped_frame() -> None:
     df = pd.DataFrame({"quarter": ["2025Q3"] * 4 + ["2025Q4"] * 4 + ["2025Q2"] * 4,
                        "nps": [10, 10, 3, 8, 10, 9, 9, 7, 0, 3, 10, 8]})
-    frame = nps(df, by="quarter")
+    frame = by_segment(nps, df, segment="quarter")
     ax = trend_plot(frame, x="quarter", reference=0.0)
     line = [ln for ln in ax.lines if ln.get_gid() == "estimate"][0]
     assert line.get_ydata().tolist() == pytest.approx(frame.sort_index()["estimate"].tolist())  # Q2, Q3, Q4
@@ -67,7 +67,7 @@ def test_forest_plot_marks_significance_after_adjustment() -> None:
 
 def test_distribution_plot_stacks_shares_to_one() -> None:
     df = pd.DataFrame({"ces": [1, 1, 2, 7, 3, 3], "seg": list("aaabbb")})
-    ax = distribution_plot(score_distribution(df, by="seg"))
+    ax = distribution_plot(score_distribution(df, segment="seg"))
     widths = np.zeros(2)
     for patch in ax.patches:
         widths[round(patch.get_y() + patch.get_height() / 2)] += patch.get_width()

@@ -13,7 +13,7 @@ from cxlib.sections.churn import at_risk_table
 
 def test_km_curves_draws_one_step_line_per_segment_and_the_at_risk_numbers():
     d = pd.DataFrame({"duration": [1.0, 2, 3, 4, 5, 6], "event": [1, 0, 1, 1, 0, 1], "g": list("aaabbb")})
-    km = kaplan_meier(d, segment_col="g")
+    km = kaplan_meier(d, segment="g")
     ax = km_curves(km.curves, at_risk=at_risk_table(km, [0, 3, 6]), title="by g")
     lines = ax.get_lines()
     assert [ln.get_label() for ln in lines] == ["a", "b"]

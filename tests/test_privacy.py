@@ -9,9 +9,167 @@ import pandas as pd
 import pytest
 
 from cxlib.errors import ParameterError
-from cxlib.privacy import (FALLBACK_KEY, PLACEHOLDERS, REDACTION_KINDS, PseudonymKeyWarning, Redactor,
-                           find_personal_data, luhn_valid, pseudonymize, pseudonymize_frame, redact,
-                           suppress_small_cells)
+from cxlib.privacy import (DEMO_KEY, PLACEHOLDERS, REDACTION_KINDS, PseudonymKeyError, PseudonymKeyWarning,
+                           Redactor, find_personal_data, iban_valid, is_personal_column, luhn_valid, pseudonymize,
+                           pseudonymize_frame, redact, redact_notebook, suppress_small_cells)
+
+# ---------------------------------------------------------------- the personal-data corpus
+# Shared with tests/test_hostile_data.py, which plants it into a synthetic world and scans the whole report.
+#: The customers whose names are planted (first, last), many scripts and spellings.
+CORPUS_CUSTOMERS = [("Zoë", "Ødegård"), ("José", "Núñez"), ("Siobhán", "O'Brien"), ("Jean-Luc", "Dubois-Martel"),
+                    ("Dmitri", "Иванов"), ("Ngọc", "Nguyễn"), ("伟", "王伟"), ("Ayşe", "Yılmaz"),
+                    ("Björn", "Lindqvist"), ("Małgorzata", "Wójcik")]
+#: (comment template, planted personal item): the item as written, which must never reach an output.
+CORPUS = [
+    # names, as people write them (capitalised, possessive, upper case, without accents, in a caseless script)
+    ("Zoë Ødegård helped me, thanks!", "Zoë Ødegård"), ("Ask for ZOE at the till.", "ZOE"),
+    ("José's advice was great.", "José"), ("Jose Nunez was rude to me.", "Jose Nunez"),
+    ("Siobhán O'Brien sorted my refund.", "O'Brien"), ("Thanks to Jean-Luc for the help.", "Jean-Luc"),
+    ("Спасибо, Иванов помог.", "Иванов"), ("Ngọc Nguyễn at the store was kind.", "Nguyễn"),
+    ("店员王伟很热情。", "王伟"), ("Ayşe Yılmaz deserves a raise.", "Yılmaz"),
+    ("björn lindqvist wrote this.", "björn lindqvist"), ("Pani Małgorzata Wójcik pomogła.", "Wójcik"),
+    # phones: national formats with brackets, dots, spaces, slashes; international forms
+    ("Call me on 020 7946 0958 please.", "020 7946 0958"), ("Ring +44 (0)20 7946 0321 after 5.", "+44 (0)20 7946 0321"),
+    ("Mon portable: 06.12.34.56.78", "06.12.34.56.78"), ("Rappelez au +33 6 12 34 56 78.", "+33 6 12 34 56 78"),
+    ("Erreichbar unter 0171/1234567.", "0171/1234567"), ("Tel. +49 (0)30 1234 5678", "+49 (0)30 1234 5678"),
+    ("Bel me op +31 (0)20 123 4567.", "+31 (0)20 123 4567"), ("Llámame al 91 123 45 67.", "91 123 45 67"),
+    ("My cell is (415) 555-2671.", "(415) 555-2671"), ("Text 415.555.2671 anytime.", "415.555.2671"),
+    ("Call 0044 20 7946 0777.", "0044 20 7946 0777"), ("Call back on 555-0142 please.", "555-0142"),
+    # IBANs, grouped or not
+    ("Refund to DE89 3704 0044 0532 0130 00 please.", "DE89 3704 0044 0532 0130 00"),
+    ("My IBAN is GB29NWBK60161331926819.", "GB29NWBK60161331926819"),
+    ("IBAN: FR14 2004 1010 0505 0001 3M02 606.", "FR14 2004 1010 0505 0001 3M02 606"),
+    ("Pay NL91-ABNA-0417-1643-00 back.", "NL91-ABNA-0417-1643-00"),
+    # cards with any separators
+    ("Charged twice on 4111 1111 1111 1111!", "4111 1111 1111 1111"), ("card 5500-0000-0000-0004", "5500-0000-0000-0004"),
+    ("Visa 4012.8888.8888.1881 exp 12/27", "4012.8888.8888.1881"), ("amex 378282246310005", "378282246310005"),
+    # e-mails, plain and obfuscated
+    ("Mail jane.doe@example.com.", "jane.doe@example.com"), ("JÖRG.MÜLLER@BEISPIEL.DE wrote.", "JÖRG.MÜLLER@BEISPIEL.DE"),
+    ("Write to jane dot doe at example dot com.", "jane dot doe at example dot com"),
+    ("Contact jane(at)example(dot)org", "jane(at)example(dot)org"),
+    ("Reach me: j.smith [at] example [dot] co [dot] uk", "j.smith [at] example [dot] co [dot] uk"),
+    ("Email mark.twain at example.net", "mark.twain at example.net"), ("jane @ example . com", "jane @ example . com"),
+    ("full-width jane＠example.com here", "jane＠example.com"),
+    # the data's own customer ids
+    ("I am customer C000123, fix it.", "C000123"), ("Ref c000124 still open.", "c000124"),
+]
+#: Comments that hold no personal data and must come out unchanged (the false-positive check).
+CLEAN_COMMENTS = [
+    "Delivery took 2 weeks, paid 129.99 EUR on 2025-11-03 for 3 items.",
+    "Order 1234567890123 arrived late.",  # 13 digits failing Luhn: an order number
+    "See https://shop.example.com/returns for the policy.",
+    "I waited 45 minutes at 10:30 in store 12.",
+    "The price was too high and the wood was cheap.",
+    "Open 9-17, Mon-Fri; call centre closed on 24.12.2025.",
+    "Bought 3 shirts for 59,90 € on 03/11/2025, size 42.",
+    "Prices up 12.5% since Q3 2025, tracking number 1Z999AA10123456784.",
+    "Store S05 at Hauptstrasse 12 was busy between 14:00 and 16:30.",
+    "The app (v4.12.1) crashed twice; build 20251103.",
+    "Rated 4/5 - fitting rooms great, queue ~20 min.",
+    "Returned item #88123 on 2025-10-01, refund 2025-10-15.",
+    "Loyalty points 12 450, gold tier since 2019.",
+    "Two orders: 100234 and 100235, both arrived at 8 am.",
+    "I shop at the mall, not at amazon.com, since the sale.",
+    "I was at home. Then the parcel came.",
+    "Grace period for returns is too short.",
+    "Urban style collection is great, Martin Luther King day sale was good.",
+    "Size 38 EU / 8 UK / 6 US fits well.",
+    "Temperature in store 18.5 degrees, too cold.",
+]
+
+
+def test_every_planted_personal_item_is_redacted():
+    customers = pd.DataFrame({"customer_id": ["C000123", "C000124"] + [f"C9{i:05d}" for i in range(8)],
+                              "first_name": [f for f, _ in CORPUS_CUSTOMERS], "last_name": [l for _, l in CORPUS_CUSTOMERS]})
+    r = Redactor.from_customers(customers)
+    leaks = []
+    for text, item in CORPUS:
+        out = r.redact(text)
+        if find_personal_data(out.text, [item]) or out.total == 0:
+            leaks.append((text, out.text))
+    assert leaks == []
+
+
+def test_realistic_comments_are_left_alone():
+    """The false-positive check: customers named Grace, Martin, Urban, Price and Wood exist, still nothing changes."""
+    customers = pd.DataFrame({"customer_id": ["C000001", "C000002"], "first_name": ["Grace", "Martin"],
+                              "last_name": ["Urban", "Price"]})
+    r = Redactor.from_customers(customers)
+    changed = [(c, r.redact(c).text) for c in CLEAN_COMMENTS if r.redact(c).total]
+    # "Grace period" and "Urban style" start a sentence capitalised: a capitalised customer name is redacted there,
+    # the price of name-based redaction; "Martin Luther King" likewise.  Everything else is left alone.
+    assert [c for c, _ in changed] == [
+        "Grace period for returns is too short.",
+        "Urban style collection is great, Martin Luther King day sale was good."]
+    assert Redactor.from_customers(customers.drop(columns=["first_name", "last_name"])).redact_series(
+        pd.Series(CLEAN_COMMENTS))[1]["items"].sum() == 0
+
+
+@pytest.mark.parametrize("iban, valid", [
+    ("DE89 3704 0044 0532 0130 00", True), ("GB29 NWBK 6016 1331 9268 19", True), ("NL91ABNA0417164300", True),
+    ("FR1420041010050500013M02606", True), ("DE89 3704 0044 0532 0130 01", False), ("DE89 3704 0044 0532 0130", False),
+    ("XX89 3704 0044 0532 0130 00", False)])
+def test_iban_check_against_the_registry_examples(iban, valid):
+    # example IBANs of the SWIFT IBAN registry (release 99) for DE, GB, NL and FR
+    assert iban_valid(iban) is valid
+
+
+def test_phone_regions_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CX_PHONE_REGIONS", "fr, de")
+    assert Redactor.from_customers(pd.DataFrame()).regions == ("FR", "DE")
+    monkeypatch.setenv("CX_PHONE_REGIONS", "GB,XX")
+    with pytest.raises(ParameterError, match="XX"):
+        Redactor.from_customers(pd.DataFrame())
+    gb_only = Redactor.from_names(regions=("GB",))
+    assert gb_only.redact("Mon portable: 06 12 34 56 78").counts["phone"] == 1  # the grouped written form still
+    assert gb_only.redact("Llámame al 912 345 678").text == "Llámame al [PHONE]"
+
+
+def test_short_ids_are_not_redacted_and_odd_ids_are():
+    r = Redactor.from_names(ids=["12", "C000123", "cust 77.1"])
+    assert r.redact("12 items, C000123, cust 77.1 and 12").text == "12 items, [ID], [ID] and 12"
+
+
+def test_redact_frame_redacts_text_columns_only():
+    r = Redactor.from_names(["Zoë"], ["Ødegård"])
+    f = pd.DataFrame({"note": ["Zoë was here", None], "n": [1, 2]})
+    out = r.redact_frame(f)
+    assert out["note"].tolist()[0] == "[NAME] was here" and out["note"].isna().tolist() == [False, True]
+    assert out["n"].tolist() == [1, 2]
+
+
+def test_redact_notebook_cleans_every_text_output_but_scripts_and_images():
+    import nbformat
+
+    r = Redactor.from_names(["Zoë"], ["Ødegård"], ids=["C000123"])
+    cell = nbformat.v4.new_code_cell("print(x)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="Zoë Ødegård, C000123\n"),
+        nbformat.v4.new_output("display_data", data={"text/plain": "mail z@example.com",
+                                                     "text/markdown": "| Zoë |", "image/png": "Wm/Dqw==",
+                                                     "text/html": "<td>Zoë</td>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<script>var Zoë = 1</script>"}),
+        nbformat.v4.new_output("error", ename="KeyError", evalue="'C000123'", traceback=["KeyError: 'C000123'"]),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_markdown_cell("Zoë is in the narrative")])
+    counts = redact_notebook(nb, r)
+    outs = nb.cells[0].outputs
+    assert outs[0].text == "[NAME] [NAME], [ID]\n"
+    assert outs[1].data == {"text/plain": "mail [EMAIL]", "text/markdown": "| [NAME] |", "image/png": "Wm/Dqw==",
+                            "text/html": "<td>[NAME]</td>"}
+    assert outs[2].data["text/html"] == "<script>var Zoë = 1</script>"
+    assert outs[3].evalue == "'[ID]'" and outs[3].traceback == ["KeyError: '[ID]'"]
+    assert nb.cells[1].source == "Zoë is in the narrative"
+    assert counts == {"url": 0, "email": 1, "iban": 0, "card": 0, "phone": 0, "id": 3, "name": 4}
+
+
+@pytest.mark.parametrize("column, personal", [
+    ("first_name", True), ("LastName", False), ("last name", True), ("E-Mail", True), ("mobile_number", True),
+    ("postcode", True), ("customer_id", True), ("date_of_birth", True), ("region", False), ("loyalty_tier", False),
+    ("age_band", False), ("acquisition_channel", False), ("plan", False)])
+def test_personal_columns_by_name(column, personal):
+    assert is_personal_column(column) is personal
+    assert is_personal_column("vip_flag", personal=["vip_flag"])
 
 # ---------------------------------------------------------------- redaction
 
@@ -70,7 +228,9 @@ def test_redactor_from_customers_and_missing_names():
     r = Redactor.from_customers(customers)
     assert r.names == frozenset({"grace", "hansen", "okafor"})
     assert r.full_names == frozenset({("grace", "hansen")})
+    assert r.ids == frozenset({"c1", "c2"})
     assert Redactor.from_customers(customers[["customer_id"]]).names == frozenset()
+    assert Redactor.from_customers(customers.set_index("customer_id")).ids == frozenset({"c1", "c2"})
 
 
 def test_redact_series_keeps_index_missing_values_and_counts():
@@ -81,15 +241,17 @@ def test_redact_series_keeps_index_missing_values_and_counts():
     assert out.index.tolist() == [10, 11, 12, 13] and out.name == "comment"
     assert out.iloc[1] is None
     assert out.tolist()[::2] == ["[NAME] here: [EMAIL]", "fine"]
-    assert counts.set_index("kind")["items"].to_dict() == {"url": 0, "email": 1, "card": 0, "phone": 2, "name": 1}
-    assert counts.set_index("kind")["texts"].to_dict() == {"url": 0, "email": 1, "card": 0, "phone": 1, "name": 1}
+    assert counts.set_index("kind")["items"].to_dict() == {"url": 0, "email": 1, "iban": 0, "card": 0, "phone": 2,
+                                                           "id": 0, "name": 1}
+    assert counts.set_index("kind")["texts"].to_dict() == {"url": 0, "email": 1, "iban": 0, "card": 0, "phone": 1,
+                                                           "id": 0, "name": 1}
 
 
 def test_redaction_result_frame_has_one_row_in_fixed_columns():
     f = redact("x@example.com").to_frame()
     assert f.columns.tolist() == ["text", *REDACTION_KINDS, "total"]
-    assert f.iloc[0].to_dict() == {"text": "[EMAIL]", "url": 0, "email": 1, "card": 0, "phone": 0, "name": 0,
-                                   "total": 1}
+    assert f.iloc[0].to_dict() == {"text": "[EMAIL]", "url": 0, "email": 1, "iban": 0, "card": 0, "phone": 0,
+                                   "id": 0, "name": 0, "total": 1}
 
 
 @pytest.mark.parametrize("number, valid", [
@@ -151,11 +313,31 @@ def test_pseudonyms_change_with_the_key_and_never_show_the_raw_id(monkeypatch):
     assert "000123" not in a + b
 
 
-def test_missing_key_warns_and_uses_the_documented_fallback(monkeypatch):
-    monkeypatch.delenv("CX_PSEUDONYM_KEY", raising=False)
-    with pytest.warns(PseudonymKeyWarning, match="CX_PSEUDONYM_KEY is not set"):
+def test_missing_key_on_the_demo_data_warns_and_uses_the_marked_demo_key(monkeypatch):
+    monkeypatch.delenv("CX_PSEUDONYM_KEY", raising=False)  # the suite marks its data as the demo (conftest)
+    with pytest.warns(PseudonymKeyWarning, match="CX_PSEUDONYM_KEY is not set: on the synthetic demo data"):
         out = pseudonymize(["C1"], length=8)
-    assert out.iloc[0] == "P" + hmac.new(FALLBACK_KEY.encode(), b"C1", hashlib.sha256).hexdigest()[:8]
+    assert out.iloc[0] == "P" + hmac.new(DEMO_KEY.encode(), b"C1", hashlib.sha256).hexdigest()[:8]
+
+
+def test_missing_key_on_real_data_stops_and_says_how_to_set_one(monkeypatch):
+    monkeypatch.delenv("CX_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("CX_DEMO_DATA", raising=False)
+    with pytest.raises(PseudonymKeyError, match=r"CX_PSEUDONYM_KEY is not set.*export CX_PSEUDONYM_KEY=.*token_hex"):
+        pseudonymize(["C1"])
+    with pytest.raises(PseudonymKeyError):
+        pseudonymize_frame(pd.DataFrame({"customer_id": ["C1"]}), demo=False)
+    with pytest.warns(PseudonymKeyWarning):
+        assert pseudonymize(["C1"], demo=True).iloc[0].startswith("P")
+    monkeypatch.setenv("CX_PSEUDONYM_KEY", "s3cret")
+    assert pseudonymize(["C1"], demo=False).iloc[0].startswith("P")  # a secret: no demo question asked
+
+
+def test_old_fallback_key_name_warns():
+    import cxlib.privacy as privacy
+
+    with pytest.warns(DeprecationWarning, match="FALLBACK_KEY"):
+        assert privacy.FALLBACK_KEY == DEMO_KEY
 
 
 @pytest.mark.parametrize("length", [7, 65, 8.5])

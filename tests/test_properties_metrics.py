@@ -32,6 +32,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 from cxlib.errors import DataContractError, SmallSampleWarning
 from cxlib.metrics import (
     METRIC_COLUMNS,
+    by_segment,
     ces,
     churn_from_counts,
     csat,
@@ -82,8 +83,8 @@ def test_grouped_nps_ignores_row_order(rows: list[tuple[str, int]], data) -> Non
     if df.empty:
         df = pd.DataFrame({"tier": ["gold", "gold"], "nps": [10, 3]})
     order = data.draw(st.permutations(list(range(len(df)))))
-    a = nps(df, by="tier")
-    b = nps(df.iloc[order].reset_index(drop=True), by="tier")
+    a = by_segment(nps, df, segment="tier")
+    b = by_segment(nps, df.iloc[order].reset_index(drop=True), segment="tier")
     assert list(a.columns) == list(METRIC_COLUMNS)
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=TOL)
 
@@ -233,7 +234,7 @@ def test_ces_agrees_with_statsmodels_t_interval(scores: list[int], alpha: float)
 def test_a_ces_segment_with_one_respondent_warns_and_keeps_its_row() -> None:
     df = pd.DataFrame({"segment": ["solo"] + ["crowd"] * 30, "ces": [3] + [1, 2, 3, 4, 5, 6] * 5})
     with pytest.warns(SmallSampleWarning, match=r"ces \[solo\] rests on n = 1 observations"):
-        out = ces(df, by="segment")
+        out = by_segment(ces, df, segment="segment")
     assert out.shape == (2, len(METRIC_COLUMNS)) and out.index.tolist() == ["crowd", "solo"]
     solo = out.loc["solo"]
     assert (solo["n"], solo["estimate"]) == (1, 3.0)
@@ -244,7 +245,7 @@ def test_a_ces_segment_with_one_respondent_warns_and_keeps_its_row() -> None:
 def test_an_nps_segment_with_one_respondent_gets_a_wide_interval_containing_it() -> None:
     # Rocks' adjusted Wald alone gives -48.5..98.5 for a lone promoter (NPS 100); widened to contain it.
     df = pd.DataFrame({"segment": ["solo"] + ["crowd"] * 30, "nps": [10] + [0, 5, 7, 8, 9, 10] * 5})
-    out = nps(df, by="segment")
+    out = by_segment(nps, df, segment="segment")
     solo = out.loc["solo"]
     assert (solo["n"], solo["estimate"], solo["ci_upper"]) == (1, 100.0, 100.0)
     assert solo["ci_lower"] == pytest.approx(-48.4986494, abs=1e-6)
@@ -253,7 +254,7 @@ def test_an_nps_segment_with_one_respondent_gets_a_wide_interval_containing_it()
 
 def test_a_csat_segment_with_one_respondent_has_a_wilson_interval() -> None:
     # Wilson's interval is defined at n = 1 and contains the share: no warning needed.
-    out = csat(pd.DataFrame({"segment": ["solo", "crowd", "crowd"], "csat": [5, 1, 4]}), by="segment")
+    out = by_segment(csat, pd.DataFrame({"segment": ["solo", "crowd", "crowd"], "csat": [5, 1, 4]}), segment="segment")
     assert out.loc["solo", "estimate"] == 1.0 and out.loc["solo", "ci_upper"] == 1.0
     assert out.loc["solo", "ci_lower"] == pytest.approx(proportion_confint(1, 1, method="wilson")[0])
 

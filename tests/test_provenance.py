@@ -73,12 +73,13 @@ def test_collect_write_read_and_appendix(tmp_path, data):
     assert record["run"]["wall_seconds"] == {"a": 1.235, "total": 2.0}
     assert record["git"]["available"] is False
     assert set(prov.KEY_PACKAGES) <= set(record["packages"]) and record["packages"]["numpy"]
-    assert set(record["tools"]) == {"pandoc", "quarto"}
+    assert set(record["tools"]) == {"renderer", "quarto", "pandoc", "typst", "engines"}
     path = prov.write(tmp_path / "out" / "provenance.json", record)
     assert prov.read(path) == record
     md = "\n\n".join(prov.appendix_markdown(record))
-    assert "git state unknown" in md and "| b | n_boot=99 |" in md and "| a | (global only) |" in md
-    assert hashlib.sha256(b"PAR1").hexdigest() in md and '| seed | 3 |' in md
+    assert "git state unknown" in md and "| b | n_boot=`99` |" in md and "| a | (global only) |" in md
+    assert hashlib.sha256(b"PAR1").hexdigest() in md and "| seed | `3` |" in md
+    assert '| period | `"2025Q4"` |' in md  # JSON in code: quotes stay straight whatever the renderer
     assert "| customers | 1 | 2025-01-02 | valid |" in md
     assert "2026-01-01" not in md and "1.235" not in md  # no run time in the rendered appendix
     # same inputs, another run time: byte-identical appendix
@@ -96,3 +97,47 @@ def test_read_rejects_other_files(tmp_path):
     (tmp_path / "x.json").write_text("[1, 2]")
     with pytest.raises(ParameterError, match="is not a provenance record"):
         prov.read(tmp_path / "x.json")
+
+
+def test_tool_versions_name_the_renderer_and_its_engines(renderer):
+    import importlib.metadata
+
+    import pypandoc
+
+    tools = prov.tool_versions(renderer)
+    assert tools["renderer"] == renderer
+    if renderer == "pandoc":  # pandoc from pypandoc-binary, Typst from the typst package, no Quarto
+        assert tools["quarto"] is None and tools["pandoc"] == str(pypandoc.get_pandoc_version())
+        assert tools["typst"] == importlib.metadata.version("typst") and "PyPI" in tools["engines"]
+    else:  # Quarto's version and the pandoc and Typst it bundles, not the venv's
+        from cxlib.report.quarto import find_quarto, quarto_versions
+
+        assert {k: tools[k] for k in ("quarto", "pandoc", "typst")} == quarto_versions(find_quarto())
+        assert all(tools[k] for k in ("quarto", "pandoc", "typst")) and find_quarto() in tools["engines"]
+
+
+@pytest.mark.parametrize("tools, said, rows", [
+    ({"renderer": "quarto", "quarto": "1.7.34", "pandoc": "3.6.1", "typst": "0.13.1", "engines": "x"},
+     "Rendered with Quarto 1.7.34 (its own pandoc 3.6.1 and Typst 0.13.1).",
+     ["| Quarto (renderer) | 1.7.34 |", "| pandoc (bundled with Quarto) | 3.6.1 |",
+      "| Typst (bundled with Quarto) | 0.13.1 |"]),
+    ({"renderer": "pandoc", "quarto": None, "pandoc": "3.9", "typst": "0.15.2", "engines": "x"},
+     "Rendered with pandoc 3.9 (pypandoc-binary) and Typst (typst package 0.15.2), from PyPI; no Quarto.",
+     ["| pandoc (renderer, pypandoc-binary) | 3.9 |", "| Typst (typst package) | 0.15.2 |"]),
+    ({"pandoc": "3.1", "quarto": None}, None, ["| pandoc (tool) | 3.1 |"]),  # a record of an older cxlib
+])
+def test_appendix_names_the_renderer(tmp_path, data, tools, said, rows):
+    record = prov.collect(root=tmp_path, plan=PLAN, parameters=PARAMS, data_dir=data)
+    record["tools"] = tools
+    md = "\n\n".join(prov.appendix_markdown(record))
+    assert (said in md) if said else ("Rendered with" not in md)
+    assert all(row in md for row in rows), md
+
+
+def test_set_renderer_records_the_choice_before_rendering(tmp_path, data, monkeypatch):
+    monkeypatch.delenv("QUARTO", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no Quarto: "auto" is the fallback
+    record = prov.collect(root=tmp_path, plan=PLAN, parameters=PARAMS, data_dir=data)
+    assert prov.set_renderer(record, "auto") is record
+    assert record["run"]["engine"] == "pandoc" and record["tools"]["renderer"] == "pandoc"
+    assert "Rendered with pandoc " in prov.appendix_markdown(record)[1]

@@ -3,13 +3,17 @@
 The notebooks are built here with nbformat, with outputs as Papermill would
 leave them (a matplotlib PNG, a show_table bundle, an IPython Markdown display,
 stdout and stderr streams), so no kernel is started.
+
+Every test of a rendered report takes the ``renderer`` fixture (``tests/conftest.py``):
+it runs on the pandoc + Typst route and, where Quarto is installed, on the Quarto
+route too; without Quarto the Quarto half is skipped and says why.
 """
 from __future__ import annotations
 
 import base64
 import io
 import re
-import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -69,21 +73,88 @@ def make_notebook(path: Path, *, title: str = "Customer metrics", fig_label: str
     return path
 
 
+class _Outline(HTMLParser):
+    """What a reader of a rendered HTML report sees of its structure (see :func:`outline`)."""
+
+    KINDS = {"h1": "headings", "h2": "headings", "h3": "headings", "figcaption": "captions", "caption": "captions",
+             "td": "cells", "th": "cells"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found = {"headings": [], "captions": [], "cells": [], "toc": [], "images": 0}
+        self.open: list[tuple[str, str, list[str]]] = []
+        self.hidden = self.in_toc = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.hidden += tag in ("script", "style")
+        self.in_toc += tag == "nav" and a.get("id") == "TOC"
+        if tag == "img" or (tag == "div" and "plotly-graph-div" in (a.get("class") or "")):
+            self.found["images"] += 1
+        kind = "toc" if self.in_toc and tag == "a" else self.KINDS.get(tag)
+        if kind and not (kind == "headings" and ("title" in (a.get("class") or "") or a.get("id") == "toc-title")):
+            if not (self.in_toc and kind == "headings"):
+                self.open.append((tag, kind, []))
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in ("script", "style")
+        self.in_toc -= tag == "nav" and self.in_toc > 0
+        if self.open and self.open[-1][0] == tag:
+            _, kind, parts = self.open.pop()
+            self.found[kind].append(" ".join("".join(parts).replace("\u00a0", " ").split()))
+
+    def handle_data(self, data):
+        if self.open and not self.hidden:
+            self.open[-1][2].append(data)
+
+
+def outline(html: str) -> dict:
+    """Numbered headings, TOC entries, figure and table captions, table cells and figures of an HTML report.
+
+    Text is whitespace-normalised (no-break spaces too), so both renderers' HTML compare equal when a
+    reader would see the same report.
+    """
+    parser = _Outline()
+    parser.feed(html)
+    return parser.found
+
+
+def pdf_words(pdf: Path | bytes) -> str:
+    """The text of a PDF (a path, or its bytes), whitespace-normalised (no-break spaces too)."""
+    pypdf = pytest.importorskip("pypdf", reason="pypdf (dev extra) is needed to read the PDF")
+    reader = pypdf.PdfReader(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf)
+    return " ".join(" ".join(p.extract_text() for p in reader.pages).replace("\u00a0", " ").split())
+
+
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
+def fixture_reports(tmp_path_factory):
+    """The module's two-chapter report, rendered once per renderer when first asked for."""
     base = tmp_path_factory.mktemp("render")
     nb1 = make_notebook(base / "10_metrics.ipynb")
     nb2 = make_notebook(base / "20_journeys.ipynb", title="Journeys", fig_label="fig-b",
                         tbl_label="tbl-journeys", extra_markdown=" Compare with @fig-a.")
-    messages: list[str] = []
-    result = R.render_report([nb1, nb2], base / "out", title="Quarterly CX report", subtitle="2025Q4 vs 2025Q3",
-                             engine="pandoc", progress=messages.append, site=True)
-    return {"result": result, "notebooks": [nb1, nb2], "base": base, "messages": messages,
-            "html": result.html.read_text(encoding="utf-8")}
+    done: dict[str, dict] = {}
+
+    def get(engine: str) -> dict:
+        if engine not in done:
+            messages: list[str] = []
+            result = R.render_report([nb1, nb2], base / engine, title="Quarterly CX report",
+                                     subtitle="2025Q4 vs 2025Q3", engine=engine, progress=messages.append, site=True)
+            html = result.html.read_text(encoding="utf-8")
+            done[engine] = {"result": result, "notebooks": [nb1, nb2], "base": base, "messages": messages,
+                            "html": html, "outline": outline(html), "engine": engine}
+        return done[engine]
+
+    return get
 
 
 @pytest.fixture(scope="module")
-def pdf_text(rendered):
+def rendered(fixture_reports, renderer):
+    return fixture_reports(renderer)
+
+
+@pytest.fixture(scope="module")
+def pdf_text(rendered):  # one string per page
     pypdf = pytest.importorskip("pypdf", reason="pypdf (dev extra) is needed to read the PDF")
     reader = pypdf.PdfReader(rendered["result"].pdf)
     return [page.extract_text() for page in reader.pages]
@@ -109,6 +180,20 @@ def test_parse_cell_options_rejects_bad_yaml():
 
 # --- assembly -------------------------------------------------------------------------------------
 
+def test_cells_tagged_appendix_move_to_one_appendix_chapter_before_the_provenance(tmp_path):
+    body = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_raw_cell('---\ntitle: "Churn"\n---'),
+        nbformat.v4.new_markdown_cell("Top rows."),
+        nbformat.v4.new_markdown_cell("Full table.", metadata={"tags": ["appendix"]})])
+    prov = nbformat.v4.new_notebook(cells=[nbformat.v4.new_raw_cell('---\ntitle: "Appendix: provenance"\n---'),
+                                           nbformat.v4.new_markdown_cell("Versions.")])
+    paths = [tmp_path / "30_churn.ipynb", tmp_path / "zz_provenance.ipynb"]
+    for nb, path in zip((body, prov), paths):
+        nbformat.write(nb, path)
+    sources = [c.source for c in R.assemble_notebooks(paths, title="R").cells[1:]]
+    assert sources == ["# Churn {#sec-churn}", "Top rows.", f"# {R.APPENDIX_TITLE} {{#sec-appendix}}", "## Churn",
+                       "Full table.", "# Appendix: provenance {#sec-zz-provenance}", "Versions."]
+
 def test_assemble_makes_chapters_and_drops_parameters_and_stderr(tmp_path):
     nb1 = make_notebook(tmp_path / "a.ipynb", title="First")
     nb2 = make_notebook(tmp_path / "b.ipynb", title="Second", fig_label="fig-b", tbl_label="tbl-b")
@@ -116,7 +201,7 @@ def test_assemble_makes_chapters_and_drops_parameters_and_stderr(tmp_path):
     assert nb.cells[0].cell_type == "raw"
     assert yaml.safe_load(nb.cells[0].source.strip("-\n")) == {"title": "Report", "subtitle": "Sub"}
     headings = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")]
-    assert headings == ["# First", "# Second"]
+    assert headings == ["# First {#sec-a}", "# Second {#sec-b}"]  # ids for links from the executive summary
     # 10 cells each, minus front matter and two parameter cells, plus a heading: 8 per chapter
     assert len(nb.cells) == 1 + 2 * 8
     sources = "\n".join(c.source for c in nb.cells)
@@ -146,7 +231,7 @@ def test_chapter_title_falls_back_to_file_name(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("text")])
     nbformat.write(nb, tmp_path / "35_clv_model.ipynb")
     out = R.assemble_notebooks([tmp_path / "35_clv_model.ipynb"], title="Report")
-    assert out.cells[1].source == "# 35 clv model"
+    assert out.cells[1].source == "# 35 clv model {#sec-clv-model}"
 
 
 # --- pandoc preparation ---------------------------------------------------------------------------
@@ -189,51 +274,59 @@ def test_pick_output(target, data, expected):
 
 # --- the rendered report: HTML --------------------------------------------------------------------
 
+XREF = r'<a href="#{}"[^>]*>{}(?:\u00a0|&nbsp;| ){}</a>'  # Quarto adds a class; pandoc writes a bare link
+
+
 def test_render_result(rendered):
-    result = rendered["result"]
-    assert result.engine == "pandoc"
+    result, engine = rendered["result"], rendered["engine"]
+    assert result.engine == engine and result.warnings == ()  # Quarto accepts every option of _quarto.yml
     assert result.html.name == "report.html" and result.pdf.name == "report.pdf"
-    assert sorted(p.name for p in result.html.parent.iterdir()) == ["report.html", "report.pdf", "report_site"]
-    assert any("typst: Typst -> PDF" in m for m in rendered["messages"])
+    assert sorted(p.name for p in result.html.parent.iterdir()) == ["report.html", "report.ipynb", "report.pdf",
+                                                                   "report_site"]
+    step = "typst: Typst -> PDF" if engine == "pandoc" else "quarto: render report.ipynb (html, typst)"
+    assert step in rendered["messages"]
+    assert rendered["messages"][-1] == f"wrote report.html and report.pdf ({engine}; 0 warning(s))"
 
 
 def test_html_has_title_headings_and_toc(rendered):
-    html = rendered["html"]
+    html, found = rendered["html"], rendered["outline"]
     assert '<h1 class="title">Quarterly CX report</h1>' in html
     assert "2025Q4 vs 2025Q3" in html
-    assert re.search(r'<h1[^>]*id="customer-metrics"[^>]*><span class="header-section-number">1</span> '
+    assert re.search(r'<h1[^>]*id="sec-metrics"[^>]*><span class="header-section-number">1</span> '
                      r"Customer metrics</h1>", html)
     assert re.search(r'<h1[^>]*><span class="header-section-number">2</span> Journeys</h1>', html)
-    assert '<nav id="TOC"' in html and html.count('class="toc-section-number"') == 4
+    assert found["headings"] == ["1 Customer metrics", "1.1 Overview", "2 Journeys", "2.1 Overview"]
+    assert '<nav id="TOC"' in html and '<h2 id="toc-title">Contents</h2>' in html
+    assert found["toc"] == found["headings"]
 
 
 def test_html_figures_numbered_and_embedded(rendered):
-    html = rendered["html"]
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == 2
-    assert "<figcaption>Figure 1: A rising curve</figcaption>" in html
-    assert "<figcaption>Figure 2: A rising curve</figcaption>" in html
-    assert '<a href="#fig-a">Figure\u00a01</a>' in html
-    assert '<a href="#fig-b">Figure\u00a02</a>' in html
+    html, found = rendered["html"], rendered["outline"]
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == 2 and found["images"] == 2
+    assert [c for c in found["captions"] if c.startswith("Figure")] == ["Figure 1: A rising curve",
+                                                                        "Figure 2: A rising curve"]
+    assert re.search(XREF.format("fig-a", "Figure", 1), html)
+    assert re.search(XREF.format("fig-b", "Figure", 2), html)
 
 
 def test_html_tables_are_tables(rendered):
-    html = rendered["html"]
+    html, found = rendered["html"], rendered["outline"]
     assert html.count("<table") == 2
-    assert "<caption>Table 1: Scores by tier</caption>" in html
-    assert "<caption>Table 2: Scores by tier</caption>" in html
-    assert '<a href="#tbl-journeys">Table\u00a02</a>' in html
-    assert re.search(r"<td[^>]*>12,345</td>", html) and re.search(r"<td[^>]*>41.2</td>", html)
+    assert [c for c in found["captions"] if c.startswith("Table")] == ["Table 1: Scores by tier",
+                                                                       "Table 2: Scores by tier"]
+    assert re.search(XREF.format("tbl-journeys", "Table", 2), html)
+    assert found["cells"] == ["segment", "nps", "n", "Gold", "41.2", "12,345", "Silver", "12.5", "678"] * 2
 
 
 def test_html_hides_what_readers_should_not_see(rendered):
-    html = rendered["html"]
+    html = re.sub(r"<script\b.*?</script>", "", rendered["html"], flags=re.DOTALL)  # Quarto embeds anchor.js
     for forbidden in ("#|", "<IPython.core.display.Markdown object>", "secret stderr", "UserWarning",
                       "secret_code_line", "hidden_entirely", "include-false output", "seed = 20261123",
                       "<Figure size", "?@"):
         assert forbidden not in html, forbidden
     assert "<strong>Headline</strong>: NPS rose by 3.2 points." in html
     assert "visible stdout" in html
-    assert re.search(r'<pre\s+class="sourceCode python">.*shown_code', html, re.DOTALL)  # echo: true shows code
+    assert re.search(r'<pre\s+class="sourceCode python[^"]*">.*shown_code', html, re.DOTALL)  # echo: true shows it
 
 
 def test_html_math_is_mathml_and_nothing_is_external(rendered):
@@ -247,15 +340,16 @@ def test_html_math_is_mathml_and_nothing_is_external(rendered):
 def test_site_has_one_page_per_chapter(rendered):
     site = rendered["result"].site_dir
     pages = sorted(p.name for p in site.glob("*.html"))
-    assert pages == ["1-customer-metrics.html", "2-journeys.html", "index.html"]
+    assert pages == ["1-sec-metrics.html", "2-sec-journeys.html", "index.html"]
     for page in site.glob("*.html"):
         assert EXTERNAL.findall(page.read_text(encoding="utf-8")) == []
 
 
 # --- the rendered report: PDF ---------------------------------------------------------------------
 
-def test_pdf_text(pdf_text):
-    text = "\n".join(pdf_text).replace("\u00a0", " ")
+def test_pdf_text(pdf_text, rendered):
+    text = " ".join("\n".join(pdf_text).replace("\u00a0", " ").split())
+    assert text == pdf_words(rendered["result"].pdf)
     assert len(pdf_text) >= 3
     assert "Quarterly CX report" in pdf_text[0]
     assert "1 Customer metrics" in pdf_text[0] and "1.1 Overview" in pdf_text[0]
@@ -270,10 +364,25 @@ def test_pdf_text(pdf_text):
 
 def test_pdf_is_byte_identical_across_renders(rendered, tmp_path):
     again = R.render_report(rendered["notebooks"], tmp_path / "again", title="Quarterly CX report",
-                            subtitle="2025Q4 vs 2025Q3", engine="pandoc")
+                            subtitle="2025Q4 vs 2025Q3", engine=rendered["engine"])
     assert again.pdf.read_bytes() == rendered["result"].pdf.read_bytes()
     assert again.html.read_bytes() == rendered["result"].html.read_bytes()
-    assert not any(p.name.startswith(".render-") for p in again.html.parent.iterdir())
+    assert again.notebook.read_bytes() == rendered["result"].notebook.read_bytes()
+    assert sorted(p.name for p in again.html.parent.iterdir()) == ["report.html", "report.ipynb", "report.pdf"]
+
+
+def test_quarto_and_pandoc_give_the_same_report(fixture_reports, quarto):
+    """Same sections, numbers, figures and tables from both renderers: the two outputs' text compared."""
+    pandoc, quarto_ = fixture_reports("pandoc"), fixture_reports("quarto")
+    for part in ("headings", "toc", "captions", "cells", "images"):
+        assert pandoc["outline"][part] == quarto_["outline"][part], part
+    pdfs = [pdf_words(r["result"].pdf) for r in (pandoc, quarto_)]
+    for needle in ("Quarterly CX report 2025Q4 vs 2025Q3 1 Customer metrics 1.1 Overview",
+                   "Contents 1 Customer metrics", "2 Journeys 2.1 Overview", "Figure 1: A rising curve", "Table 2: Scores by tier",
+                   "Gold 41.2 12,345", "see Figure 2 and Table 2. Compare with Figure 1."):
+        assert [needle in text for text in pdfs] == [True, True], needle
+    floats = [re.findall(r"(?:Figure|Table) \d+: [A-Z][a-z ]+", text) for text in pdfs]
+    assert floats[0] == floats[1] and len(floats[0]) == 4
 
 
 def test_pdf_fonts_are_pinned():
@@ -284,29 +393,36 @@ def test_pdf_fonts_are_pinned():
 
 # --- errors and engines ---------------------------------------------------------------------------
 
-def test_typst_failure_quotes_the_diagnostic(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_raw_cell("#let broken = (", metadata={"format": "text/x-typst", "raw_mimetype": "typst"})])
+def test_typst_failure_quotes_the_diagnostic(tmp_path, renderer):
+    nb = nbformat.v4.new_notebook(cells=[  # broken Typst: a raw cell for pandoc, a raw Markdown block for Quarto
+        nbformat.v4.new_raw_cell("#let broken = (", metadata={"format": "text/x-typst", "raw_mimetype": "typst"}),
+        nbformat.v4.new_markdown_cell("```{=typst}\n#let broken = (\n```")])
     nbformat.write(nb, tmp_path / "bad.ipynb")
     with pytest.raises(R.RenderError) as info:
-        R.render_report([tmp_path / "bad.ipynb"], tmp_path / "out", title="Broken", engine="pandoc")
+        R.render_report([tmp_path / "bad.ipynb"], tmp_path / "out", title="Broken", engine=renderer)
     err = info.value
-    assert err.engine == "typst" and "typst stderr" in str(err) and err.stderr
-    assert err.build_dir is not None and (err.build_dir / "report.typ").exists()
+    engine = {"pandoc": "typst", "quarto": "quarto"}[renderer]
+    assert err.engine == engine and f"{engine} stderr" in str(err) and "error" in err.stderr.lower()
+    kept = "report.typ" if renderer == "pandoc" else "report.ipynb"
+    assert err.build_dir is not None and (err.build_dir / kept).exists()
 
 
-def test_unresolved_reference_is_flagged(tmp_path):
+def test_unresolved_reference_is_flagged(tmp_path, renderer):
+    """An engine's warning reaches ``progress`` and ``RenderResult.warnings``: never swallowed."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("As @fig-nowhere shows, mail me@x.org.")])
     nbformat.write(nb, tmp_path / "a.ipynb")
     messages: list[str] = []
-    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine="pandoc",
+    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine=renderer,
                              progress=messages.append)
     html = result.html.read_text(encoding="utf-8")
     assert "<strong>?@fig-nowhere</strong>" in html and "me@x.org" in html
-    assert any("unresolved cross-reference @fig-nowhere" in m for m in messages)
+    said = {"pandoc": "unresolved cross-reference @fig-nowhere", "quarto": "Unable to resolve crossref @fig-nowhere"}
+    assert result.warnings and all(said[renderer] in w for w in result.warnings)
+    assert [m for m in messages if m in result.warnings] == list(result.warnings)
+    assert messages[-1].endswith(f"({renderer}; {len(result.warnings)} warning(s))")
 
 
-def test_numeric_caption_and_imageless_figure(tmp_path):
+def test_numeric_caption_and_imageless_figure(tmp_path, renderer):
     figure = nbformat.v4.new_code_cell('#| label: fig-num\n#| fig-cap: "2025"\nfig')
     figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "x"})]
     repr_only = nbformat.v4.new_code_cell("#| label: fig-repr\nfig")
@@ -314,12 +430,13 @@ def test_numeric_caption_and_imageless_figure(tmp_path):
                                                 data={"text/plain": "<Figure size 300x200 with 1 Axes>"})]
     nbformat.write(nbformat.v4.new_notebook(cells=[figure, repr_only]), tmp_path / "a.ipynb")
     messages: list[str] = []
-    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine="pandoc",
+    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine=renderer,
                              progress=messages.append)
     html = result.html.read_text(encoding="utf-8")
-    assert "<figcaption>Figure 1: 2025</figcaption>" in html  # pandoc's JSON-quoted '"2025"' is decoded
+    assert outline(html)["captions"] == ["Figure 1: 2025"]  # pandoc's JSON-quoted '"2025"' is decoded
     assert "Figure 2" not in html and "<Figure size" not in html
-    assert any("'fig-repr' has no displayable output" in m and "show_figure" in m for m in messages)
+    if renderer == "pandoc":  # the cx-notebook filter says why; Quarto drops the empty figure silently
+        assert any("'fig-repr' has no displayable output" in m and "show_figure" in m for m in messages)
 
 
 def test_engine_choice_is_checked(tmp_path):
@@ -328,46 +445,68 @@ def test_engine_choice_is_checked(tmp_path):
 
 
 def test_engine_quarto_without_quarto(tmp_path, monkeypatch):
+    monkeypatch.delenv("QUARTO", raising=False)
     monkeypatch.setattr(R.shutil, "which", lambda name: None)
-    with pytest.raises(R.RenderError, match="quarto is not on PATH"):
+    with pytest.raises(R.RenderError, match=r"quarto is not on PATH \(nor named by \$QUARTO\)"):
         R.render_report([tmp_path / "a.ipynb"], tmp_path, title="T", engine="quarto")
+    assert R.resolve_engine("auto") == ("pandoc", None) and R.resolve_engine("pandoc") == ("pandoc", None)
 
 
 def test_auto_engine_falls_back_to_pandoc(tmp_path, monkeypatch):
+    monkeypatch.delenv("QUARTO", raising=False)
     monkeypatch.setattr(R.shutil, "which", lambda name: None)
     result = R.render_report([make_notebook(tmp_path / "a.ipynb")], tmp_path / "out", title="T")
     assert result.engine == "pandoc" and result.site_dir is None
 
 
-def test_render_with_quarto(tmp_path):
-    quarto = shutil.which("quarto")
-    if quarto is None:
-        pytest.skip("quarto not on PATH: Quarto CLI is not installable here; the pandoc + Typst fallback is tested")
-    result = R.render_report([make_notebook(tmp_path / "a.ipynb")], tmp_path / "out", title="Quarterly CX report",
-                             engine="quarto")
-    html = result.html.read_text(encoding="utf-8")
-    assert result.engine == "quarto" and "Quarterly CX report" in html
-    assert "data:image/png;base64," in html and "<table" in html
-    assert "secret stderr" not in html and EXTERNAL.findall(html) == []
-    assert result.pdf.read_bytes()[:5] == b"%PDF-"
+def test_quarto_env_names_the_executable(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "my-quarto"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 1.7.34\n")
+    monkeypatch.setenv("QUARTO", str(tmp_path / "nowhere" / "quarto"))
+    with pytest.raises(R.RenderError, match=r"QUARTO=.*nowhere/quarto' is not an executable file"):
+        R.resolve_engine("auto")
+    fake.chmod(0o755)
+    monkeypatch.setenv("QUARTO", str(fake))
+    assert R.resolve_engine("auto") == ("quarto", str(fake))
+    assert R.resolve_engine("pandoc") == ("pandoc", None)  # an explicit choice wins
+
+
+def test_quarto_renders_under_a_dot_folder(tmp_path, quarto):
+    """Quarto skips project files under dot-folders (its table of contents and A4 would be lost): built elsewhere."""
+    messages: list[str] = []
+    out = tmp_path / ".hidden" / "out"
+    result = R.render_report([make_notebook(tmp_path / "a.ipynb")], out, title="T", engine="quarto",
+                             progress=messages.append)
+    assert result.html.parent == out.resolve() and result.warnings == ()
+    assert any("under the dot-folder '.hidden'" in m for m in messages)
+    assert '<nav id="TOC"' in result.html.read_text(encoding="utf-8")
+    pypdf = pytest.importorskip("pypdf", reason="pypdf (dev extra) is needed to read the PDF")
+    assert [round(float(v)) for v in pypdf.PdfReader(result.pdf).pages[0].mediabox[2:]] == [595, 842]  # A4
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.ipynb", "report.pdf"]
 
 
 # --- Quarto project file --------------------------------------------------------------------------
 
 def test_quarto_config_is_valid_and_in_sync():
     packaged = yaml.safe_load(R.quarto_config_text())
-    assert yaml.safe_load((ROOT / "reports" / "_quarto.yml").read_text(encoding="utf-8")) == packaged
-    assert packaged["project"] == {"type": "default"}
+    assert (ROOT / "reports" / "_quarto.yml").read_text(encoding="utf-8") == R.quarto_config_text()
+    for name, folder in R.QUARTO_PROJECT_FILES.items():  # reports/ links to the packaged files: `quarto render`
+        assert (ROOT / "reports" / name).read_bytes() == R._resource(folder, name).read_bytes(), name
+    assert packaged["project"] == {"type": "default", "output-dir": "_quarto_render"}
     assert packaged["execute"]["enabled"] is False and packaged["execute"]["warning"] is False
     html, typst = packaged["format"]["html"], packaged["format"]["typst"]
-    assert html["embed-resources"] is True and html["html-math-method"] == "mathml"
-    assert typst["toc"] is True and packaged["toc"] is True and packaged["number-sections"] is True
+    assert html["embed-resources"] is True and html["html-math-method"] == "mathml" and html["theme"] == "none"
+    assert packaged["toc"] is True and packaged["number-sections"] is True and packaged["toc-title"] == "Contents"
+    assert typst["papersize"] == "a4" and typst["section-numbering"] == "1.1"
+    assert typst["toc"] is False and typst["include-before-body"] == "cx-style.typ"  # contents after chapter 1
+    assert packaged["filters"] == ["cx-quarto.lua"]
 
 
 # --- end to end with a real kernel ----------------------------------------------------------------
 
 @pytest.mark.pipeline
-def test_papermill_executed_notebook_renders(tmp_path):
+def test_papermill_executed_notebook_renders(tmp_path, renderer):
     """Real outputs (inline PNG, IPython Markdown, show_table bundle, a warning on stderr) from a kernel."""
     papermill = pytest.importorskip("papermill", reason="papermill is needed to execute the notebook")
     cells = [
@@ -396,10 +535,11 @@ def test_papermill_executed_notebook_renders(tmp_path):
                                progress_bar=False, cwd=str(tmp_path))
     outputs = [o for c in nbformat.read(executed, 4).cells if c.cell_type == "code" for o in c.outputs]
     assert any(o.get("name") == "stderr" for o in outputs)  # the pitfall is really there
-    result = R.render_report([executed], tmp_path / "out", title="Pipeline", engine="pandoc")
+    result = R.render_report([executed], tmp_path / "out", title="Pipeline", engine=renderer)
     html = result.html.read_text(encoding="utf-8")
-    assert "<figcaption>Figure 1: Executed figure</figcaption>" in html and "data:image/png;base64," in html
-    assert "<caption>Table 1: Executed table</caption>" in html and re.search(r"<td[^>]*>4,321</td>", html)
+    found = outline(html)
+    assert found["captions"] == ["Figure 1: Executed figure", "Table 1: Executed table"]
+    assert "data:image/png;base64," in html and found["cells"] == ["tier", "n", "Gold", "4,321"]
     assert "<strong>Executed markdown</strong>" in html
     for forbidden in ("kernel stderr warning", "object>", "#|", "<Figure size", "injected"):
         assert forbidden not in html, forbidden
@@ -407,14 +547,14 @@ def test_papermill_executed_notebook_renders(tmp_path):
 
 # --- the `cx render` command ----------------------------------------------------------------------
 
-def test_cli_render(tmp_path):
+def test_cli_render(tmp_path, renderer):
     from click.testing import CliRunner
 
     from cxlib.cli import main
 
     nb = make_notebook(tmp_path / "a.ipynb")
     ok = CliRunner().invoke(main, ["render", str(nb), "--out", str(tmp_path / "out"), "--title", "CLI report",
-                                   "--stem", "q4", "--engine", "pandoc"])
+                                   "--stem", "q4", "--engine", renderer])
     assert ok.exit_code == 0, ok.output
     assert ok.stdout.splitlines() == [str((tmp_path / "out" / "q4.html").resolve()),
                                       str((tmp_path / "out" / "q4.pdf").resolve())]
@@ -425,22 +565,40 @@ def test_cli_render(tmp_path):
     assert failed.exit_code == 1 and "Cannot read executed notebook" in failed.stderr
 
 
-def test_pandas_html_table_becomes_a_table_in_both_formats(tmp_path):
-    pypdf = pytest.importorskip("pypdf", reason="pypdf (dev extra) is needed to read the PDF")
+def test_pandas_html_table_becomes_a_table_in_both_formats(tmp_path, renderer):
     df = pd.DataFrame({"region": ["North", "South"], "tickets": [1520, 987]})
     cell = nbformat.v4.new_code_cell('#| label: tbl-raw\n#| tbl-cap: "Raw pandas"\ndf')
     cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1,
                                            data={"text/html": df._repr_html_(), "text/plain": repr(df)})]
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "a.ipynb")
-    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine="pandoc")
+    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine=renderer)
+    assert result.warnings == ()  # Quarto would fetch a CSS inliner from the network for an HTML table in Typst
     html = result.html.read_text(encoding="utf-8")
-    assert html.count("<table") == 1 and "<caption>Table 1: Raw pandas</caption>" in html
+    assert html.count("<table") == 1 and outline(html)["captions"] == ["Table 1: Raw pandas"]
     assert "scoped" not in html and "dataframe tbody" not in html  # pandas' <style> is not leaked as text
-    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(result.pdf).pages)
+    text = pdf_words(result.pdf)
     assert "Table 1: Raw pandas" in text and "North 1520" in text and "South 987" in text
 
 
-def test_pdf_scales_a_figure_wider_than_the_page_to_the_text_width(tmp_path):
+def test_an_unlabelled_table_keeps_its_caption_in_both_formats(tmp_path, renderer):
+    """A Markdown table printed with a ``: caption`` but no label: unnumbered, its caption shown everywhere.
+
+    Quarto 1.7 drops such a caption in Typst; ``cx-quarto.lua`` puts it back above the table.
+    """
+    cell = nbformat.v4.new_code_cell("#| output: asis\nprint(table)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "| customer | value |\n|:---|---:|\n| P1 | 212.55 |\n\n: The 10 members [EUR] with the most value at stake\n"))]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "a.ipynb")
+    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine=renderer)
+    assert result.warnings == ()
+    assert outline(result.html.read_text(encoding="utf-8"))["captions"] == [
+        "The 10 members [EUR] with the most value at stake"]
+    text = pdf_words(result.pdf)
+    assert "The 10 members [EUR] with the most value at stake customer value P1 212.55" in text
+    assert "Table 1" not in text
+
+
+def test_pdf_scales_a_figure_wider_than_the_page_to_the_text_width(tmp_path, renderer):
     """A 20-inch matplotlib figure would be drawn 1,440 pt wide at its natural size; A4 is 595 pt."""
     fig = Figure(figsize=(20, 3), dpi=100)
     fig.subplots().plot([1, 2, 3])
@@ -452,13 +610,13 @@ def test_pdf_scales_a_figure_wider_than_the_page_to_the_text_width(tmp_path):
         "image/png": base64.b64encode(buf.getvalue()).decode(), "text/plain": "x"},
         metadata={"image/png": {"width": 2000, "height": 300}})]
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "a.ipynb")
-    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine="pandoc")
+    result = R.render_report([tmp_path / "a.ipynb"], tmp_path / "out", title="T", engine=renderer)
     from pypdf import PdfReader
 
     page = PdfReader(result.pdf).pages[-1]
     content = page.get_contents().get_data().decode("latin-1")
     draws = re.findall(r"([-\d.]+) 0 0 ([-\d.]+) ([-\d.]+) ([-\d.]+) cm\s*/\w+ Do", content)
     assert len(draws) == 1
-    width, height, x, _ = (float(v) for v in draws[0])
+    width, height, x, _ = (abs(float(v)) for v in draws[0])  # Quarto's Typst draws it flipped: negative height
     assert x >= 0 and x + width <= float(page.mediabox.width)
     assert width / height == pytest.approx(20 / 3, rel=0.01)  # aspect ratio kept

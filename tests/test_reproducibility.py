@@ -47,7 +47,7 @@ import pandas as pd
 from pathlib import Path
 from matplotlib.figure import Figure
 from cxlib.findings import Finding, record
-from cxlib.metrics import nps, period_labels
+from cxlib.metrics import by_segment, nps, period_labels
 from cxlib.significance import compare_nps
 from cxlib.report.figures import show_figure
 from cxlib.report.tables import show_table
@@ -76,7 +76,7 @@ show_figure(fig, dpi=90, alt="Histogram of 60 bootstrap NPS values")'''
 TABLE = '''\
 #| label: tbl-tiers
 #| tbl-cap: "NPS by touchpoint"
-show_table(nps(survey, by="touchpoint").reset_index()[["touchpoint", "estimate", "ci_lower", "ci_upper", "n"]],
+show_table(by_segment(nps, survey, segment="touchpoint").reset_index()[["touchpoint", "estimate", "ci_lower", "ci_upper", "n"]],
            digits=1)'''
 SUMMARY = '''\
 from cxlib import findings, summary

@@ -150,7 +150,7 @@ def test_successful_run_publishes_everything(project):
     assert "a was 3 in 2025Q4 (count, n = 3)." in html and "b was 5 in 2025Q4 (count, n = 5)." in html
     assert [f.estimate for f in findings.read(out / "findings")] == [3.0, 5.0]
     # no build folder left, lock released
-    assert list((project / "reports" / "_build").iterdir()) == []
+    assert not (project / "reports" / "_build").exists()  # lock released, no empty folder left
     # executed notebooks keep no run times or build paths
     executed = nbformat.read(out / "notebooks" / "a.ipynb", as_version=4)
     assert "start_time" not in executed.metadata.papermill and "duration" not in executed.metadata.papermill
@@ -470,3 +470,101 @@ def test_release_memory_gives_freed_tables_back_to_the_system(tmp_path):
     grown, kept = map(int, out)
     assert grown > 150
     assert kept < 0.3 * grown
+
+
+# ---------------------------------------------------------------- the lock, leftovers, secrets and redaction
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_lock_is_atomic_and_held_by_one_run(tmp_path):
+    from cxlib.report.publishing import acquire_lock, release_lock
+
+    build = tmp_path / "_build"
+    lock = acquire_lock(build)
+    assert lock.read_text().strip() == str(os.getpid())
+    # a second taker (another open file description, as another process would have) is refused at once
+    with pytest.raises(NotebookExecutionError, match=rf"pid {os.getpid()}\) is building into .*wait for it"):
+        acquire_lock(build)
+    release_lock(lock)
+    assert not build.exists()  # lock file and empty _build removed
+    release_lock(lock)  # releasing twice is harmless
+
+
+def test_two_processes_racing_for_the_lock_get_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, time\nfrom pathlib import Path\nfrom cxlib.report.publishing import acquire_lock\n"
+            "try:\n    acquire_lock(Path(sys.argv[1]))\nexcept Exception:\n    print('refused'); sys.exit(0)\n"
+            "print('took'); sys.stdout.flush(); time.sleep(3)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "_build")], stdout=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    outs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
+    assert outs == ["refused", "refused", "refused", "took"]
+
+
+def test_a_stale_lock_of_a_dead_process_is_reported_and_taken_over(project):
+    build = project / "reports" / "_build"
+    build.mkdir(parents=True)
+    pid = _dead_pid()
+    (build / ".lock").write_text(f"{pid}\n")
+    lines: list[str] = []
+    result = runner.run_plan(good_project(project), out_dir=project / "reports", renderer=FakeRenderer(),
+                             progress=lines.append, data_loader=None)
+    assert result.ok
+    assert any(f"stale report lock {build / '.lock'} of process {pid}, which is gone" in line for line in lines)
+    assert not build.exists()
+
+
+def test_a_failure_without_a_notebook_leaves_no_empty_failed_folder(tmp_path):
+    from cxlib.report.execution import NotebookRun
+    from cxlib.report.publishing import keep_failed
+
+    died = NotebookRun("a", "failed", 1.0, output=None, message="kernel died before the notebook was written")
+    assert not keep_failed([died], tmp_path / "_failed").exists()
+    kept = tmp_path / "a.ipynb"
+    kept.write_text("{}", encoding="utf-8")
+    assert (keep_failed([died, NotebookRun("b", "failed", 1.0, output=kept)], tmp_path / "_failed") / "a.ipynb"
+            ).is_file()
+
+
+def test_real_data_without_the_pseudonym_secret_stop_before_anything_runs(project, monkeypatch):
+    from cxlib.privacy import PseudonymKeyError
+
+    monkeypatch.delenv("CX_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("CX_DEMO_DATA", raising=False)
+    with pytest.raises(PseudonymKeyError, match=r"CX_PSEUDONYM_KEY is not set.*export CX_PSEUDONYM_KEY"):
+        runner.run_plan(good_project(project), out_dir=project / "reports", renderer=FakeRenderer(),
+                        progress=None, data_loader=None)
+    assert not (project / "marks" / "a.ran").exists() and not (project / "reports").exists()
+    monkeypatch.setenv("CX_PSEUDONYM_KEY", "a-real-secret")
+    assert runner.run_plan(good_project(project), out_dir=project / "reports", renderer=FakeRenderer(),
+                           progress=None, data_loader=None).ok
+
+
+def test_outputs_errors_and_the_log_are_redacted_before_anything_is_written(project):
+    """A notebook printing a customer's name, id and phone, then failing on a comment: nothing of it is written."""
+    (project / "data" / "customers.csv").write_text("customer_id,first_name,last_name\nC004711,Zoë,Ødegård\n",
+                                                    encoding="utf-8")
+    nbs = project / "notebooks"
+    write_notebook(nbs / "leak.ipynb", "print('Zoë Ødegård, C004711, +44 20 7946 0958, IBAN DE89370400440532013000')",
+                   "raise ValueError('comment of C004711: call 020 7946 0111 or zoe.odegard@example.com')",
+                   params=PARAMS + 'comparison_period = "2025Q3"\n')
+    plan = make_plan(project, [{"notebook": "leak.ipynb"}])
+    lines: list[str] = []
+    result = runner.run_plan(plan, out_dir=project / "reports", renderer=FakeRenderer(), progress=lines.append,
+                             data_loader=None)
+    assert result.status == "failed"
+    nb = nbformat.read(project / "reports" / "_failed" / "leak.ipynb", as_version=4)
+    kept = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)  # the code is the author's
+    written = kept + "\n".join(lines) + result.runs[0].message + result.runs[0].evalue
+    for item in ("Zoë", "Ødegård", "C004711", "7946 0958", "DE89", "7946 0111", "zoe.odegard@example.com"):
+        assert item not in written
+    assert "[NAME] [NAME], [ID], [PHONE], IBAN [IBAN]" in kept and "[EMAIL]" in result.runs[0].evalue

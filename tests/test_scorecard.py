@@ -50,8 +50,10 @@ def test_one_tile_per_finding_in_order(findings):
     fig = scorecard_figure(findings)
     assert isinstance(fig, Figure)
     assert [ax.get_gid() for ax in tiles(fig)] == ["tile:nps", "tile:complaints", "tile:churn", "tile:csat"]
-    # 3 per row: 2 rows, figure 3 tiles wide
-    assert tuple(fig.get_size_inches()) == pytest.approx((10.2, 3.8))
+    # 2 per row: 2 rows, the figure as wide as the A4 text block (fonts print at their size, 8 pt or more)
+    assert tuple(fig.get_size_inches()) == pytest.approx((6.7, 3.1))
+    sizes = [t.get_fontsize() for ax in fig.axes for t in ax.texts]
+    assert min(sizes) >= 8
     assert not any(ax.get_gid() == "sparkline" for ax in fig.axes)
 
 
@@ -75,10 +77,25 @@ def test_worsening_is_red_and_not_significant_is_grey(findings, trends):
     assert texts(complaints)[1] == "+0.8 pp"  # no level in trends: the change is the headline
     assert texts(complaints)[3] == "▲ significant, p = 0.010"
     assert complaints.texts[3].get_color() == COLOURS["bad"]  # complaints up = worse
-    assert texts(churn)[1:4] == ["14.2%", "95% CI 13.1 to 15.3", "○ no test"]
+    assert texts(churn)[1:4] == ["14.2%", "95% CI 13.1 to 15.3", "○ level this quarter, no change tested"]
     assert texts(csat)[1:4] == ["80.1 pts", "\u22120.4 pts vs 2025Q3 (95% CI \u22121.2 to 0.4)",
                                 "● not significant, p = 0.310"]
     assert csat.texts[3].get_color() == COLOURS["none"]
+
+
+def test_markers_follow_the_reports_false_discovery_control(findings):
+    fig = scorecard_figure(findings, q_values={"nps": 0.012, "complaints": 0.08})
+    nps, complaints = tiles(fig)[:2]
+    assert texts(nps)[3] == "▲ significant (q = 0.012)"
+    assert texts(complaints)[3] == "● no clear change (q = 0.080)"  # p = 0.010 alone, not after the control
+    assert complaints.texts[3].get_color() == COLOURS["none"]
+
+
+def test_long_texts_wrap_inside_the_tile():
+    row = Finding(key="k", section="s", label="A very long label that would run out of its tile otherwise",
+                  estimate=1.0, method="m", period="2025Q4")
+    fig = scorecard_figure(to_frame([row] * 3), ncols=3)
+    assert "\n" in texts(tiles(fig)[0])[0]
 
 
 def test_alpha_changes_the_verdict(findings):
@@ -128,4 +145,4 @@ def test_tile_texts_without_n_or_ci():
                      "ci_upper": math.nan, "ci_level": 0.9, "p_value": math.nan, "n": math.nan, "method": "sum",
                      "unit": "EUR", "better": "higher", "period": "2025Q4", "comparison": ""})
     assert tile_texts(row) == {"label": "Revenue", "value": "1,234,567 EUR", "change": "no CI",
-                               "marker": "○ no test", "footer": "sum"}
+                               "marker": "○ level this quarter, no change tested", "footer": "sum"}

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from cxlib.errors import ParameterError
-from cxlib.survival import fit_cox, check_proportional_hazards, kaplan_meier, logrank_test
-from cxlib.survival import report as sr
+from cxlib.sections import churn as sr
+from cxlib.survival import check_proportional_hazards, churn_frame, cox_design, fit_cox, kaplan_meier, logrank_test
 
 
 def _tables():
@@ -28,8 +28,8 @@ def _tables():
 
 def test_churn_frame_measures_covariates_at_the_start_only():
     subs, cust, srv, tck = _tables()
-    f = sr.churn_frame(subs, customers=cust, survey_responses=srv, tickets=tck, observation_end="2025-04-01",
-                       segment_columns=["loyalty_tier"])
+    f = churn_frame(subs, customers=cust, survey_responses=srv, tickets=tck, observation_end="2025-04-01",
+                       segment=["loyalty_tier"])
     assert f["subscription_id"].tolist() == ["S1", "S2", "S4"]  # S3 ended on day 0, before the 1-day landmark
     assert f.attrs["dropped_before_landmark"] == 1
     assert f["duration"].tolist() == [9.0, 89.0, 30.0] and f["event"].tolist() == [1, 0, 0]
@@ -42,8 +42,8 @@ def test_churn_frame_measures_covariates_at_the_start_only():
 def test_churn_frame_rejects_unknown_segment_columns():
     subs, cust, srv, tck = _tables()
     with pytest.raises(ParameterError, match="nonexistent"):
-        sr.churn_frame(subs, customers=cust, survey_responses=srv, tickets=tck, observation_end="2025-04-01",
-                       segment_columns=["nonexistent"])
+        churn_frame(subs, customers=cust, survey_responses=srv, tickets=tck, observation_end="2025-04-01",
+                       segment=["nonexistent"])
 
 
 def _weibull_world(n=3000, seed=7):
@@ -60,7 +60,7 @@ def _weibull_world(n=3000, seed=7):
 
 def test_cox_design_codes_plan_against_basic_and_recovers_planted_ratios():
     frame = _weibull_world()
-    x, labels = sr.cox_design(frame, covariates=["detractor", "plan"])
+    x, labels = cox_design(frame, covariates=["detractor", "plan"])
     assert list(x.columns) == ["duration", "event", "detractor", "plan_plus", "plan_premium"]
     assert labels == {"detractor": "detractor (yes vs no)", "plan_plus": "plan: plus vs basic",
                       "plan_premium": "plan: premium vs basic"}
@@ -76,12 +76,12 @@ def test_cox_design_codes_plan_against_basic_and_recovers_planted_ratios():
 
 def test_cox_design_rejects_missing_covariates():
     with pytest.raises(ParameterError, match="tenure"):
-        sr.cox_design(_weibull_world(50), covariates=["tenure"])
+        cox_design(_weibull_world(50), covariates=["tenure"])
 
 
 def test_retention_table_matches_the_weibull_truth():
     frame = _weibull_world()
-    ret = sr.retention_table(frame, segment_columns=["cx_at_start"], horizons_months=[12], kaplan_meier_fn=kaplan_meier)
+    ret = sr.retention_table(frame, segment=["cx_at_start"], horizons_months=[12], kaplan_meier_fn=kaplan_meier)
     assert ret.shape == (3, len(sr.RETENTION_COLUMNS))
     row = ret[(ret["segment"] == "neither")].iloc[0]
     # planted S(365.25) for non-detractors averages exp(-(365.25/600)^1.3 * hr) over the plan mix
@@ -96,7 +96,7 @@ def test_retention_table_matches_the_weibull_truth():
 
 def test_rmst_table_differences_and_logrank():
     frame = _weibull_world()
-    shown, diffs = sr.rmst_table(frame, segment_columns=["cx_at_start"], tau=365, kaplan_meier_fn=kaplan_meier,
+    shown, diffs = sr.rmst_table(frame, segment=["cx_at_start"], tau=365, kaplan_meier_fn=kaplan_meier,
                                  logrank_fn=logrank_test)
     ref = shown.set_index("segment")
     assert np.isnan(ref.loc["neither", "difference"])  # the largest segment is the reference
@@ -108,10 +108,10 @@ def test_rmst_table_differences_and_logrank():
 
 def test_rmst_tau_is_capped_at_the_shortest_follow_up():
     frame = pd.DataFrame({"duration": [10.0, 20, 30, 5, 8], "event": [1, 0, 1, 1, 0], "g": list("aaabb")})
-    r, _ = sr.rmst_comparisons(kaplan_meier(frame, segment_col="g"), tau=100, segment_column="g")
+    r, _ = sr.rmst_comparisons(kaplan_meier(frame, segment="g"), tau=100, segment_column="g")
     assert r["horizon"].tolist() == [8.0, 8.0]
     with pytest.raises(ParameterError, match="reference"):
-        sr.rmst_comparisons(kaplan_meier(frame, segment_col="g"), tau=5, segment_column="g", reference="zz")
+        sr.rmst_comparisons(kaplan_meier(frame, segment="g"), tau=5, segment_column="g", reference="zz")
 
 
 def test_at_risk_counts_subjects_followed_at_least_to_each_time():
@@ -122,11 +122,11 @@ def test_at_risk_counts_subjects_followed_at_least_to_each_time():
 
 def test_churn_findings_pick_the_strongest_cx_driver_and_significant_rmst_gap():
     frame = _weibull_world()
-    x, labels = sr.cox_design(frame, covariates=["detractor", "plan"])
+    x, labels = cox_design(frame, covariates=["detractor", "plan"])
     cox = fit_cox(x)
     drivers = sr.driver_table(cox, check_proportional_hazards(cox, x, rng=np.random.default_rng(0)), labels=labels)
-    ret = sr.retention_table(frame, segment_columns=[], horizons_months=[12], kaplan_meier_fn=kaplan_meier)
-    _, diffs = sr.rmst_table(frame, segment_columns=["cx_at_start"], tau=365, kaplan_meier_fn=kaplan_meier,
+    ret = sr.retention_table(frame, segment=[], horizons_months=[12], kaplan_meier_fn=kaplan_meier)
+    _, diffs = sr.rmst_table(frame, segment=["cx_at_start"], tau=365, kaplan_meier_fn=kaplan_meier,
                              logrank_fn=logrank_test)
     found = {f.key: f for f in sr.churn_findings(retention=ret, drivers=drivers, rmst_differences=diffs,
                                                  period="2025Q4")}

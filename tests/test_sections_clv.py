@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.clv import BetaGeo, GammaGamma
-from cxlib.clv import report as cr
+from cxlib.clv import BetaGeo, GammaGamma, customer_clv, value_at_stake
 from cxlib.clv import stake
+from cxlib.sections import clv as cr
 from cxlib.errors import ParameterError
 from cxlib.privacy import pseudonymize_frame
 
@@ -26,7 +26,7 @@ def fitted():
     h.index = pd.Index([f"C{i:07d}" for i in range(len(h))], name="customer_id")
     bg = BetaGeo().fit(h, time_unit="week")
     gg = GammaGamma().fit(h[h["frequency"] > 0])
-    sample = cr.customer_clv(bg, gg, h, horizon=52, annual_discount_rate=0.1, margin=0.3, step=4)
+    sample = customer_clv(bg, gg, h, horizon=52, annual_discount_rate=0.1, margin=0.3, step=4)
     return h, bg, gg, sample
 
 
@@ -68,20 +68,25 @@ def test_delta_interval_agrees_with_a_parametric_simulation(fitted):
 def test_customer_clv_rejects_a_margin_outside_0_1(fitted):
     h, bg, gg, _ = fitted
     with pytest.raises(ParameterError, match="margin"):
-        cr.customer_clv(bg, gg, h, horizon=52, annual_discount_rate=0.1, margin=30)
+        customer_clv(bg, gg, h, horizon=52, annual_discount_rate=0.1, margin=30)
 
 
 def test_segment_clv_overall_row_and_totals(fitted):
     h, _, _, sample = fitted
-    seg = pd.DataFrame({"tier": np.where(np.arange(len(h)) % 3 == 0, "gold", "bronze")}, index=h.index)
-    t = cr.segment_clv(sample, seg, segment_columns=["tier"])
+    seg = pd.DataFrame({"customer_id": h.index, "tier": np.where(np.arange(len(h)) % 3 == 0, "gold", "bronze")})
+    t = cr.segment_clv(sample, seg, segment=["tier"])
     assert list(t.columns) == list(cr.SEGMENT_COLUMNS)
     assert t["segment"].tolist() == ["all", "bronze", "gold"] and t["n"].tolist() == [1500, 1000, 500]
     assert t.loc[0, "total_clv"] == pytest.approx(sample.clv.sum())
     assert t["total_clv"].iloc[1:].sum() == pytest.approx(sample.clv.sum())
     assert (t["ci_lower"] < t["mean_clv"]).all() and (t["mean_clv"] < t["ci_upper"]).all()
     with pytest.raises(ParameterError, match="region"):
-        cr.segment_clv(sample, seg, segment_columns=["region"])
+        cr.segment_clv(sample, seg, segment=["region"])
+    # the old argument name and the old type (a frame indexed by customer id) still work, with warnings
+    with pytest.warns(DeprecationWarning, match=r"segment_clv\(segment_columns=\.\.\.\)"), \
+            pytest.warns(DeprecationWarning, match="indexed by customer id.*rename_axis\\('customer_id'\\)"):
+        old = cr.segment_clv(sample, seg.set_index("customer_id"), segment_columns=["tier"])
+    pd.testing.assert_frame_equal(old, t)
 
 
 def test_holdout_check_buckets_and_totals():
@@ -103,7 +108,7 @@ def test_value_at_stake_and_pseudonymized_top(fitted, monkeypatch):
     h, _, _, sample = fitted
     risk = pd.DataFrame({"churn_probability": [0.5, 0.1, 0.2, 0.9]}, index=[10, 11, 12, 13])
     ids = pd.Series([h.index[0], h.index[1], h.index[2], "C9999999"], index=[10, 11, 12, 13])  # last: no purchases
-    stake, total = cr.value_at_stake(sample, risk, customer_ids=ids)
+    stake, total = value_at_stake(sample, risk, customer_ids=ids)
     expected = 0.5 * sample.clv.iloc[0] + 0.1 * sample.clv.iloc[1] + 0.2 * sample.clv.iloc[2]
     assert total[0] == pytest.approx(expected) and total[2] < total[0] < total[3]
     assert stake["value_at_stake"].iloc[:3].is_monotonic_decreasing and np.isnan(stake["clv"].iloc[-1])
@@ -119,8 +124,8 @@ def test_value_at_stake_and_pseudonymized_top(fitted, monkeypatch):
 
 def test_clv_findings_keys_units_and_parameters(fitted):
     h, bg, gg, sample = fitted
-    seg = cr.segment_clv(sample, pd.DataFrame(index=h.index), segment_columns=[])
-    found = cr.clv_findings(sample=sample, segments=seg, total_at_stake=(10.0, 1.0, 8.0, 12.0), n_at_risk=4,
+    seg = cr.segment_clv(sample, pd.DataFrame({"customer_id": h.index}), segment=[])
+    found = cr.clv_findings(sample=sample, segment_table=seg, total_at_stake=(10.0, 1.0, 8.0, 12.0), n_at_risk=4,
                             risk_horizon_days=90, bg=bg, gg=gg, period="2025Q4")
     keys = [f.key for f in found]
     assert keys[:3] == ["clv_median", "clv_total", "clv_at_risk"] and len(keys) == 10
@@ -130,7 +135,7 @@ def test_clv_findings_keys_units_and_parameters(fitted):
     for name, value in PLANTED_BG.items():
         f = params[f"clv_param_betageo_{name}"]
         assert f.ci_lower < value < f.ci_upper, (name, f)
-    assert cr.clv_findings(sample=sample, segments=seg, total_at_stake=(10.0, 1.0, 8.0, 12.0), n_at_risk=4,
+    assert cr.clv_findings(sample=sample, segment_table=seg, total_at_stake=(10.0, 1.0, 8.0, 12.0), n_at_risk=4,
                            risk_horizon_days=90, period="2025Q4")[-1].key == "clv_at_risk"
 
 

@@ -138,7 +138,8 @@ def test_verdict_and_finding_agree_with_the_result():
     ev = MetricEvaluation("return_rate", "Return rate", "lower", (_result(),), None, ())
     text = verdicts([ev])["text"].iloc[0]
     assert text.startswith("Return rate fell 25% (95% CI 19% to 31%) relative to comparable stores, an improvement")
-    (f,) = evaluation_findings([ev])
+    f, stores = evaluation_findings([ev])
+    assert (stores.key, stores.estimate, stores.n) == ("program_stores", 18.0, 24.0)
     assert (f.key, f.section, f.unit, f.better, f.n) == ("program_effect_return_rate", "evaluation", "%", "lower", 24)
     assert (f.estimate, f.ci_lower, f.ci_upper, f.p_value) == (-25.0, -31.0, -19.0, 1e-5)
     assert f.method == "TWFE DiD vs comparable stores" and "TWFE long" in f.detail
@@ -168,5 +169,53 @@ def test_event_study_figure_draws_one_panel_per_metric():
     fig = event_study_figure(evs)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(fig.axes) == 4 and len(visible) == 3
-    assert [ax.get_title().rsplit(" (", 1)[0] for ax in visible] == ["NPS", "CSAT (top-2-box)", "Return rate"]
+    assert [ax.get_title().split("\n")[0] for ax in visible] == ["NPS", "CSAT (top-2-box)", "Return rate"]
+    assert all(ax.get_title().split("\n")[1].startswith("(pre-trend p ") for ax in visible)
+    assert fig.get_size_inches()[0] <= 6.7  # as wide as the printed page: its 8 pt labels print at 8 pt
     assert all(len(ax.containers) == 2 and ax.get_legend() is None for ax in visible)
+
+
+# --- for a decision: every outcome, the design behind each, agreement and pre-trends in plain words ---
+
+from cxlib.evaluation import EventStudyResult  # noqa: E402
+from cxlib.sections.evaluation import decision_table, design_reading, pre_trend_reading, verdicts  # noqa: E402
+
+
+def _pair(metric, twfe, staggered, pre_p=0.6):
+    """TWFE and Callaway-Sant'Anna results (absolute estimate, CI, relative triple) and an event study."""
+    def res(design, v):
+        est, lo, hi, rel = v
+        return EffectResult(metric=metric, design=design, estimate=est, ci_lower=lo, ci_upper=hi,
+                            relative_estimate=rel[0], relative_ci_lower=rel[1], relative_ci_upper=rel[2],
+                            p_value=0.01 if lo > 0 or hi < 0 else 0.6, n_units=24, n_treated=18, method=design)
+    es = EventStudyResult(metric=metric, table=pd.DataFrame(), ci_level=0.95, pre_trend_statistic=1.0,
+                          pre_trend_dof=6, pre_trend_p_value=pre_p, method="CS")
+    return (res("twfe", twfe), res("staggered", staggered)), es
+
+
+def test_decision_table_reads_nps_in_points_and_flags_disagreement():
+    # numbers of the demo report: NPS TWFE +9.9 points (1.7 to 18.1), Callaway-Sant'Anna +0.7 (-14.2 to 15.6)
+    nps, es = _pair("nps", (9.9, 1.7, 18.1, (0.48, 0.06, 1.44)), (0.7, -14.2, 15.6, (0.02, -0.3, 1.0)), 0.98)
+    ret, es2 = _pair("return_rate", (-0.03, -0.04, -0.02, (-0.255, -0.318, -0.183)),
+                     (-0.035, -0.05, -0.02, (-0.26, -0.35, -0.14)), 0.98)
+    evs = [MetricEvaluation("nps", "NPS", "higher", nps, es, ()),
+           MetricEvaluation("return_rate", "Return rate", "lower", ret, es2, ())]
+    table = decision_table(evs)
+    assert table[["outcome", "unit", "headline", "check", "designs_agree"]].values.tolist() == [
+        ["NPS", "points", 9.9, 0.7, False], ["Return rate", "%", -25.5, -26.0, True]]
+    text = design_reading(evs)
+    assert text.startswith("**Where the designs disagree.** For NPS the TWFE DiD finds a clear effect (+9.9 points")
+    assert "return rate" not in text.split("Which one to trust")[0]  # only the disagreeing outcome is named
+    assert "works equally in every rollout wave" in text
+    assert pre_trend_reading(evs).startswith("Before the rollout, the stores that got the program and the "
+                                             "comparison stores moved in step on NPS, return rate")
+    # NPS verdict in points, not as a relative change of a score
+    assert verdicts(evs)["text"].iloc[0].startswith("NPS rose 9.9 points")
+
+
+def test_pre_trend_reading_names_a_drift():
+    pair, es = _pair("csat", (0.01, -0.02, 0.04, (0.01, -0.03, 0.06)), (0.04, -0.01, 0.09, (0.06, -0.02, 0.16)),
+                     pre_p=0.01)
+    text = pre_trend_reading([MetricEvaluation("csat", "CSAT (top-2-box)", "higher", pair, es, ())])
+    assert text == ("On CSAT (top-2-box) the two groups were already drifting apart before the start (p = 0.010): "
+                    "its effect is not credible as measured.")

@@ -17,7 +17,7 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.journey import attribute, compare_funnels, fail_points, from_paths, funnel, journeyize
 from cxlib.stats import holm
-from cxlib.journey.funnel import COMPARISON_COLUMNS
+from cxlib.journey.funnel import FUNNEL_COMPARISON_COLUMNS
 from cxlib.sections.journeys import (CHANGE_COLUMNS, RATE_COLUMNS, ConversionRate, analysis_window, conversion_change,
                                   conversion_rate, journey_findings, pairwise_funnel_tests, segment_events)
 
@@ -42,7 +42,7 @@ def test_window_explicit_dates_override_a_bound(start, end, expected):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"period": "2025-Q9"}, "period='2025-Q9' is not a quarter"),
+    ({"period": "2025-Q9"}, "period='2025-Q9' is not a period"),
     ({"period": "2025Q4", "start_date": "yesterday"}, "start_date='yesterday' is not a date"),
     ({"period": "2025Q4", "start_date": "2025-12-01", "end_date": "2025-12-01"}, "window is empty"),
 ])
@@ -142,25 +142,25 @@ def segmented_funnel():
         rows += [(f"c{i}", t0 + pd.Timedelta(minutes=k), s) for k, s in enumerate(steps)]
     ev = pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint"])
     segs = pd.DataFrame(cust, columns=["customer_id", "loyalty_tier"])
-    return funnel(journeyize(ev, gap="1h"), ["product_page", "cart", "purchase"], by="loyalty_tier", segments=segs)
+    return funnel(journeyize(ev, gap="1h"), ["product_page", "cart", "purchase"], segment="loyalty_tier", segments=segs)
 
 
 def test_pairwise_funnel_tests_match_compare_funnels_and_holm(segmented_funnel):
     t = pairwise_funnel_tests(segmented_funnel)
-    assert list(t.columns) == list(COMPARISON_COLUMNS) and len(t) == 3
-    assert list(zip(t.segment_a, t.segment_b)) == [("bronze", "gold"), ("bronze", "silver"), ("gold", "silver")]
+    assert list(t.columns) == list(FUNNEL_COMPARISON_COLUMNS) and len(t) == 3
+    assert list(zip(t.group_a, t.group_b)) == [("bronze", "gold"), ("bronze", "silver"), ("gold", "silver")]
     one = compare_funnels(segmented_funnel, "bronze", "gold").to_frame().iloc[0]
     assert t.loc[0, "p_value"] == pytest.approx(one["p_value"])
     assert t.loc[0, "statistic"] == pytest.approx(one["statistic"])
-    assert t["p_holm"].to_numpy() == pytest.approx(holm(t["p_value"].to_numpy()))
+    assert t["p_adjusted"].to_numpy() == pytest.approx(holm(t["p_value"].to_numpy()))
     assert (t["test"] == "funnel").all() and t["method"].str.endswith("across segment pairs").all()
     # bronze (30% to cart) differs from gold/silver (50-52%); gold and silver do not
-    assert t.loc[0, "p_holm"] < 0.001 and t.loc[1, "p_holm"] < 0.01 and t.loc[2, "p_holm"] > 0.05
+    assert t.loc[0, "p_adjusted"] < 0.001 and t.loc[1, "p_adjusted"] < 0.01 and t.loc[2, "p_adjusted"] > 0.05
 
 
 def test_pairwise_funnel_tests_drop_small_segments(segmented_funnel):
     assert len(pairwise_funnel_tests(segmented_funnel, min_entered=301)) == 0
-    assert list(pairwise_funnel_tests(segmented_funnel, min_entered=301).columns) == list(COMPARISON_COLUMNS)
+    assert list(pairwise_funnel_tests(segmented_funnel, min_entered=301).columns) == list(FUNNEL_COMPARISON_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- findings

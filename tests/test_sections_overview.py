@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib import findings, overview
+from cxlib import findings
+from cxlib.sections import overview
 from cxlib.errors import DataContractError, ParameterError
 from cxlib.report.plan import NotebookSpec, project_root
 from cxlib.report.runner import execute_notebook

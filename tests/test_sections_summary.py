@@ -137,3 +137,95 @@ def test_old_sentence_number_formatter_is_a_deprecated_alias():
     with pytest.warns(DeprecationWarning, match="cxlib.format.format_number"):
         fmt = summary.format_number
     assert (fmt(1204, 0), fmt(-1.25, 1), fmt(0.0, 1), fmt(-0.01, 1)) == ("1,204", "-1.2", "0.0", "0.0")
+
+
+# --- the one-page executive summary -----------------------------------------------------------------
+
+from cxlib.sections.summary import (DEMO_NOTE, demo_note, executive_summary_markdown, findings_table,  # noqa: E402
+                                    key_messages, scorecard_frame, significance_rule, significance_table)
+
+
+def _report_findings() -> list[Finding]:
+    """The shapes of the default report's findings (numbers of the demo report, 2025Q4)."""
+    f = Finding
+    return [
+        f(key="nps", section="metrics", label="NPS", estimate=23.27, ci_lower=19.29, ci_upper=27.16, method="m",
+          unit="points", better="higher", period="2025Q4"),
+        f(key="nps_change", section="metrics", label="NPS", estimate=-2.05, ci_lower=-7.71, ci_upper=3.60,
+          p_value=0.4767, n=3410, method="m", unit="points", better="higher", period="2025Q4", comparison="2025Q3"),
+        f(key="csat_change", section="metrics", label="CSAT (top-2-box share)", estimate=-3.34, ci_lower=-6.61,
+          ci_upper=-0.067, p_value=0.0455, method="m", unit="pp", better="higher", period="2025Q4",
+          comparison="2025Q3"),
+        f(key="churn_top_cx_driver", section="churn", label="Strongest CX driver of cancelling (detractor (yes vs no)), "
+          "hazard ratio", estimate=1.749, ci_lower=1.569, ci_upper=1.950, p_value=6.4e-24, method="Cox",
+          better="lower", period="2025Q4"),
+        f(key="churn_hr_detractor", section="churn", label="Hazard ratio of cancelling, detractor (yes vs no)",
+          estimate=1.749, ci_lower=1.569, ci_upper=1.950, p_value=6.4e-24, method="Cox", better="lower"),
+        f(key="clv_at_risk", section="clv", label="CLV at stake", estimate=15938.5, ci_lower=15572.8,
+          ci_upper=16312.8, method="m", unit="EUR", better="lower", period="2025Q4"),
+        f(key="program_effect_complaint_rate", section="evaluation", label="The program's effect on complaints",
+          estimate=-28.82, ci_lower=-38.50, ci_upper=-14.72, p_value=0.0022, n=24, method="TWFE", unit="%",
+          better="lower", detail="...; Callaway-Sant'Anna DiD disagrees"),
+        f(key="program_effect_csat", section="evaluation", label="The program's effect on CSAT", estimate=0.90,
+          ci_lower=-2.78, ci_upper=4.59, p_value=0.62, n=24, method="TWFE", unit="pp", better="higher"),
+        f(key="program_stores", section="evaluation", label="Stores in the program", estimate=18.0, n=24.0,
+          method="count", unit="stores"),
+        f(key="alert_rest_1", section="segments", label="SLA share of channel email", estimate=-0.936,
+          ci_lower=-0.955, ci_upper=-0.917, p_value=0.0, n=854, method="m", unit="share", better="higher",
+          period="2025Q4", comparison="rest"),
+    ]
+
+
+def test_false_discovery_control_over_every_test_counts_repeats_once():
+    sig = significance_table(_report_findings())
+    # 6 distinct p-values (the detractor hazard ratio repeats the top driver); BH: q_(i) = min_j>=i m p_(j) / j
+    assert sig.set_index("key").loc["churn_hr_detractor", "repeat_of"] == "churn_top_cx_driver"
+    q = sig.set_index("key")["q_value"]
+    assert q["csat_change"] == pytest.approx(0.0455 * 6 / 4)  # 4th smallest of 6: significant alone, not after
+    assert not sig.set_index("key").loc["csat_change", "significant"]
+    assert q["churn_top_cx_driver"] == q["churn_hr_detractor"]
+    assert significance_rule(sig).startswith("A result is called significant only when it survives the "
+                                             "false-discovery control across all 6 tests")
+
+
+def test_key_messages_are_ranked_merged_and_honest():
+    messages = key_messages(_report_findings())
+    assert [m.importance for m in messages] == sorted((m.importance for m in messages), reverse=True)
+    assert [m.section for m in messages] == ["churn", "segments", "evaluation", "metrics"]
+    churn, gap, program, metrics = messages
+    assert "1.75 times as often" in churn.text and "EUR 15,938 of lifetime value is at stake" in churn.text
+    # a gap between segments is never told as a change over time
+    assert gap.text.startswith("The email channel trails the rest") and "not a change over time" in gap.text
+    assert "fell" not in gap.text and "rose" not in gap.text
+    # the program: clear effects with intervals, the unclear one named, the staggered check's doubt said
+    assert "complaints fell 28.8% (95% CI 14.7% to 38.5%)" in program.text
+    assert "no clear effect on CSAT" in program.text and "does not confirm the effect on complaints" in program.text
+    assert program.recommendation.startswith("Extend the program to the remaining 6 stores")
+    # p = 0.046 alone, not significant after the control: "no clear change", never "fell" as a headline claim
+    assert metrics.text.startswith("No clear change from 2025Q3 to 2025Q4 in NPS, CSAT")
+    assert "does not survive the report's false-discovery control" in metrics.text
+    numbers = {(k, fld): shown for m in messages for k, fld, shown in m.numbers}
+    assert numbers[("program_effect_complaint_rate", "estimate")] == "28.8"
+    assert numbers[("churn_top_cx_driver", "ci_upper")] == "1.95"
+
+
+def test_summary_markdown_links_each_message_to_its_section():
+    md = executive_summary_markdown(key_messages(_report_findings()), rule="Rule.", period="2025Q4")
+    assert "([Churn](#sec-churn))" in md and "([Program evaluation](#sec-evaluation))" in md
+    assert md.count("→") == 4 and md.strip().endswith("the section linked after it.*")
+
+
+def test_findings_table_and_scorecard_frame():
+    table = findings_table(_report_findings())
+    assert len(table) == 9 and "Hazard ratio of cancelling, detractor (yes vs no)" not in table["finding"].tolist()
+    row = table.set_index("finding").loc["SLA share of channel email"]
+    assert (row["value"], row["95% CI"], row["verdict"]) == ("−93.6 points", "−95.5 to −91.7", "significant")
+    frame, q = scorecard_frame(_report_findings())
+    assert frame["key"].tolist() == ["nps_change", "csat_change", "program_effect_complaint_rate"]
+    assert frame["comparison"].iloc[-1] == "comparable stores" and set(q) == set(frame["key"])
+
+
+def test_demo_note_only_for_the_demo_folder(tmp_path):
+    assert demo_note(tmp_path) == ""
+    (tmp_path / "truth.json").write_text("{}")
+    assert demo_note(tmp_path) == DEMO_NOTE == "Demo data: a simulated retailer."

@@ -23,7 +23,7 @@ NOTEBOOK = ROOT / "notebooks" / "50_voc.ipynb"
 def frame():
     r, c, _ = demo_responses(900, rng=np.random.default_rng(8))
     c = c.assign(loyalty_tier=r["loyalty_tier"].to_numpy())
-    return comment_frame(r.drop(columns=["loyalty_tier"]), c, segment_columns=["loyalty_tier", "absent"])
+    return comment_frame(r.drop(columns=["loyalty_tier"]), c, segment=["loyalty_tier", "absent"])
 
 
 def test_comment_frame_drops_raw_ids_and_adds_sentiment(frame):

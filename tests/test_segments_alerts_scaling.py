@@ -75,11 +75,18 @@ def test_integer_cluster_codes_give_identical_tests():
 def test_dashboard_alerts_equal_the_previous_implementation(world, monkeypatch, against):
     end = pd.Timestamp("2025-12-31")
     features = seg.customer_features(world, observation_end=end)
-    segs = {"rfm_segment": seg.rfm_segments(features)["segment"].astype(str)}
+    labels = seg.rfm_segments(features)["segment"].astype(str)
+    segs = labels.rename("rfm_segment").rename_axis("customer_id").reset_index()
     kw = dict(period="2025Q4", comparison_period="2025Q3" if against == "period" else None, against=against,
-              dimensions=["loyalty_tier", "region", "rfm_segment", "touchpoint", "channel", "unit_id"],
+              segment=["loyalty_tier", "region", "rfm_segment", "touchpoint", "channel", "unit_id"],
               segments=segs, padjust="fdr_bh", alpha=0.05, min_n=30)
     new = dashboard_alerts(world, **kw).table
+    # the old spelling (dimensions=, segments= as a mapping of Series) gives the same table, with warnings
+    old_kw = {k: v for k, v in kw.items() if k not in ("segment", "segments")}
+    with pytest.warns(DeprecationWarning, match=r"dashboard_alerts\(dimensions=\.\.\.\)"), \
+            pytest.warns(DeprecationWarning, match=r"mapping of name to Series"):
+        legacy = dashboard_alerts(world, dimensions=kw["segment"], segments={"rfm_segment": labels}, **old_kw).table
+    pd.testing.assert_frame_equal(legacy, new, check_exact=True)
     with monkeypatch.context() as m:
         m.setattr(families, "_with_cluster_codes", lambda frames, cluster: (list(frames), cluster))
         m.setattr(alerts, "_with_cluster_codes", lambda frames, cluster: (list(frames), cluster))

@@ -1,10 +1,15 @@
-"""Audit: every public function of the analysis modules accepts a segment column, or says why not.
+"""Audit: every public function of the analysis modules splits by segment, or says why not.
 
 The table is the introspected signatures: a function *accepts a segment* when one of its parameters is one
-of :data:`SEGMENT_PARAMS`.  Functions where a segment makes no sense are in :data:`NOT_APPLICABLE` with the
-reason; functions where it makes sense but is still missing are in :data:`KNOWN_GAPS` with what is needed
-(issue 11).  A new public function that is in none of the three fails the test; a gap that gets closed must
-leave :data:`KNOWN_GAPS` (the test fails until it does).
+of :data:`SEGMENT_PARAMS` (``segment=`` the segment column(s) of the data, ``segments=`` a frame of labels keyed
+by ``customer_id``; ``group=`` the column whose levels a two-group test compares, ``strata=`` Cox strata), or
+*is split by* ``by_segment`` when its result is one object (:data:`SPLIT_BY` says which ``by_segment``).
+Functions where a segment makes no sense are in :data:`NOT_APPLICABLE` with the reason; functions where it
+makes sense but is still missing are in :data:`KNOWN_GAPS` with what is needed (issue 11).  A new public
+function that is in none of these fails the test; a gap that gets closed must leave :data:`KNOWN_GAPS` (the
+test fails until it does).  The old spellings of a segment (``by=``, ``segment_col=``, ``segment_columns=``,
+``dimensions=``, ``group_col=``, ``customer_columns=``) must not appear in any public signature (issue 16);
+they keep working for one release as deprecated aliases.
 """
 from __future__ import annotations
 
@@ -14,10 +19,14 @@ import inspect
 import pytest
 
 MODULES = ("metrics", "significance", "journey", "survival", "clv", "evaluation", "voc", "actions", "segments")
-SEGMENT_PARAMS = {"by", "segment", "segment_col", "segment_columns", "segments", "group", "group_col", "groups",
-                  "strata", "dimensions"}
+SEGMENT_PARAMS = {"segment", "segments", "group", "strata"}
+#: The spellings of a segment before issue 16; deprecated aliases now, in no public signature.
+OLD_SPELLINGS = {"by", "segment_col", "segment_columns", "dimensions", "group_col", "customer_columns"}
+#: Where the split of an analysis whose result is one object lives (its decorator records the home).
+SPLIT_BY = {"metrics": "cxlib.metrics", "significance": "cxlib.significance", "voc": "cxlib.voc",
+            "journey": "cxlib.journey"}
 
-_COUNTS = "works on counts, summary statistics or arrays; call it per segment from a by= result"
+_COUNTS = "works on counts, summary statistics or arrays; call it per segment from a by_segment result"
 _RESULT = "result or frozen dataclass; the segment is a column of its table"
 _PLOT = "display or formatting of a result that already carries its segment rows"
 NOT_APPLICABLE = {
@@ -38,14 +47,17 @@ NOT_APPLICABLE = {
     **{f"journey.{n}": _RESULT for n in ("Journeys", "PathTable", "FunnelComparison", "TransitionMatrix",
                                           "DirectlyFollows", "Attribution", "TimeToConvert", "FailPoints",
                                           "BySegment")},
-    "journey.compare_funnels": "compares two segments of a by= funnel result (a, b are its segment levels)",
+    "journey.compare_funnels": "compares two segments of a funnel split by segment= (a, b are its levels)",
     "journey.removal_effects": "matrix algebra on a fitted transition matrix",
     "journey.aalen_johansen": _COUNTS,
-    "journey.journeyize": "builds journeys from events; extra columns (segments) are kept for funnel(by=)",
+    "journey.time_between": "its by= groups the gaps by touchpoint (source, pair, none); per customer segment: "
+                            "journey.by_segment(time_between, journeys, segment=..., segments=...)",
+    "journey.journeyize": "builds journeys from events; extra columns (segments) are kept for funnel(segment=)",
     "journey.from_paths": "builds journeys from aggregated paths",
     **{f"survival.{n}": _RESULT for n in ("SurvivalTest", "KaplanMeier", "CoxResult", "PHCheck", "AFTResult")},
     "survival.check_proportional_hazards": "diagnostic of a fitted model (segments enter as covariates/strata)",
     "survival.churn_risk": "scores customers of a fitted model; the segment column passes through",
+    "survival.holdout_validation": "checks a fitted model on held-out customers (groups= are risk deciles)",
     "survival.landmark": "row filter at a landmark time",
     "survival.covariates_as_of": "joins covariates as of a date; segments are covariates it can join",
     "survival.survival_table": "builds the duration table; join segments onto it by customer_id",
@@ -109,10 +121,13 @@ def _public():
                 params = set(inspect.signature(target).parameters)
             except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
                 params = set()
-            yield f"{mod}.{name}", sorted(params & SEGMENT_PARAMS)
+            yield f"{mod}.{name}", params, getattr(obj, "splits_by_segment", None)
 
 
-AUDIT = dict(_public())
+PUBLIC = list(_public())
+AUDIT = {name: sorted(params & SEGMENT_PARAMS) for name, params, _ in PUBLIC}
+#: Analyses whose split by segment is ``<home>.by_segment(analysis, data, segment=...)``.
+SPLIT = {name: home for name, _, home in PUBLIC if home}
 
 
 def audit_table():
@@ -127,11 +142,28 @@ def audit_table():
 @pytest.mark.parametrize("name", sorted(AUDIT))
 def test_every_public_function_accepts_a_segment_or_says_why_not(name):
     seg = AUDIT[name]
-    if seg:
-        assert name not in KNOWN_GAPS, f"{name} accepts {seg}: remove it from KNOWN_GAPS"
+    if seg or name in SPLIT:
+        assert name not in KNOWN_GAPS, f"{name} accepts {seg or 'by_segment'}: remove it from KNOWN_GAPS"
+        assert not (seg and name in SPLIT), f"{name}: split by by_segment, so its signature shows no {seg}"
         return
     assert name in NOT_APPLICABLE or name in KNOWN_GAPS, (
-        f"{name} has no segment parameter ({sorted(SEGMENT_PARAMS)}); add one or list it with a reason")
+        f"{name} has no segment parameter ({sorted(SEGMENT_PARAMS)}) and is not split by by_segment; add one "
+        "or list it with a reason")
+
+
+@pytest.mark.parametrize("name, params", [(n, p) for n, p, _ in PUBLIC])
+def test_no_public_signature_uses_an_old_spelling_of_a_segment(name, params):
+    if name == "journey.time_between":  # its by= is the grouping of the gaps (source, pair, none), not a segment
+        params = params - {"by"}
+    assert not params & OLD_SPELLINGS, f"{name} still takes {sorted(params & OLD_SPELLINGS)}: call it segment="
+
+
+@pytest.mark.parametrize("name", sorted(SPLIT))
+def test_split_analyses_name_the_by_segment_of_their_package(name):
+    package = name.split(".")[0]
+    assert SPLIT[name] == SPLIT_BY[package]
+    home = importlib.import_module(SPLIT[name])
+    assert "by_segment" in home.__all__ and "segment" in inspect.signature(home.by_segment).parameters
 
 
 def test_lists_name_only_existing_functions_and_do_not_overlap():
@@ -142,7 +174,9 @@ def test_lists_name_only_existing_functions_and_do_not_overlap():
 def test_the_headline_families_accept_segments():
     """The issue's named flows: metrics (scorecard metrics), journey funnels, survival curves, alerts."""
     for name in ("metrics.nps", "metrics.csat", "metrics.ces", "metrics.churn_rate", "metrics.sla_share",
-                 "metrics.conversion_rate", "journey.funnel", "survival.kaplan_meier", "survival.fit_cox",
-                 "significance.pairwise", "actions.metric_alerts", "actions.dashboard_alerts",
-                 "actions.family_outcomes"):
+                 "metrics.conversion_rate", "journey.top_paths", "significance.trend_test", "voc.key_drivers"):
+        assert SPLIT[name], name
+    for name in ("journey.funnel", "survival.kaplan_meier", "survival.fit_cox", "significance.pairwise",
+                 "significance.scorecard", "actions.metric_alerts", "actions.dashboard_alerts",
+                 "actions.family_outcomes", "actions.build_action_lists", "voc.theme_shares"):
         assert AUDIT[name], name

@@ -49,7 +49,7 @@ def _survey(tables):
 def test_nps_by_rfm_segment_is_the_nps_of_each_segment(world):
     tables, labels = world
     survey = _survey(tables)
-    out = metrics.nps(survey, by="rfm_segment")
+    out = metrics.by_segment(metrics.nps, survey, segment="rfm_segment")
     assert set(out.index) <= set(labels["rfm_segment"]) and len(out) >= 5
     for level in out.index:
         own = metrics.nps(_rows_of(tables, "rfm_segment", level)["survey_responses"])
@@ -59,7 +59,7 @@ def test_nps_by_rfm_segment_is_the_nps_of_each_segment(world):
 
 def test_scorecard_by_cluster_is_the_scorecard_of_each_cluster(world):
     tables, labels = world
-    card = significance.scorecard(tables, period=PERIOD, comparison_period=BEFORE, by="behavioural_segment")
+    card = significance.scorecard(tables, period=PERIOD, comparison_period=BEFORE, segment="behavioural_segment")
     assert sorted(card["behavioural_segment"].unique()) == sorted(labels["behavioural_segment"].unique())
     for level in card["behavioural_segment"].unique():
         own = significance.scorecard(_rows_of(tables, "behavioural_segment", level), period=PERIOD,
@@ -75,9 +75,9 @@ def test_segment_comparisons_test_each_segment_against_the_rest(world):
     tables, _ = world
     survey = _survey(tables)
     q4 = metrics.in_period(survey, "responded_at", PERIOD)
-    out = significance.segment_comparisons(q4, segment_columns=["rfm_segment", "behavioural_segment"],
+    out = significance.segment_comparisons(q4, segment=["rfm_segment", "behavioural_segment"],
                                            metrics=("nps",))
-    row = out[(out.segment == "rfm_segment") & (out.group_a == "champions")].iloc[0]
+    row = out[(out.segment_column == "rfm_segment") & (out.group_a == "champions")].iloc[0]
     own = metrics.nps(q4[q4.rfm_segment == "champions"])
     rest = metrics.nps(q4[q4.rfm_segment != "champions"])
     assert row["estimate_a"] == pytest.approx(own.estimate) and row["estimate_b"] == pytest.approx(rest.estimate)
@@ -88,7 +88,7 @@ def test_segment_comparisons_test_each_segment_against_the_rest(world):
 def test_funnel_by_cluster_is_the_funnel_of_each_cluster(world):
     tables, _ = world
     seg = tables["customers"][["customer_id", "behavioural_segment"]]
-    out = journey.funnel(journey.journeyize(tables["events"]), STEPS, by="behavioural_segment",
+    out = journey.funnel(journey.journeyize(tables["events"]), STEPS, segment="behavioural_segment",
                          segments=seg).to_frame()
     for level in sorted(seg["behavioural_segment"].unique()):
         events = _rows_of(tables, "behavioural_segment", level)["events"]
@@ -102,7 +102,7 @@ def test_kaplan_meier_by_rfm_segment_is_the_curve_of_each_segment(world):
     tables, _ = world
     table = survival.survival_table(tables["subscriptions"], observation_end="2025-12-31").merge(
         tables["customers"][["customer_id", "rfm_segment"]], on="customer_id")
-    km = survival.kaplan_meier(table, segment_col="rfm_segment")
+    km = survival.kaplan_meier(table, segment="rfm_segment")
     curves = km.curves
     for level in ("champions", "hibernating"):
         own = survival.kaplan_meier(table[table.rfm_segment == level]).curves
@@ -117,9 +117,9 @@ def test_bg_nbd_and_gamma_gamma_by_cluster_are_the_models_of_each_cluster(world)
         labels[["behavioural_segment"]], left_index=True, right_index=True)
     rfm = rfm[rfm["T"] > 0]  # first purchase on the last day: no history to fit
     assert len(rfm) > 0
-    bg = clv.BetaGeo().fit(rfm, segment_col="behavioural_segment", time_unit="week")
+    bg = clv.BetaGeo().fit(rfm, segment="behavioural_segment", time_unit="week")
     buyers = clv.repeat_buyers(rfm)
-    gg = clv.GammaGamma().fit(buyers, segment_col="behavioural_segment")
+    gg = clv.GammaGamma().fit(buyers, segment="behavioural_segment")
     assert sorted(bg.segments_) == sorted(labels["behavioural_segment"].unique())
     for level in bg.segments_:
         own = clv.BetaGeo().fit(rfm[rfm.behavioural_segment == level], time_unit="week")
@@ -135,7 +135,7 @@ def test_top_paths_by_rfm_segment_are_the_paths_of_each_segment(world):
     tables, _ = world
     seg = tables["customers"][["customer_id", "rfm_segment"]]
     js = journey.journeyize(tables["events"])
-    out = journey.top_paths(js, k=5, by="rfm_segment", segments=seg)
+    out = journey.by_segment(journey.top_paths, js, k=5, segment="rfm_segment", segments=seg)
     for level in ("champions", "hibernating"):
         events = _rows_of(tables, "rfm_segment", level)["events"]
         own = journey.top_paths(journey.journeyize(events, observation_end=js.observation_end), k=5).to_frame()
@@ -146,7 +146,7 @@ def test_action_lists_carry_both_segments_into_the_crm_export(world, monkeypatch
     monkeypatch.setenv("CX_PSEUDONYM_KEY", "flow-test")
     tables, labels = world
     lists = actions.build_action_lists(tables, period=PERIOD, ids="real", top=50,
-                                       segments={c: labels[c] for c in labels.columns})
+                                       segments=labels.rename_axis("customer_id").reset_index())
     for name, item in lists.items():
         f = item.frame
         at = f.columns.get_loc("customer_id")

@@ -28,7 +28,7 @@ def test_profile_heatmap_draws_effect_sizes_and_rejects_empty():
 
 
 def test_alert_forest_scales_csat_to_points_and_colours_by_direction():
-    a = pd.DataFrame({"dimension": ["tier", "touchpoint"], "cell": ["gold", "app"], "metric": ["csat", "nps"],
+    a = pd.DataFrame({"segment_column": ["tier", "touchpoint"], "segment": ["gold", "app"], "metric": ["csat", "nps"],
                       "change": [0.06, -7.0], "ci_lower": [0.02, -10.0], "ci_upper": [0.10, -4.0],
                       "direction": ["improved", "worsened"]})
     ax = alert_forest(a)

@@ -571,10 +571,10 @@ def test_survey_power_and_segment_comparisons() -> None:
     csat_sd = 100 * respondent_sd(pd.concat([q4.csat, q3.csat]), metric="csat")  # in percentage points
     assert mde.loc[1, "sd"] == pytest.approx(csat_sd)
     tagged = survey.assign(tier=np.where(np.arange(len(survey)) % 3 == 0, "gold", "bronze"))
-    seg = segment_comparisons(tagged, segment_columns=["tier"], metrics=("nps", "ces"))
-    assert seg[["metric", "segment", "group_a"]].values.tolist() == [
+    seg = segment_comparisons(tagged, segment=["tier"], metrics=("nps", "ces"))
+    assert seg[["metric", "segment_column", "group_a"]].values.tolist() == [
         ["nps", "tier", "bronze"], ["nps", "tier", "gold"], ["ces", "tier", "bronze"], ["ces", "tier", "gold"]]
-    assert seg.columns[0] == "segment" and list(seg.columns[1:]) == list(COMPARISON_COLUMNS)
+    assert seg.columns[0] == "segment_column" and list(seg.columns[1:]) == list(COMPARISON_COLUMNS)
 
 
 # ---------------------------------------------------------------- the metrics notebook

@@ -13,6 +13,7 @@ from cxlib.significance import (
     SCORECARD_COLUMNS,
     SEQUENCE_COLUMNS,
     TREND_COLUMNS,
+    by_segment,
     confidence_sequence,
     metric_trends,
     respondent_sd,
@@ -50,7 +51,7 @@ def test_scorecard_without_by_keeps_its_shape(world):
 
 
 def test_scorecard_by_segment_equals_the_scorecard_of_each_segment(world):
-    card = scorecard(world, period="2025Q4", comparison_period="2025Q3", by="loyalty_tier")
+    card = scorecard(world, period="2025Q4", comparison_period="2025Q3", segment="loyalty_tier")
     assert card.columns.tolist() == ["loyalty_tier", *SCORECARD_COLUMNS]
     assert card["loyalty_tier"].unique().tolist() == list(TIERS) and len(card) == 3 * 7
     until = _observed_until(world["tickets"])
@@ -69,13 +70,13 @@ def test_scorecard_by_segment_equals_the_scorecard_of_each_segment(world):
 
 def test_scorecard_by_names_the_table_that_cannot_get_the_segment(world):
     with pytest.raises(DataContractError, match="rfm_segment") as err:
-        scorecard(world, period="2025Q4", comparison_period="2025Q3", by="rfm_segment")
+        scorecard(world, period="2025Q4", comparison_period="2025Q3", segment="rfm_segment")
     assert err.value.table in {"events", "subscriptions", "survey_responses", "tickets"}
 
 
 def test_metric_trends_by_segment_equal_each_segment(world):
     periods = ["2025Q2", "2025Q3", "2025Q4"]
-    out = metric_trends(world, periods=periods, by="loyalty_tier")
+    out = metric_trends(world, periods=periods, segment="loyalty_tier")
     assert out.columns.tolist() == ["loyalty_tier", *TREND_COLUMNS]
     own = metric_trends(_only(world, "gold"), periods=periods)
     mine = out[out.loyalty_tier == "gold"].drop(columns="loyalty_tier")
@@ -85,7 +86,7 @@ def test_metric_trends_by_segment_equal_each_segment(world):
 
 
 def test_survey_power_by_segment_equals_each_segment(world):
-    out = survey_power(world, period="2025Q4", comparison_period="2025Q3", by="loyalty_tier")
+    out = survey_power(world, period="2025Q4", comparison_period="2025Q3", segment="loyalty_tier")
     assert out.columns.tolist() == ["loyalty_tier", *POWER_COLUMNS] and len(out) == 9
     for tier in TIERS:
         own = survey_power(_only(world, tier), period="2025Q4", comparison_period="2025Q3")
@@ -103,7 +104,8 @@ def survey(world):
 
 
 def test_trend_test_by_segment_equals_each_segment(survey):
-    out = trend_test(survey, metric="nps", period_col="quarter", by="loyalty_tier", cluster="customer_id")
+    out = by_segment(trend_test, survey, segment="loyalty_tier", metric="nps", period_col="quarter",
+                     cluster="customer_id")
     assert out.columns.tolist() == list(COMPARISON_COLUMNS) and out.index.name == "loyalty_tier"
     assert out.index.tolist() == list(TIERS)
     for tier in TIERS:
@@ -118,12 +120,12 @@ def test_trend_test_by_segment_equals_each_segment(survey):
 def test_trend_test_by_names_the_segment_with_too_few_periods(survey):
     few = survey[(survey.loyalty_tier != "gold") | (survey.quarter >= "2025Q3")]
     with pytest.raises(ParameterError, match="Segment 'gold'"):
-        trend_test(few, metric="csat", period_col="quarter", by="loyalty_tier")
+        by_segment(trend_test, few, metric="csat", period_col="quarter", segment="loyalty_tier")
 
 
 def test_confidence_sequence_by_segment_equals_each_segment(survey):
     q4 = survey[survey.quarter == "2025Q4"]
-    out = confidence_sequence(q4, metric="csat", time_col="responded_at", by="loyalty_tier")
+    out = confidence_sequence(q4, metric="csat", time_col="responded_at", segment="loyalty_tier")
     assert out.columns.tolist() == ["loyalty_tier", *SEQUENCE_COLUMNS]
     for tier in TIERS:
         own = confidence_sequence(q4[q4.loyalty_tier == tier], metric="csat", time_col="responded_at")
@@ -132,11 +134,32 @@ def test_confidence_sequence_by_segment_equals_each_segment(survey):
 
 
 def test_respondent_sd_by_segment_equals_each_segment(survey):
-    out = respondent_sd(survey, metric="nps", by="loyalty_tier")
+    out = by_segment(respondent_sd, survey, metric="nps", segment="loyalty_tier")
     assert out.name == "sd" and out.index.tolist() == list(TIERS)
     for tier in TIERS:
         scores = survey.loc[survey.loyalty_tier == tier, "nps"].dropna()
         recoded = np.where(scores >= 9, 100.0, np.where(scores <= 6, -100.0, 0.0))
         assert out[tier] == pytest.approx(np.std(recoded, ddof=1))
-    two = respondent_sd(survey, metric="ces", by=["loyalty_tier", "touchpoint"])
+    two = by_segment(respondent_sd, survey, metric="ces", segment=["loyalty_tier", "touchpoint"])
     assert two.index.names == ["loyalty_tier", "touchpoint"]
+
+
+@pytest.mark.parametrize("fn, kw", [(trend_test, {"metric": "nps", "period_col": "quarter"}),
+                                    (respondent_sd, {"metric": "nps"})], ids=["trend_test", "respondent_sd"])
+def test_the_old_by_keyword_still_splits_and_warns_that_the_split_moved_to_by_segment(survey, fn, kw):
+    import inspect
+
+    assert "by" not in inspect.signature(fn).parameters and "segment" not in inspect.signature(fn).parameters
+    new = by_segment(fn, survey, segment="loyalty_tier", **kw)
+    name = fn.__name__
+    with pytest.warns(DeprecationWarning, match=rf"{name}\(by=\.\.\.\) is deprecated.*"
+                                                rf"cxlib\.significance\.by_segment\({name}, data, segment=\.\.\.\)"):
+        old = fn(survey, by="loyalty_tier", **kw)
+    (pd.testing.assert_frame_equal if isinstance(new, pd.DataFrame) else pd.testing.assert_series_equal)(old, new)
+
+
+def test_scorecard_old_by_keyword_warns_and_gives_the_same_table(world):
+    new = scorecard(world, period="2025Q4", comparison_period="2025Q3", segment="loyalty_tier")
+    with pytest.warns(DeprecationWarning, match=r"scorecard\(by=\.\.\.\) .*scorecard\(segment=\.\.\.\)"):
+        old = scorecard(world, period="2025Q4", comparison_period="2025Q3", by="loyalty_tier")
+    pd.testing.assert_frame_equal(old, new)

@@ -30,7 +30,10 @@ from cxlib.stats import (
     bonferroni,
     check_alpha,
     check_alternative,
+    attach_segment_labels,
+    by_segment,
     check_by,
+    check_segment,
     cluster_mean_difference,
     cohens_h,
     fdr_bh,
@@ -43,7 +46,10 @@ from cxlib.stats import (
     newcombe_interval,
     nps_difference,
     nps_interval,
+    normalise_by,
     numeric_values,
+    segment_keys,
+    segment_labels,
     pooled_z_test,
     stack_groups,
     t_interval_mean,
@@ -247,10 +253,17 @@ def frame():
     return pd.DataFrame({"tier": ["b", "a", "b", "a"], "region": ["N", "S", "N", "N"], "x": [1.0, 2.0, 3.0, 4.0]})
 
 
-def test_check_by_names_the_table_and_missing_column(frame):
-    assert check_by(frame, "tier") == ["tier"] and check_by(frame, None) == []
+def test_check_segment_names_the_table_and_missing_column(frame):
+    assert check_segment(frame, "tier") == ["tier"] and check_segment(frame, None) == []
     with pytest.raises(DataContractError, match="Table 'survey' lacks the segment column"):
-        check_by(frame, ["tier", "plan"], table="survey")
+        check_segment(frame, ["tier", "plan"], table="survey")
+
+
+def test_old_grouping_names_warn_and_still_work(frame):
+    with pytest.warns(DeprecationWarning, match=r"check_by\(\) is deprecated.*check_segment\(\)"):
+        assert check_by(frame, "tier") == ["tier"]
+    with pytest.warns(DeprecationWarning, match=r"normalise_by\(\) is deprecated.*segment_keys\(\)"):
+        assert normalise_by(["tier", "region"]) == segment_keys(["tier", "region"]) == ["tier", "region"]
 
 
 def test_iter_groups_stack_and_lead_columns(frame):
@@ -291,10 +304,69 @@ def test_old_test_columns_name_warns(module, new):
     assert old == getattr(module, new)
 
 
-def test_the_two_test_schemas_are_different_result_kinds():
+def test_the_test_schemas_share_the_names_of_shared_ideas():
+    """Two-group comparisons, survival tests and funnel comparisons: the same name for the same idea."""
+    from cxlib.journey.funnel import FUNNEL_COMPARISON_COLUMNS
+
     comparison, survival = cxlib.significance.COMPARISON_COLUMNS, cxlib.survival.SURVIVAL_TEST_COLUMNS
-    assert {"group_a", "group_b", "p_adjusted", "reading"} <= set(comparison) - set(survival)
-    assert {"estimate", "se", "n"} <= set(survival) - set(comparison)
+    shared = {"group_a", "group_b", "difference", "ci_lower", "ci_upper", "ci_level", "statistic", "dof", "p_value",
+              "method"}
+    assert shared <= set(comparison) and shared <= set(survival) and shared <= set(FUNNEL_COMPARISON_COLUMNS)
+    assert {"estimate_a", "estimate_b", "p_adjusted", "n_a", "n_b"} <= set(comparison) & set(FUNNEL_COMPARISON_COLUMNS)
+    # a log-rank test of k segments has no two sides' estimates; its n is the subjects of all segments
+    assert {"se", "n"} <= set(survival) - set(comparison)
+    old_names = {"estimate", "segment_a", "segment_b", "rate_a", "rate_b", "p_holm"}
+    assert not old_names & (set(survival) | set(FUNNEL_COMPARISON_COLUMNS))
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         from cxlib.significance import COMPARISON_COLUMNS  # noqa: F401  (the new names do not warn)
+
+
+# ---------------------------------------------------------------- splitting by segment (issue 16)
+def test_by_segment_is_the_split_of_the_analysis_one_row_per_level(frame):
+    df = pd.DataFrame({"nps": [10, 9, 3, 10, 8, 8, 0, 10], "tier": list("aaabbbbb"), "region": list("NSNNSSNN")})
+    one = by_segment(cxlib.metrics.nps, df, segment="tier")
+    assert one.index.name == "tier" and one["segment"].tolist() == ["a", "b"]
+    for level, row in one.iterrows():
+        own = cxlib.metrics.nps(df[df.tier == level])
+        assert (row["estimate"], row["ci_lower"], row["n"]) == (own.estimate, own.ci_lower, own.n)
+    two = by_segment(cxlib.metrics.nps, df, ["tier", "region"])  # segment may be positional
+    assert two.index.names == ["tier", "region"] and two["segment"].tolist() == ["a, N", "a, S", "b, N", "b, S"]
+    assert by_segment is cxlib.metrics.by_segment is cxlib.significance.by_segment
+
+
+def test_by_segment_rejects_analyses_that_do_not_split_this_way_and_an_empty_segment():
+    df = pd.DataFrame({"ces": [1, 2], "tier": ["a", "b"]})
+    with pytest.raises(ParameterError, match="takes segment= itself"):
+        by_segment(cxlib.metrics.score_distribution, df, segment="tier")
+    with pytest.raises(ParameterError, match="needs segment="):
+        by_segment(cxlib.metrics.ces, df, segment=[])
+    with pytest.raises(DataContractError, match="'plan'"):
+        by_segment(cxlib.metrics.ces, df, segment="plan")
+
+
+def test_segment_labels_take_one_type_and_convert_the_old_ones_with_a_warning():
+    frame = pd.DataFrame({"customer_id": ["C1", "C2"], "rfm": ["champions", "lost"]})
+    assert segment_labels(frame, segment="rfm") is frame
+    with pytest.warns(DeprecationWarning, match=r"indexed by customer id .*rename_axis\('customer_id'\)"):
+        pd.testing.assert_frame_equal(segment_labels(frame.set_index("customer_id")), frame)
+    with pytest.warns(DeprecationWarning, match=r"mapping of name to Series .*pd\.DataFrame\(mapping\)"):
+        got = segment_labels({"rfm": frame.set_index("customer_id")["rfm"]})
+    pd.testing.assert_frame_equal(got, frame.astype(object))
+    with pytest.raises(DataContractError, match=r"lacks the segment column\(s\) \['tier'\]"):
+        segment_labels(frame, segment="tier")
+    with pytest.raises(DataContractError, match="repeated customer_id row"):
+        segment_labels(pd.concat([frame, frame.head(1)]))
+    with pytest.raises(ParameterError, match="DataFrame with a customer_id column"):
+        segment_labels("customers")
+
+
+def test_attach_segment_labels_joins_on_customer_id_and_fills_unassigned():
+    rows = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "nps": [9, 3, 7]})
+    labels = pd.DataFrame({"customer_id": ["C1", "C2"], "rfm": ["champions", None], "cluster": [2, 0]})
+    out, names = attach_segment_labels(rows, labels)
+    assert names == ["rfm", "cluster"]
+    assert out[["rfm", "cluster"]].values.tolist() == [["champions", "2"], ["unassigned", "0"],
+                                                        ["unassigned", "unassigned"]]
+    with pytest.raises(DataContractError, match="customer_id"):
+        attach_segment_labels(rows.drop(columns="customer_id"), labels)

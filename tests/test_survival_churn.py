@@ -53,7 +53,7 @@ def test_fit_churn_model_is_the_frame_the_design_and_the_cox_fit():
 def test_segment_columns_ride_along_without_changing_the_fit():
     t = _tables()
     plain = sv.fit_churn_model(t, observation_end="2025-12-31")
-    with_region = sv.fit_churn_model(t, observation_end="2025-12-31", segment_columns=["region"])
+    with_region = sv.fit_churn_model(t, observation_end="2025-12-31", segment=["region"])
     assert "region" in with_region.frame.columns and "region" not in plain.frame.columns
     pd.testing.assert_frame_equal(with_region.cox.table, plain.cox.table)
     pd.testing.assert_frame_equal(with_region.risk(30), plain.risk(30))
@@ -61,9 +61,19 @@ def test_segment_columns_ride_along_without_changing_the_fit():
 
 def test_a_missing_table_is_named():
     t = _tables()
-    del t["tickets"]
-    with pytest.raises(DataContractError, match="tickets"):
+    del t["subscriptions"]
+    with pytest.raises(DataContractError, match="subscriptions"):
         sv.fit_churn_model(t, observation_end="2025-12-31")
+
+
+def test_without_tickets_nobody_has_an_unresolved_ticket():
+    """A dataset without tickets (cxlib.requirements then drops the covariate) still gives the churn frame."""
+    t = _tables()
+    full = sv.churn_frame_of(t, observation_end="2025-12-31")
+    del t["tickets"]
+    frame = sv.churn_frame_of(t, observation_end="2025-12-31")
+    assert frame["unresolved_ticket"].eq(0).all() and len(frame) == len(full)
+    assert frame["detractor"].tolist() == full["detractor"].tolist()
 
 
 @pytest.mark.parametrize("name", ["churn_frame", "cox_design", "CX_STATUS"])

@@ -70,7 +70,7 @@ def test_weibull_aft_reproduces_r_survreg():
 def test_weibull_aft_by_segment_is_the_fit_on_each_segment():
     r = load_rossi().assign(group=lambda d: np.where(d["wexp"] == 1, "experienced", "novice"))
     res = fit_weibull_aft(r, duration_col="week", event_col="arrest", formula="fin + age + prio",
-                          segment_col="group")
+                          segment="group")
     assert res.table.columns[0] == "segment" and res.model is None and np.isnan(res.shape)
     assert sorted(res.segments) == ["experienced", "novice"]
     for level in ("experienced", "novice"):
@@ -80,12 +80,12 @@ def test_weibull_aft_by_segment_is_the_fit_on_each_segment():
         pd.testing.assert_frame_equal(mine, own.table)
         assert res.shapes[level] == pytest.approx(own.shape)
     assert res.log_likelihood == pytest.approx(sum(x.log_likelihood for x in res.segments.values()))
-    with pytest.raises(ParameterError, match="segment_col='region'"):
-        fit_weibull_aft(r, duration_col="week", event_col="arrest", segment_col="region")
+    with pytest.raises(ParameterError, match="segment='region'"):
+        fit_weibull_aft(r, duration_col="week", event_col="arrest", segment="region")
     tiny = pd.concat([r, r.head(2).assign(group="new", arrest=0)], ignore_index=True)
     with pytest.raises((ParameterError, ConvergenceError), match="segment group='new' \\(2 rows"):
         fit_weibull_aft(tiny, duration_col="week", event_col="arrest", formula="fin + age + prio",
-                        segment_col="group")
+                        segment="group")
 
 
 def test_convergence_failure_has_a_checklist():

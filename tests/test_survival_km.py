@@ -20,7 +20,7 @@ from cxlib.survival import (
 
 
 def rossi_km():
-    return kaplan_meier(load_rossi(), duration_col="week", event_col="arrest", segment_col="fin", time_unit="week")
+    return kaplan_meier(load_rossi(), duration_col="week", event_col="arrest", segment="fin", time_unit="week")
 
 
 @pytest.mark.parametrize("fin", [0, 1])
@@ -104,7 +104,10 @@ def test_rmst_difference_is_a_z_test():
     frame = res.to_frame()
     assert list(frame.columns) == list(SURVIVAL_TEST_COLUMNS)
     est = rossi_km().rmst(52).set_index("segment")
-    assert res.estimate == pytest.approx(est.loc["1", "estimate"] - est.loc["0", "estimate"])
+    assert res.difference == pytest.approx(est.loc["1", "estimate"] - est.loc["0", "estimate"])
+    assert (res.group_a, res.group_b) == ("1", "0") and frame.loc[0, "group_a"] == "1"
+    with pytest.warns(DeprecationWarning, match=r"SurvivalTest\.estimate is deprecated.*SurvivalTest\.difference"):
+        assert res.estimate == res.difference
     assert res.se == pytest.approx(np.hypot(est.loc["1", "se"], est.loc["0", "se"]))
     assert 0.05 < res.p_value < 0.15  # financial aid: +2.0 weeks arrest-free in the first year, p = 0.09
     with pytest.raises(ParameterError, match="tau"):
@@ -127,7 +130,7 @@ def _logrank_by_hand(t, e, g):
 def test_logrank_on_rossi():
     # R: survdiff(Surv(week, arrest) ~ fin, data = rossi) -> Chisq = 3.8 on 1 df, p = 0.05
     r = load_rossi()
-    res = logrank_test(r, group_col="fin", duration_col="week", event_col="arrest")
+    res = logrank_test(r, segment="fin", duration_col="week", event_col="arrest")
     by_hand = _logrank_by_hand(r.week.to_numpy(), r.arrest.to_numpy(), r.fin.to_numpy() == 1)
     assert res.statistic == pytest.approx(by_hand, rel=1e-10)
     assert res.statistic == pytest.approx(3.84, abs=0.01) and res.p_value == pytest.approx(0.0501, abs=2e-4)
@@ -136,10 +139,10 @@ def test_logrank_on_rossi():
 
 def test_multivariate_logrank_has_k_minus_one_dof():
     r = load_rossi().assign(prio_band=lambda d: pd.cut(d.prio, [-1, 1, 4, 100]).astype(str))
-    res = logrank_test(r, group_col="prio_band", duration_col="week", event_col="arrest")
+    res = logrank_test(r, segment="prio_band", duration_col="week", event_col="arrest")
     assert res.dof == 2 and res.p_value < 0.01
     with pytest.raises(ParameterError, match="at least 2"):
-        logrank_test(r.assign(one=1), group_col="one", duration_col="week", event_col="arrest")
+        logrank_test(r.assign(one=1), segment="one", duration_col="week", event_col="arrest")
 
 
 def test_rmst_difference_reproduces_survrm2_vignette_on_pbc():
@@ -150,5 +153,5 @@ def test_rmst_difference_reproduces_survrm2_vignette_on_pbc():
     assert len(pbc) == 312 and (pbc["status"] == 2).sum() == 125
     d = pd.DataFrame({"duration": pbc["time"] / 365.25, "event": (pbc["status"] == 2).astype(int),
                       "arm": np.where(pbc["trt"] == 1, "1", "0")})
-    res = kaplan_meier(d, segment_col="arm", time_unit="year").rmst_difference(10, treatment="1", control="0")
-    assert round(res.estimate, 3) == -0.137
+    res = kaplan_meier(d, segment="arm", time_unit="year").rmst_difference(10, treatment="1", control="0")
+    assert round(res.difference, 3) == -0.137

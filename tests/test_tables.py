@@ -140,3 +140,19 @@ def test_show_table_index_and_dates():
     out = show_table(df, index=True).frame
     assert out.columns.tolist() == ["id", "day", "x"]
     assert out.iloc[1].tolist() == ["b", "2025-10-02", "2.0"]
+
+
+def test_csv_download_embeds_the_full_table_for_the_html_only():
+    import base64
+    import re
+
+    from cxlib.report.tables import csv_download
+
+    frame = pd.DataFrame({"cell": ["=cmd", "email"], "change": [-0.9361, 0.5]})
+    link = csv_download(frame, "alerts.csv")
+    bundle = link._repr_mimebundle_()
+    assert bundle["text/plain"] == "" and link.rows == 2  # nothing reaches the PDF
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", bundle["text/html"]).group(1)
+    assert base64.b64decode(data).decode() == '"cell","change"\n"\'=cmd",-0.9361\n"email",0.5\n'
+    with pytest.raises(ParameterError, match="must be letters"):
+        csv_download(frame, "../x.csv")

@@ -9,6 +9,7 @@ import pytest
 import statsmodels.api as sm
 
 from cxlib.errors import DataContractError, ParameterError, SmallSampleWarning
+from cxlib.voc import by_segment
 from cxlib.voc.drivers import (DRIVER_COLUMNS, QUADRANT_COLUMNS, DriverResult, impact_performance, key_drivers,
                                relative_weights, theme_sentiment_drivers)
 
@@ -125,7 +126,8 @@ def test_quadrants_from_scales_and_explicit_performance():
 
 def test_key_drivers_by_segment_equal_each_segment_with_its_spawned_generator(planted):
     d = planted.assign(tier=np.where(np.arange(len(planted)) % 2 == 0, "a", "b"))
-    out = key_drivers(d, drivers=["staff", "price", "noise"], rng=np.random.default_rng(4), n_boot=50, by="tier")
+    out = by_segment(key_drivers, d, segment="tier", drivers=["staff", "price", "noise"], rng=np.random.default_rng(4),
+                     n_boot=50)
     assert out.columns.tolist() == ["tier", *DRIVER_COLUMNS] and out["tier"].tolist() == ["a"] * 3 + ["b"] * 3
     children = np.random.default_rng(4).spawn(2)
     for tier, child in zip("ab", children):
@@ -134,4 +136,15 @@ def test_key_drivers_by_segment_equal_each_segment_with_its_spawned_generator(pl
     assert out.loc[out.tier == "a", "n"].iloc[0] == 750
     flat = d.assign(noise=np.where(d.tier == "b", 0.0, d.noise))
     with pytest.raises(ParameterError, match="Segment 'b'"):
-        key_drivers(flat, drivers=["staff", "price", "noise"], rng=np.random.default_rng(4), n_boot=10, by="tier")
+        by_segment(key_drivers, flat, segment="tier", drivers=["staff", "price", "noise"],
+                   rng=np.random.default_rng(4), n_boot=10)
+
+
+def test_key_drivers_old_by_keyword_still_splits_and_warns(planted):
+    d = planted.assign(tier=np.where(np.arange(len(planted)) % 2 == 0, "gold", "basic"))
+    kw = dict(drivers=["staff", "price", "noise"], n_boot=20)
+    new = by_segment(key_drivers, d, segment="tier", rng=np.random.default_rng(4), **kw)
+    with pytest.warns(DeprecationWarning, match=r"key_drivers\(by=\.\.\.\) .*cxlib\.voc\.by_segment\(key_drivers"):
+        old = key_drivers(d, by="tier", rng=np.random.default_rng(4), **kw)
+    pd.testing.assert_frame_equal(old, new)
+    assert isinstance(key_drivers(d, rng=np.random.default_rng(4), **kw), DriverResult)

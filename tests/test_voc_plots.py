@@ -29,7 +29,7 @@ def test_plots_draw_on_a_given_axes_and_return_it():
 
 
 def test_theme_trend_lines_and_gaps():
-    f = pd.DataFrame({"theme": ["price"] * 3, "group": ["2025Q2", "2025Q3", "2025Q4"], "share": [0.1, 0.3, 0.2],
+    f = pd.DataFrame({"theme": ["price"] * 3, "segment": ["2025Q2", "2025Q3", "2025Q4"], "share": [0.1, 0.3, 0.2],
                       "ci_lower": [0.05, 0.2, 0.1], "ci_upper": [0.15, 0.4, 0.3], "suppressed": [False, True, False]})
     ax = plots.theme_trend(f)
     y = ax.lines[0].get_ydata()
@@ -38,7 +38,7 @@ def test_theme_trend_lines_and_gaps():
 
 
 def test_sentiment_by_points_and_intervals():
-    f = pd.DataFrame({"group": ["app", "store", "tiny"], "estimate": [-0.2, 0.4, 0.9], "ci_lower": [-0.3, 0.3, 0.5],
+    f = pd.DataFrame({"segment": ["app", "store", "tiny"], "estimate": [-0.2, 0.4, 0.9], "ci_lower": [-0.3, 0.3, 0.5],
                       "ci_upper": [-0.1, 0.5, 1.0], "suppressed": [False, False, True]})
     ax = plots.sentiment_by(f)
     assert ax.collections[0].get_offsets()[:, 0].tolist() == [-0.2, 0.4]

@@ -114,7 +114,7 @@ def test_sentiment_agrees_with_score_on_demo_world():
 def test_sentiment_by_uses_the_metric_schema():
     d = pd.DataFrame({"touchpoint": ["app"] * 4 + ["delivery"] * 4,
                       "compound": [-0.5, -0.1, 0.1, None, 0.2, 0.4, 0.6, 0.8]})
-    out = sentiment_by(d, by="touchpoint")
+    out = sentiment_by(d, segment="touchpoint")
     assert out["metric"].unique().tolist() == ["sentiment"]
     assert out["n"].tolist() == [3, 4]
     assert out["estimate"].round(6).tolist() == [round(-0.5 / 3, 6), 0.5]

@@ -81,7 +81,7 @@ def test_drivers_and_verbatims_on_the_world(world):
     assert (t["coefficient"] > 0).all() and res.r_squared > 0.4
     assert t["importance"].sum() == pytest.approx(1)
     v = representative_verbatims(scored, tags=tags, redactor=Redactor.from_customers(ds.customers),
-                                 by="touchpoint")
+                                 segment="touchpoint")
     assert find_personal_data("\n".join(v["quote"].dropna()), pii["value"].tolist()) == []
     assert (v.loc[~v["suppressed"], "n"] >= 10).all()
 

@@ -78,12 +78,12 @@ def test_theme_shares_match_wilson_and_t(demo):
 def test_theme_shares_by_group_and_blank_comments():
     d = pd.DataFrame({"comment": ["late parcel", None, "rude staff", "  ", "parcel ok"],
                       "tier": ["gold", "gold", "gold", "bronze", "bronze"], "nps": [3, 9, 2, 8, None]})
-    out = theme_shares(d, tags=tag_themes(d), by="tier").set_index(["group", "theme"])
+    out = theme_shares(d, tags=tag_themes(d), segment="tier").set_index(["segment", "theme"])
     assert out.loc[("gold", "delivery"), ["n", "mentions", "share"]].tolist() == [2, 1, 0.5]
     assert out.loc[("bronze", "delivery"), ["n", "mentions", "n_scored"]].tolist() == [1, 1, 0]
     assert np.isnan(out.loc[("bronze", "delivery"), "mean_score"])
     with pytest.raises(DataContractError, match="region"):
-        theme_shares(d, tags=tag_themes(d), by="region")
+        theme_shares(d, tags=tag_themes(d), segment="region")
     with pytest.raises(ParameterError, match="same index"):
         theme_shares(d, tags=tag_themes(d).iloc[:2])
 
@@ -92,11 +92,11 @@ def test_trend_and_change_agree_with_statsmodels(demo):
     r, _, _ = demo
     tags = tag_themes(r)
     trend = theme_trend(r, tags=tags)
-    assert sorted(trend["group"].unique()) == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    assert sorted(trend["segment"].unique()) == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
     change = theme_change(r, tags=tags, period="2025Q4", comparison_period="2025Q3")
     assert change.columns.tolist() == list(CHANGE_COLUMNS)
     row = change.set_index("theme").loc["sizing"]
-    t = trend.set_index(["group", "theme"])
+    t = trend.set_index(["segment", "theme"])
     a, b = t.loc[("2025Q4", "sizing")], t.loc[("2025Q3", "sizing")]
     lo, hi = confint_proportions_2indep(a.mentions, a.n, b.mentions, b.n, method="newcomb", compare="diff")
     _, p = proportions_ztest([a.mentions, b.mentions], [a.n, b.n])
@@ -143,7 +143,7 @@ def _segmented(demo):
 
 def test_theme_trend_by_segment_equals_the_trend_of_each_segment(demo):
     d, tags = _segmented(demo)
-    out = theme_trend(d, tags=tags, by="tier")
+    out = theme_trend(d, tags=tags, segment="tier")
     assert out.columns.tolist() == ["tier", *THEME_COLUMNS]
     for tier in ("gold", "silver"):
         sub = d[d.tier == tier]
@@ -153,11 +153,11 @@ def test_theme_trend_by_segment_equals_the_trend_of_each_segment(demo):
 
 def test_theme_change_by_segment_equals_the_change_of_each_segment(demo):
     d, tags = _segmented(demo)
-    periods = sorted(theme_trend(d, tags=tags, score_col=None)["group"].unique())
-    out = theme_change(d, tags=tags, period=periods[-1], comparison_period=periods[-2], by="tier")
+    periods = sorted(theme_trend(d, tags=tags, score_col=None)["segment"].unique())
+    out = theme_change(d, tags=tags, period=periods[-1], comparison_period=periods[-2], segment="tier")
     assert out.columns.tolist() == ["tier", *CHANGE_COLUMNS] and len(out) == 2 * len(DEFAULT_TAXONOMY.themes)
     sub = d[d.tier == "gold"]
     own = theme_change(sub, tags=tags.loc[sub.index], period=periods[-1], comparison_period=periods[-2])
     pd.testing.assert_frame_equal(out[out.tier == "gold"].drop(columns="tier").reset_index(drop=True), own)
     with pytest.raises(DataContractError, match="rfm_segment"):
-        theme_change(d, tags=tags, period=periods[-1], comparison_period=periods[-2], by="rfm_segment")
+        theme_change(d, tags=tags, period=periods[-1], comparison_period=periods[-2], segment="rfm_segment")

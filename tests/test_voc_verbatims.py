@@ -35,14 +35,14 @@ def test_quotes_are_redacted_and_cover_the_sentiment_range(demo):
 def test_same_quotes_whatever_the_row_order(demo):
     r, red, _ = demo
     shuffled = r.sample(frac=1, random_state=3)
-    a = representative_verbatims(r, tags=tag_themes(r), redactor=red, by="loyalty_tier")
-    b = representative_verbatims(shuffled, tags=tag_themes(shuffled), redactor=red, by="loyalty_tier")
+    a = representative_verbatims(r, tags=tag_themes(r), redactor=red, segment="loyalty_tier")
+    b = representative_verbatims(shuffled, tags=tag_themes(shuffled), redactor=red, segment="loyalty_tier")
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_small_cells_give_no_quotes(demo):
     r, red, _ = demo
-    v = representative_verbatims(r, tags=tag_themes(r), redactor=red, by="loyalty_tier", k=25)
+    v = representative_verbatims(r, tags=tag_themes(r), redactor=red, segment="loyalty_tier", k=25)
     small = v[v["suppressed"]]
     assert len(small) > 0 and small["quote"].isna().all() and (small["n"] < 25).all()
     assert (v.loc[~v["suppressed"], "n"] >= 25).all()

@@ -21,18 +21,30 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, check_choice
 from ..findings import Finding
 from ..metrics import ces, csat, nps
 from ..periods import in_period
 from ..significance.compare import ces_arrays, csat_arrays, nps_arrays
-from ..stats import adjust_pvalues, check_alpha, nps_difference, numeric_values, z_test
+from ..stats import (
+    Segment,
+    adjust_pvalues,
+    attach_segment_labels,
+    check_alpha,
+    nps_difference,
+    numeric_values,
+    segment_keys,
+    z_test,
+)
 
 __all__ = ["ALERT_COLUMNS", "MIN_CHANGE", "BETTER", "FDR_COLUMNS", "AlertBoard", "FdrSimulation", "attach_segments",
            "metric_alerts", "simulate_alert_fdr", "alert_findings"]
 
-#: Columns of every alert table, in this order.
-ALERT_COLUMNS = ("dimension", "cell", "family", "metric", "kind", "period", "reference", "estimate", "reference_estimate",
+#: Columns of every alert table, in this order: ``segment_column`` names the column of the cell (``"all"`` for
+#: the whole population) and ``segment`` its level, as in the sections' segment tables.
+ALERT_COLUMNS = ("segment_column", "segment", "family", "metric", "kind", "period", "reference", "estimate", "reference_estimate",
                  "change", "ci_lower", "ci_upper", "ci_level", "p_value", "p_adjusted", "min_change", "significant",
                  "practical", "alert", "direction", "n", "n_reference", "method")
 #: Smallest change that matters, per metric (NPS points; CSAT share, 0.05 = 5 percentage points; CES scale points;
@@ -56,28 +68,30 @@ _PADJ_NAME = {"fdr_bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Ho
               "bonferroni": "Bonferroni", "none": "no"}
 
 
+@renamed_arguments(columns="segment")
 def attach_segments(responses: pd.DataFrame, customers: pd.DataFrame, *,
-                    columns: Sequence[str] = ("loyalty_tier", "region"),
-                    segments: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
-    """Survey responses with customer attributes and any customer-level segment labels attached.
+                    segment: Segment = ("loyalty_tier", "region"), segments: Any = None) -> pd.DataFrame:
+    """Survey responses with segment columns of ``customers`` and any customer-level segment labels attached.
 
-    ``segments`` maps a new column name to a Series indexed by ``customer_id`` (an RFM segment, a
-    behavioural cluster); customers without a label get ``"unassigned"``.
+    ``segment`` names the columns copied from ``customers`` (``columns`` is its deprecated old name);
+    ``segments`` is a DataFrame with ``customer_id`` and label columns (an RFM segment, a behavioural
+    cluster; :func:`cxlib.stats.segment_labels`), each added as a column; customers without a label get
+    ``"unassigned"``.
 
     >>> r = pd.DataFrame({"customer_id": ["C1", "C2"], "nps": [9, 3]})
     >>> c = pd.DataFrame({"customer_id": ["C1", "C2"], "loyalty_tier": ["gold", "bronze"]})
-    >>> attach_segments(r, c, columns=["loyalty_tier"], segments={"rfm": pd.Series({"C1": "champions"})}
-    ...                 )[["loyalty_tier", "rfm"]].values.tolist()
+    >>> rfm = pd.DataFrame({"customer_id": ["C1"], "rfm": ["champions"]})
+    >>> attach_segments(r, c, segment=["loyalty_tier"], segments=rfm)[["loyalty_tier", "rfm"]].values.tolist()
     [['gold', 'champions'], ['bronze', 'unassigned']]
     """
-    cols = [c for c in columns if c not in responses.columns]
+    cols = [c for c in segment_keys(segment) if c not in responses.columns]
     missing = [c for c in cols if c not in customers.columns]
     if missing:
         raise DataContractError(f"Customer column(s) {missing} are missing; found {list(customers.columns)}.",
                                 table="customers", column=missing[0], rule="column present")
     out = responses.merge(customers[["customer_id", *cols]], on="customer_id", how="left")
-    for name, labels in (segments or {}).items():
-        out[name] = out["customer_id"].map(labels.astype(str)).fillna("unassigned")
+    if segments is not None:
+        out, _ = attach_segment_labels(out, segments, where="attach_segments(segments=...)", stacklevel=6)
     out.index = responses.index
     return out
 
@@ -135,6 +149,7 @@ def _target_row(metric: str, frame: pd.DataFrame, target: float, alpha: float) -
 
 
 def _cells(frame: pd.DataFrame, dimensions: Sequence[str], include_overall: bool):
+    """``(segment column, level, row mask)`` for every cell (``("all", "all", ...)`` first when asked)."""
     if include_overall:
         yield "all", "all", np.ones(len(frame), dtype=bool)
     for dim in dimensions:
@@ -145,8 +160,9 @@ def _cells(frame: pd.DataFrame, dimensions: Sequence[str], include_overall: bool
             yield dim, str(level), codes == i
 
 
+@renamed_arguments(dimensions="segment")
 def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: str | None = None,
-                  against: Against = "period", dimensions: Sequence[str] = ("loyalty_tier", "region", "touchpoint"),
+                  against: Against = "period", segment: Segment = ("loyalty_tier", "region", "touchpoint"),
                   metrics: Sequence[str] = ("nps", "csat", "ces"), targets: Mapping[str, float] | None = None,
                   min_change: Mapping[str, float] | None = None, padjust: PAdjust = "fdr_bh", alpha: float = 0.05,
                   min_n: int = 30, cluster: str | None = "customer_id", time_col: str = "responded_at",
@@ -156,17 +172,18 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
     Parameters
     ----------
     responses : DataFrame
-        Survey responses with the metric columns, ``time_col`` and the ``dimensions`` columns (attach
+        Survey responses with the metric columns, ``time_col`` and the ``segment`` columns (attach
         customer attributes and segments with :func:`attach_segments`).
     period, comparison_period : str
         Quarter (or any period :func:`cxlib.periods.period_bounds` reads) under review and the one it is
         compared with (``against="period"`` only).
     against : {"period", "rest", "target"}
         ``"period"`` (default): each cell this period against the same cell in ``comparison_period``
-        (did it change?); ``"rest"``: each cell against the other cells of its dimension in ``period``
+        (did it change?); ``"rest"``: each cell against the other cells of its segment column in ``period``
         (does this segment differ?); ``"target"``: each cell against ``targets[metric]``.
-    dimensions : sequence of str
-        Columns whose levels are the cells (segment columns, ``touchpoint``, ``unit_id``...).
+    segment : str or sequence of str
+        Columns whose levels are the cells (customer segments, ``touchpoint``, ``unit_id``...;
+        ``dimensions`` is its deprecated old name).
     metrics : sequence of {"nps", "csat", "ces"}
     targets : mapping, optional
         Target per metric (NPS points, CSAT share, CES mean) for ``against="target"``.
@@ -215,8 +232,8 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
     ...     "tier": rng.choice(["gold", "bronze"], n)})
     >>> q4, gold = df["responded_at"] >= "2025-10-01", df["tier"] == "gold"
     >>> df["nps"] = np.clip(rng.integers(4, 11, n) - 3 * (q4 & gold), 0, 10)
-    >>> board = metric_alerts(df, period="2025Q4", comparison_period="2025Q3", dimensions=["tier"], metrics=["nps"])
-    >>> board.alerts[["cell", "direction"]].values.tolist()
+    >>> board = metric_alerts(df, period="2025Q4", comparison_period="2025Q3", segment=["tier"], metrics=["nps"])
+    >>> board.alerts[["segment", "direction"]].values.tolist()
     [['gold', 'worsened'], ['all', 'worsened']]
     """
     check_choice("against", against, ("period", "rest", "target"))
@@ -230,6 +247,7 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
         missing = [m for m in metrics if m not in (targets or {})]
         if missing:
             raise ParameterError(f"against='target' needs targets= for {missing} (e.g. {{'nps': 30}}).")
+    dimensions = segment_keys(segment)
     need = [c for c in (time_col, *dimensions, *metrics, *([cluster] if cluster else [])) if c not in responses]
     if need:
         raise DataContractError(f"Column(s) {need} are missing from the responses; found {list(responses.columns)}. "
@@ -246,8 +264,8 @@ def metric_alerts(responses: pd.DataFrame, *, period: str, comparison_period: st
         t_now = now if against == "target" else now[list(dict.fromkeys([metric, *([code_col] if code_col else [])]))]
         t_before = before[t_now.columns] if against == "period" else None
         for dim, cell, mask in _cells(now, dimensions, include_overall and against != "rest"):
-            base = {"dimension": dim, "cell": cell, "family": "survey", "metric": metric, "kind": against, "period": str(period),
-                    "reference": reference, "min_change": float(thresholds[metric])}
+            base = {"segment_column": dim, "segment": cell, "family": "survey", "metric": metric, "kind": against,
+                    "period": str(period), "reference": reference, "min_change": float(thresholds[metric])}
             a = _values(t_now[mask], metric, code_col)
             if against == "target":
                 ok = a[0].size >= min_n
@@ -293,6 +311,7 @@ def _finish(table: pd.DataFrame, *, padjust: str, alpha: float, against: str, pe
                       against=against, period=period, reference=reference, n_tested=tested)
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class AlertBoard:
     """Every tested cell of a dashboard and the alerts among them.
@@ -341,6 +360,7 @@ class AlertBoard:
                 f"alerts={int(self.table['alert'].sum())}, padjust={self.padjust!r})")
 
 
+@displayable()
 @dataclass(frozen=True)
 class FdrSimulation:
     """Monte Carlo operating characteristics of the alert rule over simulated dashboards."""
@@ -444,7 +464,8 @@ def alert_findings(board: AlertBoard, *, section: str = "segments", top: int = 3
     for i, r in enumerate(alerts[alerts["direction"] == "worsened"].head(top).itertuples(), start=1):
         unit = _UNIT[r.metric]
         out.append(Finding(key=f"alert_{board.against}_{i}", section=section,
-                           label=f"{_LABEL.get(r.metric, r.metric.upper())} of {r.dimension} {r.cell}", estimate=float(r.change),
+                           label=f"{_LABEL.get(r.metric, r.metric.upper())} of {r.segment_column} {r.segment}",
+                           estimate=float(r.change),
                            ci_lower=float(r.ci_lower), ci_upper=float(r.ci_upper), ci_level=float(r.ci_level),
                            p_value=float(r.p_adjusted), n=float(r.n + r.n_reference), method=str(r.method), unit=unit,
                            better=BETTER[r.metric], period=board.period, comparison=board.reference,

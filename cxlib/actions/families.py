@@ -15,7 +15,7 @@ journey    ``conversion``   journey of the period's events with a known outcome 
 survey     NPS/CSAT/CES     as :func:`metric_alerts`
 ========== ================ ================================================================================
 
-Cells are levels of the ``dimensions`` found in each family's table (customer segments attached by
+Cells are levels of the ``segment`` columns found in each family's table (customer segments attached by
 ``customer_id``; ``touchpoint`` and ``channel`` are the journey's entry touchpoint and channel and the
 ticket's channel; ``unit_id`` the ticket's or journey's store, or the member's home store).  Each share
 is compared with the same cell in ``comparison_period`` by the cluster-robust (CR1, by customer)
@@ -29,6 +29,7 @@ mixed dashboards (vectorised).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,11 +37,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, check_choice
 from ..journey.sessions import DEFAULT_GAP, KNOWN_OUTCOMES, journey_frame
 from ..periods import period_bounds
 from ..significance import compare_proportions
-from ..stats import adjust_pvalues, check_alpha, cluster_mean_difference, nps_difference, welch
+from ..stats import (
+    Segment,
+    adjust_pvalues,
+    attach_segment_labels,
+    check_alpha,
+    cluster_mean_difference,
+    nps_difference,
+    segment_keys,
+    segment_labels,
+    welch,
+)
 from .alerts import (_PADJ_NAME, _UNIT, ALERT_COLUMNS, BETTER, MIN_CHANGE, AlertBoard, PAdjust, _cells, _finish,
                      _with_cluster_codes, metric_alerts)
 
@@ -127,15 +140,17 @@ def _journeys(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, g
     return out.reset_index(drop=True).assign(metric="conversion")
 
 
-def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[str, pd.Series] | None = None,
-                    customer_columns: Sequence[str] = (), sla_minutes: float = 10.0,
+@renamed_arguments(customer_columns="segment")
+def family_outcomes(data: Any, *, family: str, period: str, segments: Any = None,
+                    segment: Segment = None, sla_minutes: float = 10.0,
                     resolve_hours: float = 24.0, gap: str = DEFAULT_GAP) -> pd.DataFrame:
     """One row per observation of ``family`` in ``period``: ``metric``, ``value`` (0/1), ``customer_id``, dimensions.
 
-    ``segments`` maps a column name to customer-level labels (a Series indexed by ``customer_id``: an RFM
-    segment, a behavioural cluster), attached to every row (``"unassigned"`` when missing);
-    ``customer_columns`` are attributes copied from the ``customers`` table (members also get their home
-    store as ``unit_id``).  See the module docstring for each family's outcome.
+    ``segments`` is a DataFrame of customer-level labels (``customer_id`` plus label columns: an RFM
+    segment, a behavioural cluster; :func:`cxlib.stats.segment_labels`), attached to every row
+    (``"unassigned"`` when missing); ``segment`` names segment columns copied from the ``customers`` table
+    (``customer_columns`` is its deprecated old name; members also get their home store as ``unit_id``).
+    See the module docstring for each family's outcome.
 
     >>> subs = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "start_date": pd.to_datetime(["2025-01-05"] * 3),
     ...                      "end_date": pd.to_datetime(["2025-11-02", None, "2025-08-01"])})
@@ -151,7 +166,7 @@ def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[st
         out = _support(tables["tickets"], start, end, sla_minutes, resolve_hours)
     else:
         out = _journeys(_journey_events(tables, start, end), start, end, gap=gap)
-    cols = [c for c in customer_columns if c not in out.columns]
+    cols = [c for c in segment_keys(segment) if c not in out.columns]
     if family == "churn" and "unit_id" not in out.columns and "customers" in tables:
         cust = tables["customers"]
         if "home_unit_id" in cust.columns:
@@ -161,8 +176,8 @@ def family_outcomes(data: Any, *, family: str, period: str, segments: Mapping[st
         cust = tables["customers"]
         _need(cust, "customers", ("customer_id", *cols))
         out = out.merge(cust[["customer_id", *cols]], on="customer_id", how="left")
-    for name, labels in (segments or {}).items():
-        out[name] = out["customer_id"].map(labels.astype(str)).fillna("unassigned")
+    if segments is not None:
+        out, _ = attach_segment_labels(out, segments, where="family_outcomes(segments=...)", stacklevel=6)
     return out.reset_index(drop=True)
 
 
@@ -199,7 +214,7 @@ def _share_rows(now: pd.DataFrame, before: pd.DataFrame | None, *, family: str, 
         t_now = m_now[tested]  # the selections per cell copy only the columns the test reads
         t_before = m_before[tested] if m_before is not None else None
         for dim, cell, mask in _cells(m_now, dims, include_overall and against != "rest"):
-            base = {"dimension": dim, "cell": cell, "family": family, "metric": metric, "kind": against,
+            base = {"segment_column": dim, "segment": cell, "family": family, "metric": metric, "kind": against,
                     "period": period, "reference": reference, "min_change": float(thresholds[metric])}
             a = t_now[mask]
             if against == "period":
@@ -216,10 +231,11 @@ def _share_rows(now: pd.DataFrame, before: pd.DataFrame | None, *, family: str, 
     return rows
 
 
+@renamed_arguments(dimensions="segment")
 def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = None, against: str = "period",
                      families: Sequence[str] = ("survey", "churn", "support", "journey"),
-                     dimensions: Sequence[str] = ("loyalty_tier", "region", "touchpoint", "channel"),
-                     segments: Mapping[str, pd.Series] | None = None,
+                     segment: Segment = ("loyalty_tier", "region", "touchpoint", "channel"),
+                     segments: Any = None,
                      min_change: Mapping[str, float] | None = None, padjust: PAdjust = "fdr_bh",
                      alpha: float = 0.05, min_n: int = 30, cluster: str | None = "customer_id",
                      sla_minutes: float = 10.0, resolve_hours: float = 24.0,
@@ -234,12 +250,14 @@ def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = 
     period, comparison_period, against
         As :func:`metric_alerts` (``"period"`` or ``"rest"``; targets are survey-only).
     families : sequence of {"survey", "churn", "support", "journey"}
-    dimensions : sequence of str
-        Cell columns; each family uses those its table has (customer attributes from ``customers`` and the
-        ``segments`` names are available to all; ``touchpoint``, ``channel``, ``unit_id`` where recorded).
-    segments : mapping of str to Series, optional
-        Customer-level segment labels indexed by ``customer_id`` (RFM segments, behavioural clusters):
-        add their names to ``dimensions`` to get one cell per segment.
+    segment : str or sequence of str
+        Cell columns (``dimensions`` is the deprecated old name); each family uses those its table has
+        (customer attributes from ``customers`` and the ``segments`` columns are available to all;
+        ``touchpoint``, ``channel``, ``unit_id`` where recorded).
+    segments : DataFrame, optional
+        Customer-level segment labels: ``customer_id`` plus one column per segmentation (RFM segments,
+        behavioural clusters; :func:`cxlib.stats.segment_labels`); add their names to ``segment`` to get one
+        cell per segment.
     min_change : mapping, optional
         Overrides of :data:`MIN_CHANGE_ALL` (NPS points; shares as fractions; CES points).
     padjust, alpha, min_n, cluster, include_overall
@@ -273,25 +291,28 @@ def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = 
     if against == "period" and not comparison_period:
         raise ParameterError("against='period' needs comparison_period= (e.g. '2025Q3').")
     tables = _tables(data)
+    dimensions = segment_keys(segment)
+    if segments is not None:  # checked (and old types converted) once for every family
+        segments = segment_labels(segments, where="dashboard_alerts(segments=...)", stacklevel=5)
     thresholds = {**MIN_CHANGE_ALL, **(min_change or {})}
     cust_cols = [d for d in dimensions if "customers" in tables and d in tables["customers"].columns
                  and d != "customer_id"]
     reference = str(comparison_period) if against == "period" else "rest"
     parts = []
     if "survey" in families:
-        responses = family_responses(tables, segments=segments, customer_columns=cust_cols)
+        responses = family_responses(tables, segments=segments, segment=cust_cols)
         dims = [d for d in dimensions if d in responses.columns]
         board = metric_alerts(responses, period=period, comparison_period=comparison_period, against=against,
-                              dimensions=dims, min_change={k: thresholds[k] for k in FAMILIES["survey"]},
+                              segment=dims, min_change={k: thresholds[k] for k in FAMILIES["survey"]},
                               padjust="none", alpha=alpha, min_n=min_n, cluster=cluster,
                               include_overall=include_overall)
         t = board.table.copy()
-        tested = t["p_value"].notna()
-        t.loc[tested, "method"] = t.loc[tested, "method"].str.replace(r"; no adjustment over \d+ tests$", "",
-                                                                      regex=True)
+        tested = t["p_value"].notna()  # may be none: "method" is then all NaN (float), with no .str accessor
+        t["method"] = t["method"].astype(object)
+        t.loc[tested, "method"] = [re.sub(r"; no adjustment over \d+ tests$", "", m) for m in t.loc[tested, "method"]]
         parts.append(t)
     for family in (f for f in families if f != "survey"):
-        kw = {"family": family, "segments": segments, "customer_columns": cust_cols, "sla_minutes": sla_minutes,
+        kw = {"family": family, "segments": segments, "segment": cust_cols, "sla_minutes": sla_minutes,
               "resolve_hours": resolve_hours, "gap": gap}
         now = family_outcomes(tables, period=period, **kw)
         before = family_outcomes(tables, period=comparison_period, **kw) if against == "period" else None
@@ -303,19 +324,23 @@ def dashboard_alerts(data: Any, *, period: str, comparison_period: str | None = 
     return _finish(table, padjust=padjust, alpha=alpha, against=against, period=str(period), reference=reference)
 
 
-def family_responses(tables: Any, *, segments: Mapping[str, pd.Series] | None = None,
-                     customer_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Survey responses with ``customer_columns`` from ``customers`` and the ``segments`` labels attached."""
+@renamed_arguments(customer_columns="segment")
+def family_responses(tables: Any, *, segments: Any = None, segment: Segment = None) -> pd.DataFrame:
+    """Survey responses with the ``segment`` columns of ``customers`` and the ``segments`` labels attached.
+
+    ``customer_columns`` is the deprecated old name of ``segment``.
+    """
     from .alerts import attach_segments
     responses = tables["survey_responses"]
     if "customers" in tables:
-        return attach_segments(responses, tables["customers"], columns=customer_columns, segments=segments)
-    out = responses.copy()
-    for name, labels in (segments or {}).items():
-        out[name] = out["customer_id"].map(labels.astype(str)).fillna("unassigned")
+        return attach_segments(responses, tables["customers"], segment=segment_keys(segment), segments=segments)
+    if segments is None:
+        return responses.copy()
+    out, _ = attach_segment_labels(responses, segments, where="family_responses(segments=...)", stacklevel=6)
     return out
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class DashboardFdr:
     """Monte Carlo operating characteristics of the alert rule on mixed-family dashboards."""

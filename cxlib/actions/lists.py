@@ -36,9 +36,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, check_choice
+from ..escape import csv_text
 from ..periods import Period, in_period
 from ..privacy import Redactor, pseudonymize_frame
+from ..stats import attach_segment_labels, segment_labels
 from ..voc.themes import DEFAULT_TAXONOMY, Taxonomy, tag_themes
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ LIST_SUMMARY_COLUMNS = ("list", "rows", "ids", "expected_value", "ci_lower", "ci
                         "assumption", "method")
 
 
+@displayable(tables=("frame",))
 @dataclass(frozen=True)
 class ActionList:
     """One CRM action list and the expected value of acting on it.
@@ -110,38 +114,27 @@ def apply_id_policy(frame: pd.DataFrame, ids: str) -> pd.DataFrame:
     return out.rename(columns={"customer_id": "customer_pseudonym"})
 
 
-#: Customer-level segment labels for the lists: column name -> Series indexed by ``customer_id``.
-Segments = Mapping[str, pd.Series]
+#: Customer-level segment labels for the lists: a DataFrame with ``customer_id`` and one column per segmentation
+#: (:func:`cxlib.stats.segment_labels`; a mapping of column name to Series still works for one release and warns).
+Segments = pd.DataFrame
 
 
 def add_segments(frame: pd.DataFrame, segments: Segments | None) -> pd.DataFrame:
     """``frame`` with one column per segment, right after ``customer_id`` (``"unassigned"`` without a label).
 
-    ``segments`` maps a column name to labels indexed by ``customer_id`` (an RFM segment, a behavioural
-    cluster; a DataFrame indexed by ``customer_id`` works too, one column per segment).
+    ``segments`` is a DataFrame with ``customer_id`` and one label column per segmentation (an RFM segment, a
+    behavioural cluster), one row per customer.
 
     >>> f = pd.DataFrame({"ticket_id": ["T1", "T2"], "customer_id": ["C1", "C2"]})
-    >>> add_segments(f, {"rfm_segment": pd.Series({"C1": "champions"})}).values.tolist()
+    >>> add_segments(f, pd.DataFrame({"customer_id": ["C1"], "rfm_segment": ["champions"]})).values.tolist()
     [['T1', 'C1', 'champions'], ['T2', 'C2', 'unassigned']]
     """
-    if not segments:
+    if segments is None or (isinstance(segments, Mapping) and not segments):
         return frame
     if "customer_id" not in frame.columns:
         raise DataContractError(f"Segments are joined by customer_id, which the list lacks; found "
                                 f"{list(frame.columns)}.", column="customer_id", rule="column present")
-    out = frame.copy()
-    names = []
-    for name, labels in segments.items():
-        if not isinstance(labels, pd.Series):
-            raise ParameterError(f"segments[{name!r}] must be a Series of labels indexed by customer_id; "
-                                 f"found {type(labels).__name__}.")
-        if labels.index.has_duplicates:
-            dup = labels.index[labels.index.duplicated()][:3].tolist()
-            raise DataContractError(f"segments[{name!r}] has several labels for customer ids {dup}; give one "
-                                    "label per customer.", column=str(name), rule="unique customer_id")
-        mapped = out["customer_id"].map(labels.astype(object))
-        out[name] = mapped.where(mapped.notna(), "unassigned").astype(str)
-        names.append(name)
+    out, names = attach_segment_labels(frame, segments, where="segments=", stacklevel=6)
     at = list(out.columns).index("customer_id") + 1
     rest = [c for c in out.columns if c not in names]
     return out[[*rest[:at], *names, *rest[at:]]]
@@ -167,8 +160,9 @@ def detractor_list(responses: pd.DataFrame, customers: pd.DataFrame, *, period: 
         Themes tagged in the comment (:data:`cxlib.voc.DEFAULT_TAXONOMY`).
     ids : {"pseudonymized", "real"}
         See the module docstring.
-    segments : mapping of str to Series, optional
-        Customer segments carried into the export (:func:`add_segments`), one column each after the customer.
+    segments : DataFrame, optional
+        Customer segments carried into the export (:func:`add_segments`): ``customer_id`` and one column
+        per segmentation, each placed after the customer.
 
     Returns
     -------
@@ -238,8 +232,8 @@ def sla_breach_list(tickets: pd.DataFrame, *, observation_end: Any, sla_hours: f
     sla_hours : float, default 72
         Resolution SLA in hours (three days).
     ids : {"pseudonymized", "real"}
-    segments : mapping of str to Series, optional
-        Customer segments carried into the export (:func:`add_segments`).
+    segments : DataFrame, optional
+        Customer segments carried into the export (``customer_id`` plus label columns, :func:`add_segments`).
 
     Returns
     -------
@@ -306,8 +300,9 @@ def churn_risk_list(data: Any, *, observation_end: Any = None, risk_horizon_days
         Keep the ``top`` members with the most value at stake.
     alpha : float
         Level of the delta-method interval of the expected value (parameter uncertainty of the CLV models).
-    segments : mapping of str to Series, optional
-        Customer segments carried into the export (:func:`add_segments`); the ranking is over all members.
+    segments : DataFrame, optional
+        Customer segments carried into the export (``customer_id`` plus label columns, :func:`add_segments`);
+        the ranking is over all members.
     stake : ValueAtStake, optional
         The pipeline's result, fitted once per report.
 
@@ -370,8 +365,8 @@ def build_action_lists(data: Any, *, period: str, observation_end: Any = None, i
                        ) -> dict[str, ActionList]:
     """The three action lists for a dataset and period (``observation_end`` defaults to the period's last day).
 
-    ``segments`` (column name -> labels indexed by ``customer_id``) puts each customer's segments into
-    all three CRM exports (:func:`add_segments`).  ``stake`` (:func:`cxlib.clv.value_at_stake_pipeline`)
+    ``segments`` (a DataFrame with ``customer_id`` and one label column per segmentation) puts each customer's
+    segments into all three CRM exports (:func:`add_segments`).  ``stake`` (:func:`cxlib.clv.value_at_stake_pipeline`)
     is the report's value at stake, reused by the churn-risk list (:func:`churn_risk_list`); without it the
     pipeline runs with ``risk_horizon_days`` (None: 90) and its other defaults.
 
@@ -381,6 +376,8 @@ def build_action_lists(data: Any, *, period: str, observation_end: Any = None, i
     end = (pd.Timestamp(observation_end) if observation_end is not None and str(observation_end) != ""
            else Period.parse(period).last_day)
     tables = getattr(data, "tables", data)
+    if segments is not None:  # checked (and an old type converted) once for the three lists
+        segments = segment_labels(segments, where="build_action_lists(segments=...)", stacklevel=4)
     return {
         "detractors": detractor_list(tables["survey_responses"], tables["customers"], period=period,
                                      recovery_rate=recovery_rate, ids=ids, segments=segments),
@@ -411,8 +408,10 @@ def write_action_lists(lists: Mapping[str, ActionList], out_dir: str | os.PathLi
 
     Every file is written to a temporary file in ``out_dir`` and renamed into place, so a reader never
     sees half a file and a failed run leaves the previous files intact.  Timestamps are written as ISO
-    8601 (UTC, naive), floats at full precision.  The manifest records per list the rows, id policy,
-    expected value with its assumption and method, and ``parameters``.
+    8601 (UTC, naive), floats at full precision.  Text cells are quoted, and a text starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so that a spreadsheet shows it
+    instead of running it as a formula (:func:`cxlib.escape.csv_text`, OWASP's advice).  The manifest
+    records per list the rows, id policy, expected value with its assumption and method, and ``parameters``.
 
     Returns the paths written (CSV files, then the manifest).
     """
@@ -421,7 +420,8 @@ def write_action_lists(lists: Mapping[str, ActionList], out_dir: str | os.PathLi
     paths = []
     for name, item in lists.items():
         path = out / f"{name}.csv"
-        _atomic_write(path, item.frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"))
+        # neutralised against formula injection, text quoted (cxlib.escape.csv_text: OWASP's advice)
+        _atomic_write(path, csv_text(item.frame, date_format="%Y-%m-%dT%H:%M:%S"))
         paths.append(path)
     summary = pd.concat([i.to_frame() for i in lists.values()], ignore_index=True) if lists else pd.DataFrame()
     manifest = {"lists": json.loads(summary.to_json(orient="records")), "parameters": dict(parameters or {}),

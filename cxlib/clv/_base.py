@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .._deprecation import renamed_attribute
+from ..display import displayable
 from ..errors import ConvergenceError, NotFittedError, ParameterError, check_choice
 from ..stats import check_alpha, z_value
 
@@ -69,6 +71,15 @@ def compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.nda
     return [c[new] for c in srt], counts, inverse
 
 
+def model_fields(model: MLEFitter) -> dict[str, Any]:
+    """What a model's display shows above its :attr:`~MLEFitter.summary` (parameters with intervals)."""
+    fitted = model.params_ is not None
+    return {"fitted": fitted or model.segments_ is not None, "alpha": model.alpha,
+            **({"n": model.n_, "log_likelihood": model.log_likelihood_} if fitted else {}),
+            **({"segment": model.segment_, "segments": len(model.segments_)} if model.segments_ is not None else {})}
+
+
+@displayable(tables=("summary",), fields=model_fields)
 class MLEFitter:
     """Base class: log-parameter BFGS, Hessian standard errors and the summary table.
 
@@ -88,22 +99,25 @@ class MLEFitter:
         self.params_: pd.Series | None = None
         self.segments_: dict[Any, MLEFitter] | None = None
         self.params_by_segment_: pd.DataFrame | None = None
-        self.segment_col_: str | None = None
+        self.segment_: str | None = None
 
     # ------------------------------------------------------------------ by segment
-    def _fit_segments(self, data: pd.DataFrame, segment_col: str, fit_kwargs: dict[str, Any]) -> MLEFitter:
-        """Fit one model of this class per level of ``segment_col`` (each on that segment's rows only).
+    segment_col_ = renamed_attribute("segment_col_", "segment_")
+
+    def _fit_segments(self, data: pd.DataFrame, segment: str, fit_kwargs: dict[str, Any]) -> MLEFitter:
+        """Fit one model of this class per level of column ``segment`` (each on that segment's rows only).
 
         Sets ``segments_`` (level -> fitted model), ``params_by_segment_`` (one row per segment and parameter:
-        ``segment`` then the :attr:`summary` columns) and ``segment_col_``; ``params_`` stays ``None``.
+        ``segment`` then the :attr:`summary` columns) and ``segment_`` (the column; ``segment_col_`` is its
+        deprecated old name); ``params_`` stays ``None``.
         """
         if not isinstance(data, pd.DataFrame):
             raise ParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
-        if segment_col not in data.columns:
-            raise ParameterError(f"segment_col={segment_col!r} is not a column of data; it has {list(data.columns)}.")
-        labels = data[segment_col]
+        if segment not in data.columns:
+            raise ParameterError(f"segment={segment!r} is not a column of data; it has {list(data.columns)}.")
+        labels = data[segment]
         if labels.isna().any():
-            raise ParameterError(f"{int(labels.isna().sum())} row(s) have no {segment_col!r} label; fill them "
+            raise ParameterError(f"{int(labels.isna().sum())} row(s) have no {segment!r} label; fill them "
                                  "(e.g. 'unassigned') or drop them before fitting by segment.")
         levels = list(pd.unique(labels))
         try:
@@ -120,13 +134,13 @@ class MLEFitter:
             try:
                 model.fit(sub, **fit_kwargs)
             except (ParameterError, ConvergenceError) as exc:
-                raise type(exc)(f"{type(self).__name__}: segment {segment_col}={level!r} ({len(sub)} rows) could not "
+                raise type(exc)(f"{type(self).__name__}: segment {segment}={level!r} ({len(sub)} rows) could not "
                                 f"be fitted: {exc}\n(A segment too small to fit: merge it into a larger one or drop "
                                 "it.)") from exc
             models[level] = model
         self.params_ = None
         self.segments_ = models
-        self.segment_col_ = segment_col
+        self.segment_ = segment
         self.params_by_segment_ = pd.concat(
             [m.summary.assign(segment=level) for level, m in models.items()], ignore_index=True
         )[["segment", *SUMMARY_COLUMNS]]
@@ -138,13 +152,13 @@ class MLEFitter:
     def predict_by_segment(self, method: str, data: pd.DataFrame, **kwargs: Any) -> pd.Series:
         """Call ``method`` (e.g. ``"predict_alive"``) of each segment's model on that segment's rows of ``data``.
 
-        Needs a model fitted with ``segment_col=``; ``data`` must carry the same column.  Returns one value per
+        Needs a model fitted with ``segment=``; ``data`` must carry the same column.  Returns one value per
         row of ``data``, in its order.
         """
         if self.segments_ is None:
             raise NotFittedError(f"This {type(self).__name__} was not fitted by segment: call "
-                                 ".fit(data, segment_col=...) first.")
-        col = self.segment_col_
+                                 ".fit(data, segment=...) first.")
+        col = self.segment_
         if col not in data.columns:
             raise ParameterError(f"data lacks the segment column {col!r} the model was fitted by.")
         unknown = sorted(map(str, set(data[col].dropna()) - set(self.segments_)))
@@ -198,7 +212,7 @@ class MLEFitter:
         p = np.exp(res.x)
         cov = cov_log * np.outer(p, p)
         names = list(self._param_names)
-        self.segments_ = self.params_by_segment_ = self.segment_col_ = None
+        self.segments_ = self.params_by_segment_ = self.segment_ = None
         self._logp = res.x
         self._cov_log = cov_log
         self.params_ = pd.Series(p, index=names, name="estimate")
@@ -258,7 +272,7 @@ class MLEFitter:
     # ------------------------------------------------------------------ results
     def _check_fitted(self) -> pd.Series:
         if self.params_ is None and self.segments_ is not None:
-            raise NotFittedError(f"This {type(self).__name__} was fitted one model per {self.segment_col_!r}: use "
+            raise NotFittedError(f"This {type(self).__name__} was fitted one model per {self.segment_!r}: use "
                                  ".segments_[level], .params_by_segment_ or .predict_by_segment(method, data).")
         if self.params_ is None:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call .fit(data) first.")
@@ -280,7 +294,7 @@ class MLEFitter:
     def summary(self) -> pd.DataFrame:
         """One row per parameter: ``param, estimate, se, ci_lower, ci_upper, ci_level, n, method``.
 
-        Fitted with ``segment_col=``: :attr:`params_by_segment_` (the same with a leading ``segment`` column).
+        Fitted with ``segment=``: :attr:`params_by_segment_` (the same with a leading ``segment`` column).
         """
         if self.params_ is None and self.params_by_segment_ is not None:
             return self.params_by_segment_
@@ -291,14 +305,6 @@ class MLEFitter:
             "ci_lower": ci["ci_lower"].to_numpy(), "ci_upper": ci["ci_upper"].to_numpy(),
             "ci_level": 1 - self.alpha, "n": self.n_, "method": self._method,
         }, columns=list(SUMMARY_COLUMNS))
-
-    def __repr__(self) -> str:
-        if self.params_ is None and self.segments_ is not None:
-            return f"<{type(self).__name__}: one model per {self.segment_col_} ({len(self.segments_)} segments)>"
-        if self.params_ is None:
-            return f"<{type(self).__name__}: not fitted>"
-        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return f"<{type(self).__name__}: fitted on {self.n_:g} rows, {ps}, log-likelihood={self.log_likelihood_:.2f}>"
 
 
 def frame_columns(data: pd.DataFrame, cols: dict[str, str]) -> dict[str, np.ndarray]:

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._deprecation import renamed_arguments
 from ..errors import ParameterError
 from ._base import MLEFitter, check_rfm, compressed_histories, frame_columns
 from .value import discounted_purchases
@@ -63,20 +64,22 @@ class BetaGeo(MLEFitter):
     _param_names = ("r", "alpha", "a", "b")
     _method = "BG/NBD maximum likelihood"
 
+    @renamed_arguments(segment_col="segment")
     def fit(self, data: pd.DataFrame, *, frequency_col: str = "frequency", recency_col: str = "recency",
             T_col: str = "T", weights_col: str | None = None, time_unit: str | None = None,
-            initial_params: dict[str, float] | None = None, segment_col: str | None = None) -> BetaGeo:
+            initial_params: dict[str, float] | None = None, segment: str | None = None) -> BetaGeo:
         """Fit by maximum likelihood to one row per customer (e.g. :func:`rfm_summary`).
 
         ``weights_col`` gives the number of customers each row stands for;
         identical histories are compressed automatically anyway.
         ``time_unit`` defaults to ``data.attrs['time_unit']``.
-        ``segment_col`` fits one model per level of that column, each on its own rows only: the fitted
+        ``segment`` (a column; ``segment_col`` is its deprecated old name) fits one model per level of that
+        column, each on its own rows only: the fitted
         models are in ``segments_``, their parameters in the tidy ``params_by_segment_`` (and ``summary``),
         and ``predict_by_segment(method, data)`` scores each row with its segment's model.
         """
-        if segment_col is not None:
-            return self._fit_segments(data, segment_col, dict(
+        if segment is not None:
+            return self._fit_segments(data, segment, dict(
                 frequency_col=frequency_col, recency_col=recency_col, T_col=T_col, weights_col=weights_col,
                 time_unit=time_unit, initial_params=initial_params))
         (x, tx, T), w, rate = compressed_histories(

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, check_choice
 from ._base import TIME_UNITS
 
@@ -38,6 +39,7 @@ def _frame(data: dict, columns) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(columns))
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class CalibrationHoldout:
     """Expected vs actual holdout purchases by number of calibration repeat purchases.
@@ -139,6 +141,7 @@ def calibration_holdout(model, data: pd.DataFrame, *, max_frequency: int = 7,
                               method=f"{type(model).__name__} conditional expectation")
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class Tracking:
     """Actual vs expected cumulative repeat purchases of a cohort on a regular time grid.
@@ -259,6 +262,7 @@ def tracking(model, transactions: pd.DataFrame, *, calibration_end, observation_
                     method=f"{type(model).__name__} new-customer expectation summed over acquisition days")
 
 
+@displayable()
 @dataclass(frozen=True)
 class FrequencyRecencyGrid:
     """A model quantity over a grid of (frequency, recency) histories at a fixed T.

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import renamed_arguments
 from ..errors import ParameterError
 from ._base import MLEFitter, compress, frame_columns
 
@@ -53,20 +54,22 @@ class GammaGamma(MLEFitter):
     _param_names = ("p", "q", "gamma")
     _method = "Gamma-Gamma maximum likelihood"
 
+    @renamed_arguments(segment_col="segment")
     def fit(self, data: pd.DataFrame, *, frequency_col: str = "frequency", monetary_col: str = "monetary_value",
             weights_col: str | None = None, initial_params: dict[str, float] | None = None,
-            segment_col: str | None = None) -> GammaGamma:
+            segment: str | None = None) -> GammaGamma:
         """Fit on repeat buyers; rows with ``frequency == 0`` must be removed by the caller.
 
         Raises ``ParameterError`` if any row has frequency 0 or a non-positive
         mean spend (use :func:`cxlib.clv.rfm.repeat_buyers`).
 
-        ``segment_col`` fits one model per level of that column, each on its own rows only: the fitted
+        ``segment`` (a column; ``segment_col`` is its deprecated old name) fits one model per level of that
+        column, each on its own rows only: the fitted
         models are in ``segments_``, their parameters in the tidy ``params_by_segment_`` (and ``summary``),
         and ``predict_by_segment(method, data)`` scores each row with its segment's model.
         """
-        if segment_col is not None:
-            return self._fit_segments(data, segment_col, dict(
+        if segment is not None:
+            return self._fit_segments(data, segment, dict(
                 frequency_col=frequency_col, monetary_col=monetary_col, weights_col=weights_col,
                 initial_params=initial_params))
         self._cols = dict(frequency=frequency_col, monetary=monetary_col)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError
 from ..survival.churn import DEFAULT_COX_COVARIATES, ChurnModel, fit_churn_model
 from .bgnbd import BetaGeo
@@ -28,6 +29,7 @@ from .stake import ClvSample, customer_clv, stake_interval, value_at_stake
 __all__ = ["StakeParameters", "ClvModels", "ValueAtStake", "fit_clv_models", "value_at_stake_pipeline"]
 
 
+@displayable()
 @dataclass(frozen=True)
 class StakeParameters:
     """The one set of parameters of the value-at-stake pipeline.
@@ -98,6 +100,9 @@ class StakeParameters:
         return out
 
 
+@displayable(tables={"BG/NBD": lambda m: m.bg.summary, "Gamma-Gamma": lambda m: m.gg.summary},
+             fields=lambda m: {"customers": len(m.rfm), "repeat_buyers": len(repeat_buyers(m.rfm)),
+                               "calibration_end": m.rfm.attrs.get("calibration_end")})
 @dataclass(frozen=True, repr=False)
 class ClvModels:
     """Purchase and spend models fitted on the histories of one window.
@@ -116,10 +121,6 @@ class ClvModels:
     bg: BetaGeo
     gg: GammaGamma
 
-    def __repr__(self) -> str:
-        return (f"ClvModels(customers={len(self.rfm)}, repeat_buyers={len(repeat_buyers(self.rfm))}, "
-                f"calibration_end={self.rfm.attrs.get('calibration_end')})")
-
 
 def fit_clv_models(transactions: pd.DataFrame, *, observation_end: Any, calibration_end: Any = None,
                    alpha: float = 0.05) -> ClvModels:
@@ -135,6 +136,10 @@ def fit_clv_models(transactions: pd.DataFrame, *, observation_end: Any, calibrat
     return ClvModels(rfm=rfm, bg=BetaGeo(alpha=alpha).fit(rfm), gg=GammaGamma(alpha=alpha).fit(repeat_buyers(rfm)))
 
 
+@displayable(fields=lambda v: {
+    "observation_end": v.parameters.observation_end, "customers": len(v.sample.clv),
+    "active_members": len(v.stake), "total": v.total[0], "ci_lower": v.total[2], "ci_upper": v.total[3],
+    "ci_level": 1 - v.parameters.alpha})
 @dataclass(frozen=True, repr=False)
 class ValueAtStake:
     """Customer lifetime value, churn risk and value at stake of one report, with the parameters used.
@@ -174,12 +179,6 @@ class ValueAtStake:
         p = self.stake.set_index("customer_id")["churn_probability"]
         p = p.reindex(pd.Index(list(customer_ids), dtype=object)).dropna()
         return stake_interval(self.sample, p, alpha=self.parameters.alpha if alpha is None else alpha)
-
-    def __repr__(self) -> str:
-        p = self.parameters
-        return (f"ValueAtStake(observation_end={p.observation_end.date()}, customers={len(self.sample.clv)}, "
-                f"active_members={len(self.stake)}, total={self.total[0]:.6g}, "
-                f"ci=({self.total[2]:.6g}, {self.total[3]:.6g}), ci_level={1 - p.alpha:g})")
 
 
 def value_at_stake_pipeline(data: Any, parameters: StakeParameters) -> ValueAtStake:

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import renamed_arguments
 from ..errors import ParameterError
 from ._base import MLEFitter, frame_columns
 
@@ -47,17 +48,19 @@ class ShiftedBetaGeometric(MLEFitter):
     _param_names = ("alpha", "beta")
     _method = "shifted-beta-geometric maximum likelihood"
 
+    @renamed_arguments(segment_col="segment")
     def fit(self, data: pd.DataFrame, *, period_col: str = "period", alive_col: str = "alive",
             cohort_col: str | None = None, initial_params: dict[str, float] | None = None,
-            segment_col: str | None = None) -> ShiftedBetaGeometric:
+            segment: str | None = None) -> ShiftedBetaGeometric:
         """Fit on active counts by period (0, 1, ..., n within each cohort; several cohorts share the parameters).
 
-        ``segment_col`` fits one model per level of that column, each on its own rows only: the fitted
+        ``segment`` (a column; ``segment_col`` is its deprecated old name) fits one model per level of that
+        column, each on its own rows only: the fitted
         models are in ``segments_``, their parameters in the tidy ``params_by_segment_`` (and ``summary``),
         and ``predict_by_segment(method, data)`` scores each row with its segment's model.
         """
-        if segment_col is not None:
-            return self._fit_segments(data, segment_col, dict(
+        if segment is not None:
+            return self._fit_segments(data, segment, dict(
                 period_col=period_col, alive_col=alive_col, cohort_col=cohort_col, initial_params=initial_params))
         cols = dict(period=period_col, alive=alive_col)
         c = frame_columns(data, cols)

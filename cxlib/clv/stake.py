@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import ParameterError
 from ..stats import z_value
 from .bgnbd import BetaGeo
@@ -26,6 +27,7 @@ STAKE_COLUMNS = ("customer_id", "churn_probability", "clv", "value_at_stake")
 _DELTA_STEP = 1e-4
 
 
+@displayable()
 @dataclass(frozen=True)
 class ClvSample:
     """Per-customer CLV with what the delta method needs: its derivatives with respect to the log parameters.

@@ -432,11 +432,12 @@ def connect(data: Any = None, *, engine: EngineName | None = None, spark: Any = 
         return backend
     files = getattr(data, "files", None)
     if files is not None:  # cxlib.data.Dataset
+        in_place = getattr(data, "reads_in_place", lambda table: True)
         for table, path in files.items():
             if tables is None or table in tables:
-                if Path(path).suffix == ".csv":
-                    raise DataContractError(f"{path} is CSV; the engines read Parquet only.", table=table,
-                                            rule="parquet file")
+                if not in_place(table):
+                    backend.register_frame(table, data.frame(table))  # CSV or mapped columns: the typed frame
+                    continue
                 backend.register_parquet(table, Path(path))
         return backend
     text = str(data)

@@ -14,7 +14,9 @@ comparison table:
 - :func:`structural_counterfactual` (``structural.py``): CausalImpact-style
   structural time-series counterfactual;
 - :func:`synthetic_control` (``synthetic_control.py``): one treated unit,
-  placebo-in-space inference;
+  placebo-in-space inference, leave-one-out donors; its donor weights
+  (outcome matching, or predictors with the nested V/W optimisation of
+  Abadie, Diamond & Hainmueller 2010) in ``donor_weights.py``;
 - :func:`verdict` (``verdict.py``): the plain-language sentence per metric.
 
 Importing this package has no side effects.

@@ -10,6 +10,7 @@ are a second result kind, :class:`EventStudyResult`, with the columns of
 """
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -20,7 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..display import displayable
 from ..errors import CxWarning, DataContractError, ParameterError
+from ..periods import COLUMN_FORMATS, parse_period_column
 from ..stats import t_value
 
 Design = Literal["naive", "did_2x2", "twfe", "staggered", "its", "structural", "synthetic_control"]
@@ -46,6 +49,7 @@ class PreTrendWarning(CxWarning):
     """
 
 
+@displayable()
 @dataclass(frozen=True, kw_only=True)
 class EffectResult:
     """One program-effect estimate with its uncertainty, sample sizes and method.
@@ -151,6 +155,7 @@ class EffectResult:
                 f"{self.n_treated} treated; {self.method})")
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True, kw_only=True)
 class EventStudyResult:
     """Effects by event time ``e = t - g`` (periods since the program start) with a pre-trend test.
@@ -295,6 +300,108 @@ def period_index(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return levels, np.searchsorted(levels, times.to_numpy())
 
 
+def is_text_column(values: pd.Series) -> bool:
+    """Whether a column holds text labels (object or string dtype with at least one ``str`` value)."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        return False
+    return bool(values.map(lambda v: isinstance(v, str)).any())
+
+
+def ordered_times(data: pd.DataFrame, time: str, *, what: str) -> pd.Series:
+    """The time column in values that sort in time order.
+
+    Text labels (``"Q1-1999"``, ``"10/2001"``, ``"2001-10"``...) would sort as text, which is not
+    time order (``"10/2001" < "2/2001"``), so they are read as periods by
+    :func:`cxlib.periods.parse_period_column` and replaced by each period's first day; other
+    labels are refused with the column's name and examples.  Numbers, dates and other sortable
+    types are returned as they are.
+
+    >>> ordered_times(pd.DataFrame({"t": ["Q2-1999", "Q1-2000"]}), "t", what="f()").dt.year.tolist()
+    [1999, 2000]
+    """
+    values = data[time]
+    if not is_text_column(values):
+        return values
+    try:
+        parsed = parse_period_column(values, column=time)
+    except DataContractError as exc:
+        raise DataContractError(f"{what}: the time column {time!r} holds text, which sorts as text and not in "
+                                f"time order. {exc}", column=time, rule="period labels") from exc
+    if parsed.isna().any():
+        raise DataContractError(f"{what}: the time column {time!r} has {int(parsed.isna().sum())} missing value(s).",
+                                column=time, rule="time present", rows=data.loc[parsed.isna()].head(5))
+    return parsed
+
+
+def ordered_time_value(value, *, text: bool, name: str, what: str):
+    """A period given in a call (program start, predictor periods) in the terms of :func:`ordered_times`.
+
+    Unchanged unless the time column held text (``text``); then a label is read as its period's
+    first day (an int such as 1999 as the label ``"1999"``) and a date is taken as it is, both as a
+    ``numpy.datetime64`` (which, unlike a ``Timestamp``, ``numpy.searchsorted`` compares with the times).
+    """
+    if not text or value is None or (not isinstance(value, str) and pd.isna(value)):
+        return value
+    if isinstance(value, (pd.Timestamp, np.datetime64, datetime.date)):  # datetime.datetime is a date too
+        return pd.Timestamp(value).to_datetime64()
+    label = str(value) if isinstance(value, (int, np.integer)) else value
+    try:
+        return parse_period_column(pd.Series([label], dtype=object), column=name).iloc[0].to_datetime64()
+    except DataContractError as exc:
+        raise ParameterError(f"{what}: {name}={value!r} is not a period like the labels of the time column; "
+                             f"expected {COLUMN_FORMATS}.") from exc
+
+
+def first_treated_from_indicator(data: pd.DataFrame, *, unit: str, times: pd.Series, treated: str,
+                                 what: str) -> pd.Series:
+    """Each row's unit's first period with ``treated == 1`` (missing for units never treated).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy panel with a 0/1 (or boolean) treatment indicator column ``treated``.
+    unit : str
+        Unit column.
+    times : pandas.Series
+        The time values in time order (:func:`ordered_times`), aligned with ``data``.
+    treated, what : str
+        Indicator column; caller, for messages.
+
+    Raises
+    ------
+    DataContractError
+        Values other than 0 and 1 (or missing), or an indicator that switches off again within a
+        unit: the designs assume a program that stays on once started (staggered adoption).
+
+    >>> panel = pd.DataFrame({"u": ["a", "a", "b", "b"], "t": [2, 1, 1, 2], "d": [1, 0, 0, 0]})
+    >>> first_treated_from_indicator(panel, unit="u", times=panel["t"], treated="d", what="f()").tolist()
+    [2.0, 2.0, nan, nan]
+    """
+    d = pd.to_numeric(data[treated].astype(object).map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else v),
+                      errors="coerce")
+    bad = ~d.isin([0.0, 1.0])
+    if bad.any():
+        raise DataContractError(
+            f"{what}: the treatment indicator {treated!r} must be 0 or 1 in every row; {int(bad.sum())} row(s) "
+            f"hold other or missing values such as {data.loc[bad, treated].head(3).tolist()}.",
+            column=treated, rule="0/1 indicator", rows=data.loc[bad].head(5))
+    frame = pd.DataFrame({"unit": data[unit].to_numpy(), "time": times.to_numpy(), "d": d.to_numpy()},
+                         index=data.index).sort_values(["unit", "time"], kind="stable")
+    off = (frame["d"].diff() < 0) & frame["unit"].eq(frame["unit"].shift())
+    if off.any():
+        first = frame.loc[off].iloc[0]
+        was_on = frame.loc[(frame["unit"] == first["unit"]) & (frame["time"] < first["time"]) & (frame["d"] == 1),
+                           "time"].iloc[-1]
+        raise DataContractError(
+            f"{what}: the treatment indicator {treated!r} switches off again in {int(off.sum())} unit-period(s), "
+            f"e.g. {unit} {first['unit']!r}: 1 in {was_on}, 0 in {first['time']}. The designs assume a program "
+            "that stays on once started (staggered adoption). Keep only the periods up to the end of the "
+            "program, or give each unit's first treated period as first_treated=... if the switch-off is an "
+            "error in the data.", column=treated, rule="indicator stays on")
+    starts = frame.loc[frame["d"] == 1].groupby("unit")["time"].min()
+    return pd.Series(data[unit].map(starts).to_numpy(), index=data.index, name="first_treated")
+
+
 def first_treated_index(data: pd.DataFrame, *, unit: str, first_treated: str, levels: np.ndarray,
                         what: str) -> pd.Series:
     """Per unit, the index (into ``levels``) of its first treated period; ``inf`` for never treated.
@@ -334,7 +441,12 @@ def prepare_panel(data: pd.DataFrame, outcome: str, unit: str, time: str, first_
         raise ParameterError(f"{what}: more than one row per ({unit}, {time}); aggregate to one row per unit "
                              f"and period first (see cxlib.evaluation.build_panel). Examples:\n{dup}")
     y = numeric_outcome(data, outcome, what=what)
-    levels, t_idx = period_index(data[time])
+    text = is_text_column(data[time])
+    times = ordered_times(data, time, what=what)
+    levels, t_idx = period_index(times)
+    if text and is_text_column(data[first_treated]):  # text periods: read both alike
+        data = data.assign(**{first_treated: data[first_treated].map(
+            lambda v: ordered_time_value(v, text=True, name=first_treated, what=what))})
     g_unit = first_treated_index(data, unit=unit, first_treated=first_treated, levels=levels, what=what)
     units, u_idx = np.unique(data[unit].to_numpy(), return_inverse=True)
     g = g_unit.reindex(units).to_numpy(dtype=float)[u_idx]

@@ -18,8 +18,8 @@ import statsmodels.api as sm
 
 from ..errors import ConvergenceError, ParameterError, SmallSampleWarning, check_choice
 from ..stats import check_alpha
-from ._result import (EffectResult, Scale, log_outcome, log_scale_fields, prepare_panel, relative_effect,
-                      wald_inference)
+from ._result import (EffectResult, Scale, first_treated_from_indicator, log_outcome, log_scale_fields,
+                      ordered_times, prepare_panel, relative_effect, require_columns, wald_inference)
 
 __all__ = ["before_after", "did", "DidDesign"]
 
@@ -100,8 +100,8 @@ def _warn_clusters(n_treated: int, n_control: int, what: str) -> None:
             SmallSampleWarning, stacklevel=3)
 
 
-def did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated: str,
-        design: DidDesign = "twfe", scale: Scale = "level", alpha: float = 0.05,
+def did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated: str | None = None,
+        treated: str | None = None, design: DidDesign = "twfe", scale: Scale = "level", alpha: float = 0.05,
         metric: str | None = None) -> EffectResult:
     """Difference-in-differences: the 2x2 comparison or two-way fixed effects (TWFE).
 
@@ -110,11 +110,20 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated
     data : pandas.DataFrame
         Tidy panel, one row per unit and period.
     outcome, unit, time : str
-        Columns of the metric, the unit (store) and the period (any sortable type).
-    first_treated : str
+        Columns of the metric, the unit (store) and the period: numbers, dates, or text period
+        labels (``"Q1-1999"``, ``"1999Q1"``, ``"10/2001"``, ``"2001-10"``...), which are read as
+        periods (:func:`cxlib.periods.parse_period_column`) because text does not sort in time
+        order; other text is refused.
+    first_treated : str, optional
         Column with the unit's first treated period (same type as ``time``);
         missing for never-treated units.  A value after the last period means
         "not treated within the window".
+    treated : str, optional
+        Instead of ``first_treated``: a 0/1 (or boolean) column, 1 in the periods a unit is under
+        the program.  Each unit's first treated period is derived as its first period with
+        ``treated == 1`` (and the method text says so); an indicator that switches off again is
+        refused, because these designs assume the program stays on once started.  Give exactly
+        one of ``first_treated`` and ``treated``.
     design : {"twfe", "2x2"}
         ``"2x2"``: treated versus control group, before versus after the
         (single, common) program start; ``"twfe"`` (default): unit and period
@@ -139,9 +148,11 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated
     Raises
     ------
     DataContractError
-        Missing columns, missing outcomes, a first-treated period that varies within a unit.
+        Missing columns, missing outcomes, a first-treated period that varies within a unit, text
+        periods in no known format, a ``treated`` indicator that is not 0/1 or switches off again.
     ParameterError
-        Duplicated unit-periods; ``"2x2"`` with several rollout dates or without control units.
+        Duplicated unit-periods; ``"2x2"`` with several rollout dates or without control units;
+        both or neither of ``first_treated`` and ``treated``.
 
     Warns
     -----
@@ -178,11 +189,26 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated
     >>> res = did(panel, outcome="y", unit="unit", time="period", first_treated="first_treated")
     >>> res.design, res.n_units, res.ci_lower < truth["att"] < res.ci_upper
     ('twfe', 40, True)
+    >>> by_indicator = did(panel, outcome="y", unit="unit", time="period", treated="treated")
+    >>> by_indicator.estimate == res.estimate, "derived from the 0/1 indicator" in by_indicator.method
+    (True, True)
     """
     design = check_choice("design", design, ["twfe", "2x2"])
     scale = check_choice("scale", scale, ["level", "log"])
     alpha = check_alpha(alpha)
     what = f"did(design={design!r})"
+    derived = ""
+    if (first_treated is None) == (treated is None):
+        raise ParameterError(f"{what}: give exactly one of first_treated= (each unit's first treated period) and "
+                             f"treated= (a 0/1 treatment indicator); got first_treated={first_treated!r}, "
+                             f"treated={treated!r}.")
+    if treated is not None:
+        require_columns(data, {"unit": unit, "time": time, "treated": treated}, what=what)
+        first_treated = "_first_treated_from_indicator"
+        data = data.assign(**{first_treated: first_treated_from_indicator(
+            data, unit=unit, times=ordered_times(data, time, what=what), treated=treated, what=what)})
+        derived = (f"; first treated period derived from the 0/1 indicator {treated!r} (each unit's first period "
+                   "with treated == 1)")
     y, t_idx, u_idx, g, levels, units = prepare_panel(data, outcome, unit, time, first_treated, what)
     y_fit = log_outcome(y, outcome, what) if scale == "log" else y
     ever = np.isfinite(g)
@@ -214,7 +240,7 @@ def did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated
         fit.update(log_scale_fields(fit["estimate"], fit["se"], fit["dof"], alpha,
                                     float(y[d > 0.5].mean())))
         label += " on log(outcome), relative effect exp(tau) - 1"
-    method = f"{label}; CR1 cluster-robust SE by {unit} ({n_units} clusters), t({n_units - 1})"
+    method = f"{label}; CR1 cluster-robust SE by {unit} ({n_units} clusters), t({n_units - 1}){derived}"
     return EffectResult(
         metric=metric or outcome, design="did_2x2" if design == "2x2" else "twfe",
         estimate=fit["estimate"], se=fit["se"], ci_lower=fit["ci_lower"], ci_upper=fit["ci_upper"],

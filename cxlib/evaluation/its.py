@@ -16,7 +16,8 @@ import statsmodels.api as sm
 
 from ..errors import ParameterError, SmallSampleWarning
 from ..stats import check_alpha, t_value
-from ._result import EffectResult, numeric_outcome, require_columns, wald_inference
+from ._result import (EffectResult, is_text_column, numeric_outcome, ordered_time_value, ordered_times,
+                      require_columns, wald_inference)
 
 __all__ = ["its", "ITS_COEFFICIENT_COLUMNS"]
 
@@ -51,9 +52,11 @@ def its(data: pd.DataFrame, *, outcome: str, time: str, intervention_start, seas
     data : pandas.DataFrame
         One row per period of a single, regularly spaced series.
     outcome, time : str
-        Columns of the metric and the period (sortable).
+        Columns of the metric and the period (sortable: numbers, dates, or text period labels such as
+        ``"Q1-1999"`` or ``"10/2001"``, read as periods by :func:`cxlib.periods.parse_period_column`;
+        other text is refused because it would sort as text).
     intervention_start : object
-        First period of the program (same type as ``time``).
+        First period of the program (same type as ``time``, or a label when ``time`` holds labels).
     seasonal_period : int, optional
         Periods per seasonal cycle (12 for months, 52 for weeks); None = no seasonality.
     fourier_order : int, optional
@@ -116,11 +119,16 @@ def its(data: pd.DataFrame, *, outcome: str, time: str, intervention_start, seas
     alpha = check_alpha(alpha)
     what = "its()"
     require_columns(data, {"outcome": outcome, "time": time}, what=what)
-    if data[time].duplicated().any():
+    text = is_text_column(data[time])
+    frame = data.assign(**{time: ordered_times(data, time, what=what)})
+    intervention_start = ordered_time_value(intervention_start, text=text, name="intervention_start", what=what)
+    if frame[time].duplicated().any():
         raise ParameterError(f"{what}: {time!r} has repeated values; give one row per period (a single series).")
-    frame = data.sort_values(time)
+    frame = frame.sort_values(time)
     y = numeric_outcome(frame, outcome, what=what)
     times = frame[time].to_numpy()
+    if np.issubdtype(times.dtype, np.datetime64):  # numpy cannot order a Timestamp among datetime64 values
+        intervention_start = pd.Timestamp(intervention_start).to_datetime64()
     start = int(np.searchsorted(times, intervention_start, side="left"))
     n = len(y)
     if start < 3 or start >= n:

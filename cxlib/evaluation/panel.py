@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, check_choice
 
 __all__ = ["build_panel", "segment_data", "first_full_period", "PANEL_METRICS", "PANEL_COLUMNS", "PANEL_FREQUENCIES",
@@ -29,6 +30,7 @@ PANEL_FREQUENCIES = tuple(_FREQ)
 PANEL_COLUMNS = ("unit_id", "period", "metric", "value", "numerator", "denominator", "first_treated", "treated")
 
 
+@displayable()
 @dataclass(frozen=True)
 class PanelMetric:
     """How one metric is aggregated by store and period."""

@@ -18,7 +18,7 @@ from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from ..errors import ConvergenceError, ParameterError, SmallSampleWarning
 from ..stats import check_alpha
-from ._result import EffectResult, numeric_outcome, require_columns
+from ._result import EffectResult, is_text_column, numeric_outcome, ordered_time_value, ordered_times, require_columns
 
 __all__ = ["structural_counterfactual", "SERIES_COLUMNS", "SUMMARY_COLUMNS"]
 
@@ -41,9 +41,10 @@ def structural_counterfactual(data: pd.DataFrame, *, outcome: str, time: str, in
         control series as extra columns (for example the control stores' mean),
         which must be unaffected by the program.
     outcome, time : str
-        Columns of the metric and the period.
+        Columns of the metric and the period (numbers, dates, or text period labels such as
+        ``"Q1-1999"``, read as periods by :func:`cxlib.periods.parse_period_column`).
     intervention_start : object
-        First period of the program (same type as ``time``).
+        First period of the program (same type as ``time``, or a label when ``time`` holds labels).
     controls : sequence of str
         Columns used as regressors (CausalImpact's "covariates"); default none.
     trend : bool
@@ -114,12 +115,17 @@ def structural_counterfactual(data: pd.DataFrame, *, outcome: str, time: str, in
     if n_sim < 100:
         raise ParameterError(f"{what}: n_sim={n_sim} is too few simulated paths for {1 - alpha:.0%} intervals; "
                              "use at least 100 (default 1000).")
-    if data[time].duplicated().any():
+    text = is_text_column(data[time])
+    frame = data.assign(**{time: ordered_times(data, time, what=what)})
+    intervention_start = ordered_time_value(intervention_start, text=text, name="intervention_start", what=what)
+    if frame[time].duplicated().any():
         raise ParameterError(f"{what}: {time!r} has repeated values; give one row per period.")
-    frame = data.sort_values(time)
+    frame = frame.sort_values(time)
     y = numeric_outcome(frame, outcome, what=what)
     x = np.column_stack([numeric_outcome(frame, c, what=what) for c in controls]) if controls else None
     times = frame[time].to_numpy()
+    if np.issubdtype(times.dtype, np.datetime64):  # numpy cannot order a Timestamp among datetime64 values
+        intervention_start = pd.Timestamp(intervention_start).to_datetime64()
     start = int(np.searchsorted(times, intervention_start, side="left"))
     n, h = len(y), len(y) - start
     if start < 6 or h < 1:

@@ -12,6 +12,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ..display import displayable
 from ..errors import ParameterError, check_choice
 from ._result import EffectResult
 
@@ -30,6 +31,7 @@ _COMPARISON = {"naive": "the same stores before the program", "did_2x2": "compar
                "synthetic_control": "its synthetic control"}
 
 
+@displayable()
 @dataclass(frozen=True)
 class Verdict:
     """The sentence and its ingredients.

@@ -12,7 +12,8 @@ One module per question:
 * :mod:`~cxlib.journey.timing` -- time between touchpoints and time to convert (cumulative incidence,
   abandonment competing);
 * :mod:`~cxlib.journey.failpoints` -- touchpoints after which journeys fail;
-* :mod:`~cxlib.journey.bysegment` -- any of these per segment (``by=``, ``segments=``).
+* :mod:`~cxlib.journey.bysegment` -- any of these per segment: :func:`by_segment` (``segment=``, ``segments=``);
+  :func:`funnel` and :func:`path_lengths` take ``segment=`` themselves.
 
 Cutting events into journeys is lazy: each aggregation runs one DuckDB query that cuts and
 aggregates in the same window pass (SQL built in :mod:`~cxlib.journey.sql`); tables are written
@@ -23,7 +24,7 @@ Importing the package has no side effects.
 from __future__ import annotations
 
 from .attribution import Attribution, attribute, removal_effects
-from .bysegment import BySegment, segment_journeys
+from .bysegment import BySegment, by_segment, segment_journeys
 from .failpoints import FailPoints, fail_points
 from .funnel import Funnel, FunnelComparison, compare_funnels, funnel
 from .paths import PathTable, path_lengths, top_paths
@@ -34,4 +35,5 @@ from .transitions import DirectlyFollows, TransitionMatrix, directly_follows, tr
 __all__ = ["Journeys", "journeyize", "from_paths", "PathTable", "top_paths", "path_lengths", "Funnel", "funnel",
            "FunnelComparison", "compare_funnels", "TransitionMatrix", "transition_matrix", "DirectlyFollows",
            "directly_follows", "Attribution", "attribute", "removal_effects", "TimeToConvert", "time_between",
-           "time_to_convert", "aalen_johansen", "FailPoints", "fail_points", "BySegment", "segment_journeys"]
+           "time_to_convert", "aalen_johansen", "FailPoints", "fail_points", "BySegment", "by_segment",
+           "segment_journeys"]

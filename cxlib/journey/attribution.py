@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ..display import displayable
 from ..engine.sql import literal, with_ctes
 from ..errors import DataContractError, ParameterError, check_choice
 from ..stats import check_alpha
-from .bysegment import by_segment
+from .bysegment import by_segment, journey_split
 from .sessions import Journeys, as_journeys
 from .sql import decode_sql, paths_sql
 from .transitions import (CONVERSION, NULL, START, STATE_SEP, _counts_from_events, check_order,
@@ -47,6 +48,7 @@ ATTRIBUTION_METHODS = ("markov", "first_touch", "last_touch", "linear")
 _MAX_CELLS = 20_000_000  # bootstrap chunk size bound: replicates x distinct paths
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class Attribution:
     """Attribution of conversions to channels by several methods, with bootstrap intervals.
@@ -263,14 +265,14 @@ SELECT {decode_sql("p", js.codes)} AS path, outcome, outcome = 'conversion' AS c
     return dataclasses.replace(js, spec=None, _built={"table": t, "journeys": t, "n_journeys": n}), t
 
 
+@journey_split
 def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float = 0.05,
               rng: np.random.Generator | int | None = None, censored: str = "exclude",
-              by: str | None = None, segments: Any = None) -> Attribution:
+              segment: str | None = None, segments: Any = None) -> Attribution:
     """Attribute conversions to channels: exact Markov removal effects and three heuristics, with intervals.
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
-    segments under a leading ``segment`` column).
+    Per segment: ``by_segment(attribute, journeys, segment=..., segments=...)``, a
+    :class:`~cxlib.journey.BySegment` (:func:`cxlib.journey.by_segment`; ``by=`` here is deprecated).
 
     Parameters
     ----------
@@ -317,10 +319,10 @@ def attribute(journeys: Any, *, order: int = 1, n_boot: int = 1000, alpha: float
     >>> res.to_frame().query("method == 'markov'")[["channel", "removal_effect"]].round(3).values.tolist()
     [['a', 0.556], ['b', 1.0]]
     """
-    if by is not None:
+    if segment is not None:
         def run(j: Journeys) -> Any:
             return attribute(j, order=order, n_boot=n_boot, alpha=alpha, rng=rng, censored=censored)
-        return by_segment(run, journeys, by, segments)
+        return by_segment(run, journeys, segment, segments)
     check_alpha(alpha)
     order = check_order(order)
     check_choice("censored", censored, ("exclude", "abandonment"))

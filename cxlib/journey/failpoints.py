@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, check_choice
 from ..stats import (
     check_alpha,
@@ -16,7 +17,7 @@ from ..stats import (
     newcombe_interval,
     pooled_z_test,
 )
-from .bysegment import by_segment
+from .bysegment import by_segment, journey_split
 from .sessions import Journeys, _interval, _timedelta, as_journeys
 
 __all__ = ["FailPoints", "fail_points", "FAIL_COLUMNS", "FAIL_OUTCOMES"]
@@ -33,6 +34,7 @@ _UNITS = {"abandonment": "visits of the touchpoint (event: the journey ends ther
           "complaint": "journeys (event: a complaint ticket opened within {within} after the journey)"}
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class FailPoints:
     """Touchpoints ranked by how much worse the outcome is after them; columns :data:`FAIL_COLUMNS`.
@@ -105,16 +107,16 @@ FROM {t} j LEFT JOIN (SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(o
 WHERE j.outcome != 'censored' GROUP BY j.journey_id"""
 
 
+@journey_split
 def fail_points(journeys: Any, *, outcome: Literal["abandonment", "low_csat", "detractor", "complaint"] = "abandonment",
                 surveys: Any = None, tickets: Any = None, within: str | pd.Timedelta = "7D", low_csat: int = 2,
                 alternative: Literal["greater", "two-sided"] = "greater",
                 correction: Literal["holm", "bh"] = "holm", alpha: float = 0.05,
-                by: str | None = None, segments: Any = None) -> FailPoints:
+                segment: str | None = None, segments: Any = None) -> FailPoints:
     """Rank touchpoints by how much more often a bad outcome follows them than follows the others.
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
-    segments under a leading ``segment`` column).
+    Per segment: ``by_segment(fail_points, journeys, segment=..., segments=...)``, a
+    :class:`~cxlib.journey.BySegment` (:func:`cxlib.journey.by_segment`; ``by=`` here is deprecated).
 
     Parameters
     ----------
@@ -162,12 +164,12 @@ def fail_points(journeys: Any, *, outcome: Literal["abandonment", "low_csat", "d
     >>> fp.top, fp.to_frame()["touchpoint"].tolist()
     ('w', ['w', 'b', 'a'])
     """
-    if by is not None:
+    if segment is not None:
         def run(j: Journeys) -> Any:
             return fail_points(
                 j, outcome=outcome, surveys=surveys, tickets=tickets, within=within, low_csat=low_csat,
                 alternative=alternative, correction=correction, alpha=alpha)
-        return by_segment(run, journeys, by, segments)
+        return by_segment(run, journeys, segment, segments)
     check_alpha(alpha)
     check_choice("outcome", outcome, FAIL_OUTCOMES)
     check_choice("alternative", alternative, ("greater", "two-sided"))

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..display import displayable
+from .._deprecation import moved_names, renamed_arguments, renamed_fields
 from ..engine.sql import ident, literal
 from ..errors import DataContractError, ParameterError
 from ..stats import (
@@ -18,12 +20,14 @@ from ..stats import (
     holm,
     newcombe_interval,
     pooled_z_test,
+    segment_labels,
     wilson_interval,
 )
 from .sessions import Journeys, _interval, _timedelta, as_journeys
 from .sql import greedy_funnel_sql
 
-__all__ = ["Funnel", "funnel", "FunnelComparison", "compare_funnels", "FUNNEL_COLUMNS", "COMPARISON_COLUMNS", "ALL"]
+__all__ = ["Funnel", "funnel", "FunnelComparison", "compare_funnels", "FUNNEL_COLUMNS", "FUNNEL_COMPARISON_COLUMNS",
+           "ALL"]
 
 ALL = "all"
 
@@ -32,15 +36,28 @@ FUNNEL_COLUMNS = ("segment", "step_index", "step", "n_journeys", "n_reached", "n
                   "step_rate", "step_ci_lower", "step_ci_upper", "overall_rate", "overall_ci_lower",
                   "overall_ci_upper", "ci_level", "method")
 
-#: Columns of :meth:`FunnelComparison.to_frame`, in order (the overall test first, then one row per step).
-COMPARISON_COLUMNS = ("test", "step", "segment_a", "segment_b", "rate_a", "rate_b", "difference", "ci_lower",
-                      "ci_upper", "ci_level", "statistic", "dof", "p_value", "p_holm", "effect_size", "n_a", "n_b",
-                      "method")
+#: Columns of :meth:`FunnelComparison.to_frame`, in order (the overall test first, then one row per step).  The
+#: columns shared with :data:`cxlib.significance.COMPARISON_COLUMNS` mean the same: ``group_a``/``group_b`` the
+#: two segments, ``estimate_a``/``estimate_b`` their rates, ``difference = a - b``, ``p_adjusted`` (Holm over
+#: the steps), ``n_a``/``n_b``.  ``COMPARISON_COLUMNS`` is this tuple's deprecated old name.
+FUNNEL_COMPARISON_COLUMNS = ("test", "step", "group_a", "group_b", "estimate_a", "estimate_b", "difference",
+                             "ci_lower", "ci_upper", "ci_level", "statistic", "dof", "p_value", "p_adjusted",
+                             "effect_size", "n_a", "n_b", "method")
+
+#: ``COMPARISON_COLUMNS`` (the old name, which clashed with :data:`cxlib.significance.COMPARISON_COLUMNS`)
+#: forwards to :data:`FUNNEL_COMPARISON_COLUMNS` with a DeprecationWarning for one release.
+__getattr__ = moved_names("cxlib.journey.funnel", "cxlib.journey.funnel",
+                          {"COMPARISON_COLUMNS": "FUNNEL_COMPARISON_COLUMNS"})
 
 
+@displayable(tables=("table",))
+@renamed_fields(by="segment")
 @dataclass(frozen=True)
 class Funnel:
     """Funnel counts and rates; ``table`` has the columns of :data:`FUNNEL_COLUMNS`.
+
+    ``segment`` is the segment column the funnel was split by (None for one funnel; ``by`` is its
+    deprecated old name).
 
     ``n_reached`` of step ``i`` counts journeys that passed steps 1..i in order (within the
     window); ``step_rate = n_i / n_{i-1}`` and ``overall_rate = n_i / n_1`` with Wilson intervals;
@@ -51,7 +68,7 @@ class Funnel:
     steps: tuple[str, ...]
     strict: bool
     window: pd.Timedelta | None
-    by: str | None
+    segment: str | None
     ci_level: float
 
     def to_frame(self) -> pd.DataFrame:
@@ -63,25 +80,28 @@ class Funnel:
 
 
 
-def segment_table(js: Any, by: str, segments: Any) -> str:
+def segment_table(js: Any, segment: str, segments: Any) -> str:
     """The SQL name of the customer -> segment labels: a table of the journeys' connection, or ``segments``
-    (a frame with ``customer_id`` and ``by``, one row per customer) registered in it."""
+    (a frame with ``customer_id`` and ``segment``, one row per customer) registered in it.
+
+    The one type of ``segments=`` is that frame (:func:`cxlib.stats.segment_labels`); for journeys, which live
+    in a DuckDB (or Spark) connection, the name of such a table in the same connection (``"customers"``) is the
+    same thing without a copy through pandas.  A frame indexed by customer id or a mapping of Series still
+    works for one release and warns.
+    """
     if isinstance(segments, str):
         return ident(segments)
-    if isinstance(segments, pd.DataFrame):
-        if "customer_id" not in segments or by not in segments:
-            raise DataContractError(f"The segments frame needs columns 'customer_id' and {by!r}; found "
-                                    f"{list(segments.columns)}.", column=by, rule="required column")
-        return js.backend.register(segments[["customer_id", by]].drop_duplicates("customer_id"), "segments")
-    raise ParameterError("segments= must be a DataFrame with customer_id and the segment column, or the name of "
-                         "a table in the journeys' DuckDB connection (for example 'customers').")
+    frame = segment_labels(segments, segment=segment, where="segments=", stacklevel=7)
+    return js.backend.register(frame[["customer_id", segment]], "segments")
 
-def _segment_source(js: Journeys, by: str | None, segments: Any, table: str | None = None) -> tuple[str, str]:
+
+def _segment_source(js: Journeys, segment: str | None, segments: Any, table: str | None = None) -> tuple[str, str]:
     """(FROM clause giving journey columns plus ``segment``, segment expression).
 
     ``table`` is the journey table to read (default the list table :attr:`Journeys.table`).
     """
     table = js.table if table is None else table
+    by = segment
     if by is None:
         return table, literal(ALL)
     if segments is None:
@@ -139,8 +159,9 @@ SELECT {seg} AS segment, coalesce(level, 0) AS level, sum(weight)::BIGINT AS jou
 FROM {src} jj LEFT JOIN lv USING (jkey, k) GROUP BY ALL ORDER BY segment, level"""
 
 
+@renamed_arguments(by="segment")
 def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window: str | pd.Timedelta | None = None,
-           by: str | None = None, segments: Any = None, alpha: float = 0.05) -> Funnel:
+           segment: str | None = None, segments: Any = None, alpha: float = 0.05) -> Funnel:
     """Ordered funnel: how many journeys pass each step, step by step and overall, with Wilson intervals.
 
     Parameters
@@ -154,12 +175,12 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     window : str or Timedelta, optional
         Every step must happen within ``window`` of the first step (requires event times).  A journey
         counts at the furthest level any of its first-step occurrences reaches.
-    by : str, optional
+    segment : str, optional
         Segment column: taken from ``segments`` (joined on ``customer_id``) when given, else from the
-        journey table.
+        journey table (``by`` is its deprecated old name).  One funnel per segment, in one table.
     segments : DataFrame or str, optional
-        ``customer_id`` plus ``by`` (one row per customer), or the name of a table in the journeys'
-        DuckDB connection such as ``"customers"``.  Customers without a row form ``(missing)``.
+        A DataFrame with ``customer_id`` and ``segment`` (one row per customer), or the name of such a table
+        in the journeys' DuckDB connection (``"customers"``).  Customers without a row form ``(missing)``.
     alpha : float
         1 - confidence level.
 
@@ -186,6 +207,7 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     [9, 4, 4]
     """
     check_alpha(alpha)
+    by = segment
     steps = tuple(steps)
     if len(steps) < 2 or not all(isinstance(s, str) and s for s in steps):
         raise ParameterError(f"steps={list(steps)!r} must list at least two touchpoints in funnel order.")
@@ -205,10 +227,10 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
         src, seg = _segment_source(js, by, segments)
         lv = js.backend.df(_levels_sql(src, seg, steps, strict, win))
     rows = []
-    for segment, g in lv.groupby("segment", sort=True):
+    for level_label, g in lv.groupby("segment", sort=True):
         per_level = g.set_index("level")["journeys"].reindex(range(len(steps) + 1), fill_value=0).to_numpy()
         reached = per_level[::-1].cumsum()[::-1][1:]  # n_i for i = 1..m
-        rows.append(pd.DataFrame({"segment": str(segment), "step_index": np.arange(1, len(steps) + 1),
+        rows.append(pd.DataFrame({"segment": str(level_label), "step_index": np.arange(1, len(steps) + 1),
                                   "step": steps, "n_journeys": int(per_level.sum()), "n_reached": reached}))
     if not rows:
         raise DataContractError("No journey to build a funnel from.", rule="non-empty table")
@@ -226,21 +248,25 @@ def funnel(journeys: Any, steps: Sequence[str], *, strict: bool = False, window:
     how = "strict (consecutive)" if strict else "ordered (other steps allowed between)"
     out["method"] = (f"{how} funnel" + (f" within {win}" if win is not None else "")
                      + "; rates with Wilson score CI")
-    return Funnel(table=out[list(FUNNEL_COLUMNS)], steps=steps, strict=strict, window=win, by=by,
+    return Funnel(table=out[list(FUNNEL_COLUMNS)], steps=steps, strict=strict, window=win, segment=by,
                   ci_level=1 - alpha)
 
 
+@displayable(tables=("table",))
+@renamed_fields(segment_a="group_a", segment_b="group_b")
 @dataclass(frozen=True)
 class FunnelComparison:
-    """Two segments' funnels compared; ``table`` has the columns of :data:`COMPARISON_COLUMNS`.
+    """Two segments' funnels compared; ``table`` has the columns of :data:`FUNNEL_COMPARISON_COLUMNS`.
+
+    ``group_a``/``group_b`` are the two segments (``segment_a``/``segment_b`` their deprecated old names).
 
     The first row (``test == "funnel"``) is the chi-square test of homogeneity of where journeys
     leave the funnel; the next rows (``test == "step"``) compare each step rate.
     """
 
     table: pd.DataFrame
-    segment_a: str
-    segment_b: str
+    group_a: str
+    group_b: str
     ci_level: float
 
     def to_frame(self) -> pd.DataFrame:
@@ -258,7 +284,7 @@ def compare_funnels(result: Funnel, a: str, b: str, *, alpha: float | None = Non
     Parameters
     ----------
     result : Funnel
-        A funnel computed with ``by=`` (the counts are all that is needed).
+        A funnel computed with ``segment=`` (the counts are all that is needed).
     a, b : str
         The two segments.
     alpha : float, optional
@@ -306,10 +332,10 @@ def compare_funnels(result: Funnel, a: str, b: str, *, alpha: float | None = Non
         chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
         v = float(np.sqrt(chi2 / table.sum()))
     na, nb = float(A["n_reached"].iloc[0]), float(B["n_reached"].iloc[0])
-    overall = {"test": "funnel", "step": "(exit level)", "segment_a": a, "segment_b": b,
-               "rate_a": A["overall_rate"].iloc[-1], "rate_b": B["overall_rate"].iloc[-1],
+    overall = {"test": "funnel", "step": "(exit level)", "group_a": a, "group_b": b,
+               "estimate_a": A["overall_rate"].iloc[-1], "estimate_b": B["overall_rate"].iloc[-1],
                "difference": A["overall_rate"].iloc[-1] - B["overall_rate"].iloc[-1],
-               "statistic": chi2, "dof": dof, "p_value": p, "p_holm": p, "effect_size": v, "n_a": na, "n_b": nb,
+               "statistic": chi2, "dof": dof, "p_value": p, "p_adjusted": p, "effect_size": v, "n_a": na, "n_b": nb,
                "method": "Pearson chi-square test of homogeneity of exit levels (effect size Cramer's V); "
                          "difference of overall conversion with Newcombe hybrid score CI"}
     lo, hi = newcombe_interval(A["n_reached"].iloc[-1], na, B["n_reached"].iloc[-1], nb, alpha=alpha)
@@ -320,11 +346,11 @@ def compare_funnels(result: Funnel, a: str, b: str, *, alpha: float | None = Non
     dlo, dhi = newcombe_interval(k1, n1, k2, n2, alpha=alpha)
     with np.errstate(invalid="ignore", divide="ignore"):
         ra, rb = k1 / n1, k2 / n2
-    steps = pd.DataFrame({"test": "step", "step": list(result.steps[1:]), "segment_a": a, "segment_b": b,
-                          "rate_a": ra, "rate_b": rb, "difference": ra - rb, "ci_lower": dlo, "ci_upper": dhi,
-                          "statistic": z, "dof": np.nan, "p_value": pz, "p_holm": holm(pz),
+    steps = pd.DataFrame({"test": "step", "step": list(result.steps[1:]), "group_a": a, "group_b": b,
+                          "estimate_a": ra, "estimate_b": rb, "difference": ra - rb, "ci_lower": dlo, "ci_upper": dhi,
+                          "statistic": z, "dof": np.nan, "p_value": pz, "p_adjusted": holm(pz),
                           "effect_size": cohens_h(ra, rb), "n_a": n1, "n_b": n2,
                           "method": "pooled two-proportion z-test of the step rate (Holm-adjusted across steps; "
                                     "effect size Cohen's h); Newcombe hybrid score CI of the difference"})
     out = pd.concat([pd.DataFrame([overall]), steps], ignore_index=True).assign(ci_level=1 - alpha)
-    return FunnelComparison(table=out[list(COMPARISON_COLUMNS)], segment_a=a, segment_b=b, ci_level=1 - alpha)
+    return FunnelComparison(table=out[list(FUNNEL_COMPARISON_COLUMNS)], group_a=a, group_b=b, ci_level=1 - alpha)

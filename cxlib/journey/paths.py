@@ -7,10 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..engine.sql import literal
 from ..errors import ParameterError
 from ..stats import check_alpha, wilson_interval
-from .bysegment import by_segment
+from .bysegment import by_segment, journey_split
 from .sessions import Journeys, as_journeys
 from .sql import decode_sql, median_with_ci, paths_sql
 
@@ -38,6 +40,7 @@ def path_expression(*, collapse_repeats: bool = False, include_conversion: bool 
     return f"list_filter({col}, lambda x, i: i = 1 OR x != {col}[i - 1])"
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class PathTable:
     """The most frequent paths, an ``(other)`` bucket, and their conversion and duration.
@@ -57,13 +60,13 @@ class PathTable:
         return self.table.copy()
 
 
+@journey_split
 def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, include_conversion: bool = False,
-              alpha: float = 0.05, by: str | None = None, segments: Any = None) -> PathTable:
+              alpha: float = 0.05, segment: str | None = None, segments: Any = None) -> PathTable:
     """The ``k`` most frequent paths with counts, conversion rate (Wilson CI) and median duration (CI).
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
-    segments under a leading ``segment`` column).
+    Per segment: ``by_segment(top_paths, journeys, segment=..., segments=...)``, a
+    :class:`~cxlib.journey.BySegment` (:func:`cxlib.journey.by_segment`; ``by=`` here is deprecated).
 
     Parameters
     ----------
@@ -101,11 +104,11 @@ def top_paths(journeys: Any, *, k: int = 10, collapse_repeats: bool = False, inc
     >>> top_paths(js, k=1).to_frame()[["rank", "path", "journeys", "conversions"]].values.tolist()
     [[1, 'a > b', 8, 6], [2, '(other)', 5, 1]]
     """
-    if by is not None:
+    if segment is not None:
         def run(j: Journeys) -> Any:
             return top_paths(
                 j, k=k, collapse_repeats=collapse_repeats, include_conversion=include_conversion, alpha=alpha)
-        return by_segment(run, journeys, by, segments)
+        return by_segment(run, journeys, segment, segments)
     check_alpha(alpha)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k={k!r} must be a positive whole number of paths to list.")
@@ -170,12 +173,13 @@ def _journey_paths_sql(js: Journeys, *, collapse_repeats: bool, include_conversi
     return f"SELECT {expr} AS p, weight, converted, epoch(ended_at - started_at) AS dur FROM {js.table}"
 
 
+@renamed_arguments(by="segment")
 def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float = 0.05,
-                 by: str | None = None, segments: Any = None) -> pd.DataFrame:
+                 segment: str | None = None, segments: Any = None) -> pd.DataFrame:
     """Distribution of path length (steps before the conversion) with conversion rate by length.
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns the stacked frame (a leading ``segment`` column).
+    ``segment`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`; ``by`` is its deprecated old name)
+    runs it on each segment's own journeys and returns the stacked frame (a leading ``segment`` column).
 
     Returns one row per length with the columns of :data:`LENGTH_COLUMNS` (Wilson intervals).
 
@@ -187,10 +191,9 @@ def path_lengths(journeys: Any, *, collapse_repeats: bool = False, alpha: float 
     >>> path_lengths(js, collapse_repeats=True)[["length", "journeys", "conversions"]].values.tolist()
     [[1, 6, 3], [2, 8, 6]]
     """
-    if by is not None:
-        def run(j: Journeys) -> Any:
-            return path_lengths(j, collapse_repeats=collapse_repeats, alpha=alpha)
-        return by_segment(run, journeys, by, segments).to_frame()
+    if segment is not None:
+        return by_segment(path_lengths, journeys, segment, segments, collapse_repeats=collapse_repeats,
+                          alpha=alpha).to_frame()
     check_alpha(alpha)
     js = as_journeys(journeys)
     expr = path_expression(collapse_repeats=collapse_repeats)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..display import displayable
 from ..engine.backends import Backend
 from ..engine.sql import ident, literal
 from ..errors import DataContractError, ParameterError, check_choice
@@ -48,6 +49,7 @@ Censored = Literal["truncate", "exclude", "abandonment"]
 SEP = " > "
 
 
+@displayable()
 @dataclass(frozen=True, eq=False)
 class EngineJourneys:
     """Journeys on a :class:`~cxlib.engine.Backend`: the journey module's spec and two materialised tables.

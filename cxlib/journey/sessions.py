@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .._deprecation import warn_deprecated
+from ..display import displayable
 from ..engine.backends import DuckDBBackend
 from ..engine.sql import ident, literal
 from ..errors import DataContractError, ParameterError
@@ -61,6 +62,7 @@ JOURNEY_COLUMNS = ("journey_id", "customer_id", "started_at", "ended_at", "n_eve
 DEFAULT_GAP = "30min"
 
 
+@displayable()
 @dataclass(frozen=True, eq=False)
 class Journeys:
     """Journeys over an event log (cut lazily) or path-level counts.

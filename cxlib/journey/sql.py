@@ -42,6 +42,7 @@ import duckdb
 import pandas as pd
 
 from .._deprecation import warn_deprecated
+from ..display import displayable
 from ..engine.backends import ANCHOR, DuckDBBackend, duckdb_backend
 from ..engine.sql import ident, literal, seconds_sql, with_ctes  # noqa: F401 - with_ctes kept importable here
 from ..errors import DataContractError, ParameterError
@@ -136,6 +137,7 @@ WHERE r = l OR r = u""" + (f" GROUP BY {g}" if groups else ""))
 # Fused journey SQL
 
 
+@displayable()
 @dataclass(frozen=True)
 class EventSpec:
     """How to read the events and cut them into journeys: everything the fused journey SQL needs.

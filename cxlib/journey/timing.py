@@ -9,10 +9,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..engine.sql import literal
 from ..errors import DataContractError, ParameterError, check_choice
 from ..stats import check_alpha, z_value
-from .bysegment import by_segment
+from .bysegment import by_segment, journey_split
 from .sessions import Journeys, _timedelta, as_journeys
 from .sql import median_with_ci
 
@@ -180,6 +181,7 @@ def aalen_johansen(durations, events, weights=None, *, alpha: float = 0.05) -> p
                          "conversions": d1, "abandonments": d2, "censored": g["c"].to_numpy()})
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class TimeToConvert:
     """Time from journey start to conversion, with abandonment as a competing event.
@@ -207,13 +209,13 @@ class TimeToConvert:
         return self.table.copy()
 
 
+@journey_split
 def time_to_convert(journeys: Any, *, horizons: Sequence[str | pd.Timedelta] = ("1D", "7D", "30D"),
-                    alpha: float = 0.05, by: str | None = None, segments: Any = None) -> TimeToConvert:
+                    alpha: float = 0.05, segment: str | None = None, segments: Any = None) -> TimeToConvert:
     """Time to convert: median among converters (CI) and the cumulative incidence of conversion over all journeys.
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
-    segments under a leading ``segment`` column).
+    Per segment: ``by_segment(time_to_convert, journeys, segment=..., segments=...)``, a
+    :class:`~cxlib.journey.BySegment` (:func:`cxlib.journey.by_segment`; ``by=`` here is deprecated).
 
     Parameters
     ----------
@@ -254,10 +256,10 @@ def time_to_convert(journeys: Any, *, horizons: Sequence[str | pd.Timedelta] = (
     >>> ttc.to_frame().query("statistic == 'conversion_by'")["estimate"].round(3).tolist()
     [0.333, 0.667]
     """
-    if by is not None:
+    if segment is not None:
         def run(j: Journeys) -> Any:
             return time_to_convert(j, horizons=horizons, alpha=alpha)
-        return by_segment(run, journeys, by, segments)
+        return by_segment(run, journeys, segment, segments)
     check_alpha(alpha)
     js = as_journeys(journeys)
     _need_times(js)

@@ -8,10 +8,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..engine.sql import literal, with_ctes
 from ..errors import ParameterError, check_choice
 from ..stats import check_alpha, wilson_interval
-from .bysegment import by_segment
+from .bysegment import by_segment, journey_split
 from .paths import path_expression
 from .sessions import Journeys, as_journeys
 from .sql import dfg_sql, transition_counts_sql
@@ -81,6 +82,7 @@ SELECT (row_number() OVER (ORDER BY array_to_string(path, '\x1f'), len(path), ou
 FROM (SELECT {expr} AS path, outcome, sum(weight)::BIGINT AS n FROM {js.table} {keep} GROUP BY ALL)"""
 
 
+@displayable(tables=("probabilities",))
 @dataclass(frozen=True)
 class TransitionMatrix:
     """Estimated Markov transition matrix of the journeys.
@@ -129,14 +131,14 @@ class TransitionMatrix:
         return out[list(TRANSITION_COLUMNS)]
 
 
+@journey_split
 def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy = "truncate",
                       collapse_repeats: bool = False, alpha: float = 0.05,
-                      by: str | None = None, segments: Any = None) -> TransitionMatrix:
+                      segment: str | None = None, segments: Any = None) -> TransitionMatrix:
     """Count transitions between touchpoints, from ``(start)`` to ``(conversion)`` / ``(null)``.
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
-    segments under a leading ``segment`` column).
+    Per segment: ``by_segment(transition_matrix, journeys, segment=..., segments=...)``, a
+    :class:`~cxlib.journey.BySegment` (:func:`cxlib.journey.by_segment`; ``by=`` here is deprecated).
 
     Parameters
     ----------
@@ -169,11 +171,11 @@ def transition_matrix(journeys: Any, *, order: int = 1, censored: CensoredPolicy
     >>> tm.probabilities.loc["b", ["(conversion)", "(null)"]].tolist()
     [0.5, 0.5]
     """
-    if by is not None:
+    if segment is not None:
         def run(j: Journeys) -> Any:
             return transition_matrix(
                 j, order=order, censored=censored, collapse_repeats=collapse_repeats, alpha=alpha)
-        return by_segment(run, journeys, by, segments)
+        return by_segment(run, journeys, segment, segments)
     check_alpha(alpha)
     check_choice("censored", censored, CENSORED_POLICIES)
     js = as_journeys(journeys)
@@ -245,6 +247,7 @@ SELECT tp, CASE WHEN nxt = {conv} THEN {literal(CONVERSION)} ELSE nxt END FROM {
     return e, n
 
 
+@displayable(tables=("edges",))
 @dataclass(frozen=True)
 class DirectlyFollows:
     """Directly-follows graph: how often touchpoint b comes right after a, and how long it takes.
@@ -264,12 +267,12 @@ class DirectlyFollows:
         return self.edges.copy()
 
 
-def directly_follows(journeys: Any, *, by: str | None = None, segments: Any = None) -> DirectlyFollows:
+@journey_split
+def directly_follows(journeys: Any, *, segment: str | None = None, segments: Any = None) -> DirectlyFollows:
     """The directly-follows graph over all touchpoints, the conversion included (process-mining view).
 
-    ``by`` (with ``segments=``, as in :func:`~cxlib.journey.funnel`) runs it on each segment's own
-    journeys and returns a :class:`~cxlib.journey.bysegment.BySegment` (``to_frame()`` stacks the
-    segments under a leading ``segment`` column).
+    Per segment: ``by_segment(directly_follows, journeys, segment=..., segments=...)``, a
+    :class:`~cxlib.journey.BySegment` (:func:`cxlib.journey.by_segment`; ``by=`` here is deprecated).
 
     One query over the events (:func:`~cxlib.journey.sql.dfg_sql`: a window gives each event the
     next touchpoint of its journey and the seconds to it, then a GROUP BY), or a GROUP BY over the
@@ -289,10 +292,10 @@ def directly_follows(journeys: Any, *, by: str | None = None, segments: Any = No
     >>> dfg.edges[["source", "target", "frequency", "median_seconds"]].values.tolist()
     [['search', 'cart', 2, 180.0], ['cart', 'purchase', 1, 120.0]]
     """
-    if by is not None:
+    if segment is not None:
         def run(j: Journeys) -> Any:
             return directly_follows(j)
-        return by_segment(run, journeys, by, segments)
+        return by_segment(run, journeys, segment, segments)
     js = as_journeys(journeys)
     if js.fused is not None:
         edges, ends, acts = _dfg_fused(js)

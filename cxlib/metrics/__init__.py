@@ -11,14 +11,17 @@ One question, one module:
 - :mod:`~cxlib.metrics._core`: the :class:`MetricResult` schema; the interval formulas re-exported here
   (:func:`wilson_interval`, :func:`nps_interval`, ...) live in the statistics kernel, :mod:`cxlib.stats`.
 
-Every function returns a :class:`MetricResult` without ``by`` and a frame with the columns of
-:data:`METRIC_COLUMNS` (one row per group, indexed by the ``by`` columns) with it.
+Every metric returns one :class:`MetricResult`; :func:`by_segment` (``by_segment(nps, data,
+segment="loyalty_tier")``) returns a frame with the columns of :data:`METRIC_COLUMNS`, one row per segment,
+indexed by the segment column(s), ``segment`` holding the label.  (``nps(data, by=...)`` and
+``nps(data, segment=...)`` still return that frame for one release, with a DeprecationWarning.)
 """
 from __future__ import annotations
 
 from ..periods import in_period, period_bounds, period_labels  # re-exported; their home is cxlib.periods
 from ..stats import (  # re-exported; their home is cxlib.stats
                     NPS_PSEUDO_COUNT,
+                    by_segment,
                     median_interval,
                     nps_interval,
                     t_interval_mean,
@@ -48,7 +51,7 @@ from .support import (
 from .survey import ces, csat, mean_score, nps, nps_counts, recode_nps, score_distribution
 
 __all__ = ["DEFAULT_GAP", 
-    "METRIC_COLUMNS", "DISTRIBUTION_COLUMNS", "NPS_PSEUDO_COUNT", "MetricResult",
+    "METRIC_COLUMNS", "DISTRIBUTION_COLUMNS", "NPS_PSEUDO_COUNT", "MetricResult", "by_segment",
     "wilson_interval", "nps_interval", "t_interval_mean", "median_interval", "period_bounds", "period_labels",
     "in_period",
     "nps", "csat", "ces", "mean_score", "score_distribution", "nps_counts", "recode_nps",

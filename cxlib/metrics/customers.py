@@ -1,7 +1,6 @@
 """Customer-base metrics: churn and retention, repeat purchase and acquisition rates."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -9,26 +8,27 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._deprecation import renamed_arguments
 from ..errors import DataContractError, ParameterError, check_choice
 from ..periods import period_bounds
-from ..stats import check_alpha, normalise_by, wilson_interval
-from ._core import MetricResult, apply_grouped, warn_small
+from ..stats import Segment, check_alpha, segment_keys, wilson_interval
+from ._core import MetricResult, apply_grouped, metric_split, warn_small
 
 ChurnDefinition = Literal["cohort", "textbook"]
 CHURN_DEFINITIONS = ("cohort", "textbook")
 
 
-def proportion_result(metric: str, group: str, x: int, n: int, *, alpha: float, method: str) -> MetricResult:
+def proportion_result(metric: str, segment: str, x: int, n: int, *, alpha: float, method: str) -> MetricResult:
     """A share ``x / n`` with its Wilson interval as a :class:`MetricResult`.
 
     >>> proportion_result("share", "all", 3, 4, alpha=0.05, method="demo").estimate
     0.75
     """
-    warn_small(metric, group, n, 1, "observations")
+    warn_small(metric, segment, n, 1, "observations")
     lo, hi = wilson_interval(x, n, alpha=alpha)
     p = x / n if n else np.nan
     se = float(np.sqrt(p * (1 - p) / n)) if n else np.nan
-    return MetricResult(metric=metric, group=group, estimate=float(p), ci_lower=float(lo), ci_upper=float(hi),
+    return MetricResult(metric=metric, segment=segment, estimate=float(p), ci_lower=float(lo), ci_upper=float(hi),
                         ci_level=1 - alpha, se=se, n=int(n), method=method)
 
 
@@ -109,8 +109,9 @@ def retention_from_counts(*, start: int, end: int, acquired: int, alpha: float =
                              method="retention = (end - acquired) / start; Wilson interval")
 
 
+@renamed_arguments(by="segment")
 def subscription_status(subscriptions: pd.DataFrame, *, period: Any, id_col: str = "customer_id",
-                        by: str | Sequence[str] | None = None) -> pd.DataFrame:
+                        segment: Segment = None) -> pd.DataFrame:
     """One row per customer: active at the start of ``period``, active at its end, acquired during it.
 
     A customer is active at an instant when one of their subscriptions has started before it and
@@ -120,7 +121,8 @@ def subscription_status(subscriptions: pd.DataFrame, *, period: Any, id_col: str
     Returns
     -------
     DataFrame
-        Columns ``id_col``, the ``by`` columns, ``active_start``, ``active_end``, ``acquired`` (bool).
+        Columns ``id_col``, the ``segment`` columns (kept when given), ``active_start``, ``active_end``,
+        ``acquired`` (bool).
 
     Examples
     --------
@@ -131,7 +133,7 @@ def subscription_status(subscriptions: pd.DataFrame, *, period: Any, id_col: str
     [2, 2, 1]
     """
     start, end = period_bounds(period)
-    keys = normalise_by(by)
+    keys = segment_keys(segment)
     needed = [id_col, "start_date", "end_date", *keys]
     missing = [c for c in needed if c not in subscriptions.columns]
     if missing:
@@ -152,7 +154,7 @@ def subscription_status(subscriptions: pd.DataFrame, *, period: Any, id_col: str
 
 
 def _rate_from_status(status: pd.DataFrame, *, which: str, definition: str, period: Any, alpha: float,
-                      by: str | Sequence[str] | None) -> MetricResult | pd.DataFrame:
+                      segment: Segment) -> MetricResult | pd.DataFrame:
     def one(sub: pd.DataFrame, label: str) -> MetricResult:
         s = int(sub["active_start"].sum())
         e = int(sub["active_end"].sum())
@@ -165,27 +167,28 @@ def _rate_from_status(status: pd.DataFrame, *, which: str, definition: str, peri
             return proportion_result(which, label, x, s, alpha=alpha, method=f"{text} of {period}; Wilson interval")
         if s == 0:
             warn_small(which, label, 0, 1, "customers at the start")
-            return MetricResult(metric=which, group=label, estimate=np.nan, n=0, ci_level=1 - alpha,
+            return MetricResult(metric=which, segment=label, estimate=np.nan, n=0, ci_level=1 - alpha,
                                 method="textbook rate; no customers at the start")
         if which == "churn_rate":
             r = churn_from_counts(start=s, end=e, acquired=a, alpha=alpha)
         else:
             r = retention_from_counts(start=s, end=e, acquired=a, alpha=alpha)
-        return replace(r, group=label, method=r.method + f" over {period}")
+        return replace(r, segment=label, method=r.method + f" over {period}")
 
-    return apply_grouped(status, by, one)
+    return apply_grouped(status, segment, one)
 
 
+@metric_split
 def churn_rate(subscriptions: pd.DataFrame, *, period: Any, definition: ChurnDefinition = "cohort",
-               by: str | Sequence[str] | None = None, alpha: float = 0.05,
-               id_col: str = "customer_id") -> MetricResult | pd.DataFrame:
+               segment: Segment = None, alpha: float = 0.05,
+               id_col: str = "customer_id") -> MetricResult:
     """Churn rate over a period from subscription records.
 
     Parameters
     ----------
     subscriptions : DataFrame
-        ``start_date``, ``end_date`` (missing = still active) and ``id_col``, plus the ``by``
-        columns (merge customer attributes in first).
+        ``start_date``, ``end_date`` (missing = still active) and ``id_col`` (plus the segment
+        columns for :func:`cxlib.metrics.by_segment`: merge customer attributes in first).
     period : str, Period or (start, end)
         The period, e.g. ``"2025Q4"`` (see :class:`~cxlib.periods.Period`).
     definition : {"cohort", "textbook"}
@@ -193,8 +196,6 @@ def churn_rate(subscriptions: pd.DataFrame, *, period: Any, definition: ChurnDef
         active at the end, a true binomial proportion with a Wilson interval. ``"textbook"``:
         ``(start + acquired - end) / start`` as in :func:`churn_from_counts`, which also counts
         customers acquired and lost within the period.
-    by : str or list of str, optional
-        Group columns.
     alpha : float
         ``1 - confidence level``.
     id_col : str
@@ -202,8 +203,9 @@ def churn_rate(subscriptions: pd.DataFrame, *, period: Any, definition: ChurnDef
 
     Returns
     -------
-    MetricResult or DataFrame
-        ``n`` is the number of customers active at the start.
+    MetricResult
+        ``n`` is the number of customers active at the start (per segment with
+        :func:`cxlib.metrics.by_segment`).
 
     Examples
     --------
@@ -218,13 +220,15 @@ def churn_rate(subscriptions: pd.DataFrame, *, period: Any, definition: ChurnDef
     """
     check_alpha(alpha)
     check_choice("definition", definition, CHURN_DEFINITIONS)
-    status = subscription_status(subscriptions, period=period, id_col=id_col, by=by)
-    return _rate_from_status(status, which="churn_rate", definition=definition, period=period, alpha=alpha, by=by)
+    status = subscription_status(subscriptions, period=period, id_col=id_col, segment=segment)
+    return _rate_from_status(status, which="churn_rate", definition=definition, period=period, alpha=alpha,
+                             segment=segment)
 
 
+@metric_split
 def retention_rate(subscriptions: pd.DataFrame, *, period: Any, definition: ChurnDefinition = "cohort",
-                   by: str | Sequence[str] | None = None, alpha: float = 0.05,
-                   id_col: str = "customer_id") -> MetricResult | pd.DataFrame:
+                   segment: Segment = None, alpha: float = 0.05,
+                   id_col: str = "customer_id") -> MetricResult:
     """Retention rate over a period from subscription records (the complement of :func:`churn_rate`).
 
     Examples
@@ -237,14 +241,15 @@ def retention_rate(subscriptions: pd.DataFrame, *, period: Any, definition: Chur
     """
     check_alpha(alpha)
     check_choice("definition", definition, CHURN_DEFINITIONS)
-    status = subscription_status(subscriptions, period=period, id_col=id_col, by=by)
+    status = subscription_status(subscriptions, period=period, id_col=id_col, segment=segment)
     return _rate_from_status(status, which="retention_rate", definition=definition, period=period, alpha=alpha,
-                             by=by)
+                             segment=segment)
 
 
-def repeat_purchase_rate(transactions: pd.DataFrame, *, period: Any = None, by: str | Sequence[str] | None = None,
+@metric_split
+def repeat_purchase_rate(transactions: pd.DataFrame, *, period: Any = None, segment: Segment = None,
                          alpha: float = 0.05, id_col: str = "customer_id",
-                         time_col: str = "timestamp") -> MetricResult | pd.DataFrame:
+                         time_col: str = "timestamp") -> MetricResult:
     """Share of purchasing customers who bought at least twice (in ``period`` if given).
 
     Examples
@@ -255,7 +260,7 @@ def repeat_purchase_rate(transactions: pd.DataFrame, *, period: Any = None, by: 
     0.5
     """
     check_alpha(alpha)
-    keys = normalise_by(by)
+    keys = segment_keys(segment)
     frame = transactions
     if period is not None:
         start, end = period_bounds(period)
@@ -267,11 +272,12 @@ def repeat_purchase_rate(transactions: pd.DataFrame, *, period: Any = None, by: 
         return proportion_result("repeat_purchase_rate", label, int((sub["purchases"] >= 2).sum()), len(sub),
                                  alpha=alpha, method="customers with 2+ purchases / purchasing customers; Wilson")
 
-    return apply_grouped(per_customer, by, one)
+    return apply_grouped(per_customer, segment, one)
 
 
-def acquisition_rate(customers: pd.DataFrame, *, period: Any, by: str | Sequence[str] | None = None,
-                     alpha: float = 0.05, date_col: str = "signup_date") -> MetricResult | pd.DataFrame:
+@metric_split
+def acquisition_rate(customers: pd.DataFrame, *, period: Any, segment: Segment = None,
+                     alpha: float = 0.05, date_col: str = "signup_date") -> MetricResult:
     """New customers in ``period`` per customer already acquired at its start, with an exact Poisson interval.
 
     Notes
@@ -301,9 +307,9 @@ def acquisition_rate(customers: pd.DataFrame, *, period: Any, by: str | Sequence
         lo = stats.chi2.ppf(alpha / 2, 2 * a) / 2 if a > 0 else 0.0
         hi = stats.chi2.ppf(1 - alpha / 2, 2 * a + 2) / 2
         rate = a / s if s else np.nan
-        return MetricResult(metric="acquisition_rate", group=label, estimate=float(rate),
+        return MetricResult(metric="acquisition_rate", segment=label, estimate=float(rate),
                             ci_lower=float(lo / s) if s else np.nan, ci_upper=float(hi / s) if s else np.nan,
                             ci_level=1 - alpha, se=float(np.sqrt(a) / s) if s else np.nan, n=s,
                             method=f"customers acquired in {period} / customers at its start; exact Poisson interval")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)

@@ -9,24 +9,26 @@ failures.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+from .._deprecation import renamed_arguments
 from ..journey.sessions import DEFAULT_GAP, KNOWN_OUTCOMES, journey_frame
-from ..stats import check_alpha, normalise_by
-from ._core import MetricResult, apply_grouped
+from ..stats import Segment, check_alpha, segment_keys
+from ._core import MetricResult, apply_grouped, metric_split
 from .customers import proportion_result
 
 __all__ = ["journey_table", "conversion_rate", "bounce_rate", "cart_abandonment_rate", "DEFAULT_GAP"]
 
-#: Columns of :func:`journey_table` after the ``by`` columns, in order.
+#: Columns of :func:`journey_table` after the ``segment`` columns, in order.
 _TABLE_COLUMNS = ("events", "converted", "reached_cart", "converted_after_cart", "outcome")
 
 
+@renamed_arguments(by="segment")
 def journey_table(events: pd.DataFrame, *, journey_col: str | None = "journey_id", gap: str = DEFAULT_GAP,
-                  conversion: str = "purchase", cart: str = "cart", by: str | Sequence[str] | None = None,
+                  conversion: str = "purchase", cart: str = "cart", segment: Segment = None,
                   observation_end: Any = None) -> pd.DataFrame:
     """One row per journey: number of events, whether it converted, reached the cart, converted after it.
 
@@ -43,15 +45,15 @@ def journey_table(events: pd.DataFrame, *, journey_col: str | None = "journey_id
         has not converted is still open at ``observation_end``.
     conversion, cart : str
         Touchpoints marking the conversion and the cart.
-    by : str or list of str, optional
-        Columns to keep (taken from the journey's first event).
+    segment : str or list of str, optional
+        Segment columns to keep (taken from the journey's first event).
     observation_end : timestamp-like, optional
         End of observation; default the latest event.
 
     Returns
     -------
     DataFrame
-        ``journey`` (the id of :meth:`cxlib.journey.Journeys.to_frame`), the ``by`` columns, ``events``,
+        ``journey`` (the id of :meth:`cxlib.journey.Journeys.to_frame`), the ``segment`` columns, ``events``,
         ``converted``, ``reached_cart``, ``converted_after_cart`` and ``outcome`` (``conversion``,
         ``abandonment`` or ``censored``); ordered by start.
 
@@ -64,7 +66,7 @@ def journey_table(events: pd.DataFrame, *, journey_col: str | None = "journey_id
     >>> journey_table(ev)[["events", "converted_after_cart", "outcome"]].values.tolist()
     [[2, True, 'conversion'], [1, False, 'abandonment'], [1, False, 'censored']]
     """
-    keys = normalise_by(by)
+    keys = segment_keys(segment)
     frame = journey_frame(events, journey_col=journey_col, gap=gap, conversion=conversion,
                           observation_end=observation_end, first=[k for k in keys if k != "customer_id"],
                           reached=(cart,))
@@ -74,11 +76,12 @@ def journey_table(events: pd.DataFrame, *, journey_col: str | None = "journey_id
 
 
 def _journey_share(events: pd.DataFrame, *, metric: str, numerator: Callable[[pd.DataFrame], pd.Series],
-                   base: Callable[[pd.DataFrame], pd.Series] | None, by: Any, alpha: float,
+                   base: Callable[[pd.DataFrame], pd.Series] | None, segment: Segment, alpha: float,
                    journey_col: str | None, gap: str, observation_end: Any,
                    text: str) -> MetricResult | pd.DataFrame:
     check_alpha(alpha)
-    table = journey_table(events, journey_col=journey_col, gap=gap, by=by, observation_end=observation_end)
+    table = journey_table(events, journey_col=journey_col, gap=gap, segment=segment,
+                          observation_end=observation_end)
 
     def one(sub: pd.DataFrame, label: str) -> MetricResult:
         if base is not None:
@@ -86,16 +89,17 @@ def _journey_share(events: pd.DataFrame, *, metric: str, numerator: Callable[[pd
         x = int(numerator(sub).sum())
         return proportion_result(metric, label, x, len(sub), alpha=alpha, method=f"{text}; Wilson interval")
 
-    return apply_grouped(table, by, one)
+    return apply_grouped(table, segment, one)
 
 
 def _known(journeys: pd.DataFrame) -> pd.Series:
     return journeys["outcome"].isin(KNOWN_OUTCOMES)
 
 
-def conversion_rate(events: pd.DataFrame, *, by: str | Sequence[str] | None = None, alpha: float = 0.05,
+@metric_split
+def conversion_rate(events: pd.DataFrame, *, segment: Segment = None, alpha: float = 0.05,
                     journey_col: str | None = "journey_id", gap: str = DEFAULT_GAP,
-                    observation_end: Any = None) -> MetricResult | pd.DataFrame:
+                    observation_end: Any = None) -> MetricResult:
     """Share of journeys with a known outcome that reach a purchase, with a Wilson interval.
 
     Journeys are those of :func:`journey_table`.  The one conversion definition of the workbook
@@ -113,15 +117,17 @@ def conversion_rate(events: pd.DataFrame, *, by: str | Sequence[str] | None = No
     >>> r.estimate, r.n
     (0.5, 2)
     """
-    return _journey_share(events, metric="conversion_rate", numerator=lambda j: j["converted"], base=_known, by=by,
-                          alpha=alpha, journey_col=journey_col, gap=gap, observation_end=observation_end,
+    return _journey_share(events, metric="conversion_rate", numerator=lambda j: j["converted"], base=_known,
+                          segment=segment, alpha=alpha, journey_col=journey_col, gap=gap,
+                          observation_end=observation_end,
                           text="converted journeys / journeys with a known outcome (journeys open at the end "
                                "censored)")
 
 
-def bounce_rate(events: pd.DataFrame, *, by: str | Sequence[str] | None = None, alpha: float = 0.05,
+@metric_split
+def bounce_rate(events: pd.DataFrame, *, segment: Segment = None, alpha: float = 0.05,
                 journey_col: str | None = "journey_id", gap: str = DEFAULT_GAP,
-                observation_end: Any = None) -> MetricResult | pd.DataFrame:
+                observation_end: Any = None) -> MetricResult:
     """Share of journeys with a single touchpoint (the visitor left after one step).
 
     Over every journey of :func:`journey_table` (a purchase ends a journey, so a lone purchase is a
@@ -134,14 +140,15 @@ def bounce_rate(events: pd.DataFrame, *, by: str | Sequence[str] | None = None, 
     >>> bounce_rate(ev).estimate
     0.5
     """
-    return _journey_share(events, metric="bounce_rate", numerator=lambda j: j["events"] == 1, base=None, by=by,
-                          alpha=alpha, journey_col=journey_col, gap=gap, observation_end=observation_end,
-                          text="single-touchpoint journeys / journeys")
+    return _journey_share(events, metric="bounce_rate", numerator=lambda j: j["events"] == 1, base=None,
+                          segment=segment, alpha=alpha, journey_col=journey_col, gap=gap,
+                          observation_end=observation_end, text="single-touchpoint journeys / journeys")
 
 
-def cart_abandonment_rate(events: pd.DataFrame, *, by: str | Sequence[str] | None = None, alpha: float = 0.05,
+@metric_split
+def cart_abandonment_rate(events: pd.DataFrame, *, segment: Segment = None, alpha: float = 0.05,
                           journey_col: str | None = "journey_id", gap: str = DEFAULT_GAP,
-                          observation_end: Any = None) -> MetricResult | pd.DataFrame:
+                          observation_end: Any = None) -> MetricResult:
     """Share of journeys reaching the cart that do not purchase after it.
 
     One minus the conversion rate of the cart journeys, with the same definition: cart journeys
@@ -157,7 +164,7 @@ def cart_abandonment_rate(events: pd.DataFrame, *, by: str | Sequence[str] | Non
     (0.5, 2)
     """
     return _journey_share(events, metric="cart_abandonment_rate", numerator=lambda j: ~j["converted_after_cart"],
-                          base=lambda j: j["reached_cart"] & _known(j), by=by, alpha=alpha,
+                          base=lambda j: j["reached_cart"] & _known(j), segment=segment, alpha=alpha,
                           journey_col=journey_col, gap=gap, observation_end=observation_end,
                           text="cart journeys without a later purchase / cart journeys with a known outcome "
                                "(journeys open at the end censored)")

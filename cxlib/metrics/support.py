@@ -1,4 +1,7 @@
-"""Support metrics from tickets: resolution and first-response times, SLA share, backlog, hold and handle times."""
+"""Support metrics from tickets: resolution and first-response times, SLA share, backlog, hold and handle times.
+
+Each returns one :class:`~cxlib.metrics.MetricResult`; per channel or segment use :func:`cxlib.metrics.by_segment`.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, ParameterError, check_choice
-from ..stats import check_alpha, median_interval
-from ._core import MetricResult, apply_grouped, warn_small
+from ..stats import Segment, check_alpha, median_interval
+from ._core import MetricResult, apply_grouped, metric_split, warn_small
 from .customers import proportion_result
 from .survey import mean_score
 
@@ -42,12 +45,12 @@ def durations(tickets: pd.DataFrame, *, start: str = "opened_at", end: str = "re
     return delta.dt.total_seconds() / TIME_UNITS[unit]
 
 
-def _duration_metric(tickets: pd.DataFrame, *, metric: str, end: str, by: Any, statistic: str, unit: str,
+def _duration_metric(tickets: pd.DataFrame, *, metric: str, end: str, segment: Segment, statistic: str, unit: str,
                      alpha: float, what: str) -> MetricResult | pd.DataFrame:
     check_choice("statistic", statistic, STATISTICS)
     frame = tickets.assign(_duration=durations(tickets, end=end, unit=unit).to_numpy())
     if statistic == "mean":
-        return mean_score(frame, col="_duration", metric=metric, by=by, alpha=alpha,
+        return mean_score(frame, col="_duration", metric=metric, segment=segment, alpha=alpha,
                           what=f"mean {what} in {unit} (total time / tickets with a {end})")
 
     def one(sub: pd.DataFrame, label: str) -> MetricResult:
@@ -55,24 +58,23 @@ def _duration_metric(tickets: pd.DataFrame, *, metric: str, end: str, by: Any, s
         n = int(values.size)
         warn_small(metric, label, n, 1, "tickets")
         lo, hi = median_interval(values, alpha=alpha)
-        return MetricResult(metric=metric, group=label, estimate=float(np.median(values)) if n else np.nan,
+        return MetricResult(metric=metric, segment=label, estimate=float(np.median(values)) if n else np.nan,
                             ci_lower=lo, ci_upper=hi, ci_level=1 - alpha, n=n,
                             method=f"median {what} in {unit}; order-statistic (binomial) interval")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
-def resolution_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = None, statistic: Statistic = "mean",
-                    unit: TimeUnit = "hours", alpha: float = 0.05) -> MetricResult | pd.DataFrame:
+@metric_split
+def resolution_time(tickets: pd.DataFrame, *, segment: Segment = None, statistic: Statistic = "mean",
+                    unit: TimeUnit = "hours", alpha: float = 0.05) -> MetricResult:
     """Average or median resolution time of solved tickets, with its interval.
 
     Parameters
     ----------
     tickets : DataFrame
-        ``opened_at`` and ``resolved_at`` (missing = unresolved, left out), plus the ``by`` columns
-        (``channel``, ``category``...).
-    by : str or list of str, optional
-        Group columns.
+        ``opened_at`` and ``resolved_at`` (missing = unresolved, left out), plus the segment columns
+        (``channel``, ``category``...) for :func:`cxlib.metrics.by_segment`.
     statistic : {"mean", "median"}
         ``"mean"`` is total resolution time of solved tickets / number solved (t interval; fine
         for skewed times from a few dozen tickets on); ``"median"`` is robust to the long tail
@@ -84,7 +86,7 @@ def resolution_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = N
 
     Returns
     -------
-    MetricResult or DataFrame
+    MetricResult
         ``n`` is the number of solved tickets.
 
     Notes
@@ -101,13 +103,14 @@ def resolution_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = N
     (2.0, 2)
     """
     check_alpha(alpha)
-    return _duration_metric(tickets, metric="resolution_time", end="resolved_at", by=by, statistic=statistic,
+    return _duration_metric(tickets, metric="resolution_time", end="resolved_at", segment=segment, statistic=statistic,
                             unit=unit, alpha=alpha, what="resolution time")
 
 
-def first_response_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = None,
+@metric_split
+def first_response_time(tickets: pd.DataFrame, *, segment: Segment = None,
                         statistic: Statistic = "mean", unit: TimeUnit = "minutes",
-                        alpha: float = 0.05) -> MetricResult | pd.DataFrame:
+                        alpha: float = 0.05) -> MetricResult:
     """Average or median time to the first agent or bot response, over tickets that got one.
 
     Examples
@@ -118,12 +121,13 @@ def first_response_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None
     6.0
     """
     check_alpha(alpha)
-    return _duration_metric(tickets, metric="first_response_time", end="first_response_at", by=by,
+    return _duration_metric(tickets, metric="first_response_time", end="first_response_at", segment=segment,
                             statistic=statistic, unit=unit, alpha=alpha, what="first-response time")
 
 
-def sla_share(tickets: pd.DataFrame, *, minutes: float = 10.0, by: str | Sequence[str] | None = None,
-              alpha: float = 0.05) -> MetricResult | pd.DataFrame:
+@metric_split
+def sla_share(tickets: pd.DataFrame, *, minutes: float = 10.0, segment: Segment = None,
+              alpha: float = 0.05) -> MetricResult:
     """Share of tickets first answered within ``minutes`` of opening, with a Wilson interval.
 
     Parameters
@@ -154,11 +158,12 @@ def sla_share(tickets: pd.DataFrame, *, minutes: float = 10.0, by: str | Sequenc
                                  method=f"tickets first answered within {minutes:g} min (unanswered = missed); "
                                         "Wilson interval")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
-def resolved_within(tickets: pd.DataFrame, *, hours: float = 24.0, by: str | Sequence[str] | None = None,
-                    observed_until: Any = None, alpha: float = 0.05) -> MetricResult | pd.DataFrame:
+@metric_split
+def resolved_within(tickets: pd.DataFrame, *, hours: float = 24.0, segment: Segment = None,
+                    observed_until: Any = None, alpha: float = 0.05) -> MetricResult:
     """Share of tickets resolved within ``hours`` of opening, free of the censoring that biases mean times.
 
     Parameters
@@ -203,15 +208,16 @@ def resolved_within(tickets: pd.DataFrame, *, hours: float = 24.0, by: str | Seq
                                  method=f"tickets resolved within {hours:g} h of opening (tickets opened in the last "
                                         f"{hours:g} h of observation left out); Wilson interval")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
-def backlog(tickets: pd.DataFrame, *, at: Any, by: str | Sequence[str] | None = None) -> MetricResult | pd.DataFrame:
+@metric_split
+def backlog(tickets: pd.DataFrame, *, at: Any, segment: Segment = None) -> MetricResult:
     """Open tickets at the instant ``at``: opened before it and not resolved by then.
 
     Returns
     -------
-    MetricResult or DataFrame
+    MetricResult
         ``estimate`` is the count (no interval: it is a census); ``n`` the tickets opened before ``at``.
 
     Examples
@@ -228,14 +234,15 @@ def backlog(tickets: pd.DataFrame, *, at: Any, by: str | Sequence[str] | None = 
     frame = tickets.assign(_opened=opened.to_numpy(), _open=(opened & (resolved.isna() | (resolved > at))).to_numpy())
 
     def one(sub: pd.DataFrame, label: str) -> MetricResult:
-        return MetricResult(metric="backlog", group=label, estimate=float(sub["_open"].sum()),
+        return MetricResult(metric="backlog", segment=label, estimate=float(sub["_open"].sum()),
                             n=int(sub["_opened"].sum()), method=f"tickets open at {at} (count; census, no interval)")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
-def hold_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = None,
-              alpha: float = 0.05) -> MetricResult | pd.DataFrame:
+@metric_split
+def hold_time(tickets: pd.DataFrame, *, segment: Segment = None,
+              alpha: float = 0.05) -> MetricResult:
     """Mean hold time in minutes (optional column ``hold_minutes``) with a t interval.
 
     Examples
@@ -244,12 +251,13 @@ def hold_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = None,
     2.0
     """
     _require(tickets, ["hold_minutes"], "The hold time")
-    return mean_score(tickets, col="hold_minutes", metric="hold_time", by=by, alpha=alpha, scale=(0, None),
+    return mean_score(tickets, col="hold_minutes", metric="hold_time", segment=segment, alpha=alpha, scale=(0, None),
                       what="mean hold time in minutes")
 
 
-def handle_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = None,
-                alpha: float = 0.05) -> MetricResult | pd.DataFrame:
+@metric_split
+def handle_time(tickets: pd.DataFrame, *, segment: Segment = None,
+                alpha: float = 0.05) -> MetricResult:
     """Mean agent handle time in minutes (optional column ``handle_minutes``) with a t interval.
 
     Examples
@@ -258,5 +266,5 @@ def handle_time(tickets: pd.DataFrame, *, by: str | Sequence[str] | None = None,
     5.0
     """
     _require(tickets, ["handle_minutes"], "The handle time")
-    return mean_score(tickets, col="handle_minutes", metric="handle_time", by=by, alpha=alpha, scale=(0, None),
-                      what="mean handle time in minutes")
+    return mean_score(tickets, col="handle_minutes", metric="handle_time", segment=segment, alpha=alpha,
+                      scale=(0, None), what="mean handle time in minutes")

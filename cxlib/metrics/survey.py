@@ -1,18 +1,20 @@
-"""Survey metrics: NPS, CSAT and CES with their intervals, overall or by group."""
+"""Survey metrics: NPS, CSAT and CES with their intervals (per segment with :func:`cxlib.metrics.by_segment`)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
 from ..errors import ParameterError, check_choice
 from ..stats import (
+    Segment,
     as_frame,
     check_alpha,
     nps_interval,
     numeric_values,
+    segment_keys,
     t_interval_mean,
     wilson_interval,
 )
@@ -21,6 +23,7 @@ from ._core import (
     OVERALL,
     MetricResult,
     apply_grouped,
+    metric_split,
     warn_small,
 )
 
@@ -41,8 +44,9 @@ def nps_counts(values: np.ndarray) -> tuple[int, int, int]:
     return promoters, int(values.size) - promoters - detractors, detractors
 
 
-def nps(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "nps", by: str | Sequence[str] | None = None,
-        alpha: float = 0.05, method: NpsMethod = "adjusted_wald") -> MetricResult | pd.DataFrame:
+@metric_split
+def nps(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "nps", segment: Segment = None,
+        alpha: float = 0.05, method: NpsMethod = "adjusted_wald") -> MetricResult:
     """Net Promoter Score in points (-100..100) with its confidence interval.
 
     Parameters
@@ -51,8 +55,6 @@ def nps(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "nps", by: st
         Survey responses; missing scores are ignored (a response may skip the question).
     col : str
         Column of 0-10 likelihood-to-recommend scores.
-    by : str or list of str, optional
-        Group columns (segment, touchpoint, unit, period); one row per observed group.
     alpha : float
         ``1 - confidence level`` (0.05 gives the 95% interval usual in reporting).
     method : {"adjusted_wald", "wald"}
@@ -61,9 +63,10 @@ def nps(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "nps", by: st
 
     Returns
     -------
-    MetricResult or DataFrame
-        ``estimate`` is :math:`100(P - D)/n`; ``se`` the standard error of the interval in points;
-        a frame of :data:`~cxlib.metrics.METRIC_COLUMNS` when ``by`` is given.
+    MetricResult
+        ``estimate`` is :math:`100(P - D)/n`; ``se`` the standard error of the interval in points.
+        Per segment (loyalty tier, touchpoint, unit, period): ``by_segment(nps, data, segment=...)``
+        (:func:`cxlib.metrics.by_segment`), a frame of :data:`~cxlib.metrics.METRIC_COLUMNS`.
 
     Raises
     ------
@@ -98,15 +101,16 @@ def nps(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "nps", by: st
         warn_small("nps", label, n, 1, "respondents")
         se, lo, hi = nps_interval(promoters, detractors, n, alpha=alpha, method=method) if n else (np.nan,) * 3
         estimate = 100.0 * (promoters - detractors) / n if n else np.nan
-        return MetricResult(metric="nps", group=label, estimate=float(estimate), ci_lower=float(100 * lo),
+        return MetricResult(metric="nps", segment=label, estimate=float(estimate), ci_lower=float(100 * lo),
                             ci_upper=float(100 * hi), ci_level=1 - alpha, se=float(100 * se), n=n,
                             method=_NPS_METHOD_TEXT[method])
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
-def csat(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "csat", by: str | Sequence[str] | None = None,
-         alpha: float = 0.05, top_box: int = 2, scale: tuple[int, int] = (1, 5)) -> MetricResult | pd.DataFrame:
+@metric_split
+def csat(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "csat", segment: Segment = None,
+         alpha: float = 0.05, top_box: int = 2, scale: tuple[int, int] = (1, 5)) -> MetricResult:
     """CSAT: the top-box share of satisfied respondents, with a Wilson interval.
 
     Parameters
@@ -115,8 +119,6 @@ def csat(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "csat", by: 
         Survey responses; missing scores are ignored.
     col : str
         Column of satisfaction scores on ``scale``.
-    by : str or list of str, optional
-        Group columns.
     alpha : float
         ``1 - confidence level``.
     top_box : int
@@ -126,8 +128,9 @@ def csat(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "csat", by: 
 
     Returns
     -------
-    MetricResult or DataFrame
-        ``estimate`` is the share (0..1) of scores :math:`\\ge` ``scale[1] - top_box + 1``.
+    MetricResult
+        ``estimate`` is the share (0..1) of scores :math:`\\ge` ``scale[1] - top_box + 1``; per segment
+        with :func:`cxlib.metrics.by_segment`.
 
     Notes
     -----
@@ -155,16 +158,17 @@ def csat(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "csat", by: 
         x = int(np.sum(values >= threshold))
         lo, hi = wilson_interval(x, n, alpha=alpha)
         p = x / n if n else np.nan
-        return MetricResult(metric="csat", group=label, estimate=float(p), ci_lower=float(lo), ci_upper=float(hi),
+        return MetricResult(metric="csat", segment=label, estimate=float(p), ci_lower=float(lo), ci_upper=float(hi),
                             ci_level=1 - alpha, se=float(np.sqrt(p * (1 - p) / n)) if n else np.nan, n=n,
                             method=f"CSAT top-{top_box}-box share (>= {threshold} on {low}-{high}); Wilson interval")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
+@metric_split
 def mean_score(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str, metric: str | None = None,
-               by: str | Sequence[str] | None = None, alpha: float = 0.05,
-               scale: tuple[float, float] | None = None, what: str = "mean") -> MetricResult | pd.DataFrame:
+               segment: Segment = None, alpha: float = 0.05,
+               scale: tuple[float, float] | None = None, what: str = "mean") -> MetricResult:
     """Mean of a score or duration with a Student-t interval (the engine of :func:`ces` and the support means).
 
     Examples
@@ -185,14 +189,15 @@ def mean_score(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str, metric:
         mean = float(values.mean()) if n else np.nan
         sd = float(values.std(ddof=1)) if n >= 2 else np.nan
         se, lo, hi = t_interval_mean(mean, sd, n, alpha=alpha)
-        return MetricResult(metric=name, group=label, estimate=mean, ci_lower=float(lo), ci_upper=float(hi),
+        return MetricResult(metric=name, segment=label, estimate=mean, ci_lower=float(lo), ci_upper=float(hi),
                             ci_level=1 - alpha, se=float(se), n=n, method=f"{what}; Student t interval")
 
-    return apply_grouped(frame, by, one)
+    return apply_grouped(frame, segment, one)
 
 
-def ces(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "ces", by: str | Sequence[str] | None = None,
-        alpha: float = 0.05, scale: tuple[int, int] = (1, 7)) -> MetricResult | pd.DataFrame:
+@metric_split
+def ces(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "ces", segment: Segment = None,
+        alpha: float = 0.05, scale: tuple[int, int] = (1, 7)) -> MetricResult:
     """Customer Effort Score: the mean effort on 1-7 (lower is better) with a t interval.
 
     Parameters
@@ -201,8 +206,6 @@ def ces(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "ces", by: st
         Survey responses; missing scores are ignored.
     col : str
         Column of effort scores (1 = very easy, 7 = very hard).
-    by : str or list of str, optional
-        Group columns.
     alpha : float
         ``1 - confidence level``.
     scale : (int, int)
@@ -210,8 +213,9 @@ def ces(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "ces", by: st
 
     Returns
     -------
-    MetricResult or DataFrame
-        ``estimate`` is the mean score; see :func:`score_distribution` for the shares of each score.
+    MetricResult
+        ``estimate`` is the mean score (per segment with :func:`cxlib.metrics.by_segment`); see
+        :func:`score_distribution` for the shares of each score.
 
     Notes
     -----
@@ -228,20 +232,24 @@ def ces(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "ces", by: st
     >>> r.estimate, round(r.ci_lower, 3), round(r.ci_upper, 3)
     (3.4, 2.175, 4.625)
     """
-    return mean_score(data, col=col, metric="ces", by=by, alpha=alpha, scale=scale,
+    return mean_score(data, col=col, metric="ces", segment=segment, alpha=alpha, scale=scale,
                       what=f"CES mean effort on {scale[0]}-{scale[1]} (lower is easier)")
 
 
+@renamed_arguments(by="segment")
 def score_distribution(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str = "ces",
-                       by: str | Sequence[str] | None = None, alpha: float = 0.05,
+                       segment: Segment = None, alpha: float = 0.05,
                        scale: tuple[int, int] = (1, 7), metric: str | None = None) -> pd.DataFrame:
     """Share of each score of a scale (CES 1-7 by default), with Wilson intervals.
+
+    ``segment`` (column name(s) of ``data``, optional) gives one block of rows per observed segment.
 
     Returns
     -------
     DataFrame
-        Columns of :data:`~cxlib.metrics.DISTRIBUTION_COLUMNS`: one row per group and score value
-        (every value of the scale, zero counts included), ``share = count / n``.
+        Columns of :data:`~cxlib.metrics.DISTRIBUTION_COLUMNS`: one row per segment and score value
+        (every value of the scale, zero counts included; ``segment`` is ``"all"`` without a split),
+        ``share = count / n``.
 
     Examples
     --------
@@ -251,7 +259,7 @@ def score_distribution(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str 
     """
     check_alpha(alpha)
     frame = as_frame(data, col)
-    keys = [by] if isinstance(by, str) else list(by or [])
+    keys = segment_keys(segment)
     groups = frame.groupby(keys if len(keys) > 1 else keys[0], observed=True, sort=True) if keys else [(OVERALL, frame)]
     levels = np.arange(scale[0], scale[1] + 1)
     parts = []
@@ -261,7 +269,7 @@ def score_distribution(data: pd.DataFrame | pd.Series | np.ndarray, *, col: str 
         n = int(values.size)
         lo, hi = wilson_interval(counts, n, alpha=alpha)
         parts.append(pd.DataFrame({
-            "metric": metric or col, "group": ", ".join(map(str, key)) if isinstance(key, tuple) else str(key),
+            "metric": metric or col, "segment": ", ".join(map(str, key)) if isinstance(key, tuple) else str(key),
             "value": levels, "count": counts, "share": counts / n if n else np.nan, "ci_lower": lo, "ci_upper": hi,
             "ci_level": 1 - alpha, "n": n, "method": "share of each score; Wilson interval"}))
     if not parts:

@@ -221,5 +221,5 @@ def effects_plot(frame: pd.DataFrame, *, relative: bool = True, ax: Axes | None 
     ax.set_yticks(y, [f"{m}: {d}" for m, d in zip(f["metric"], f["design"])])
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_xlabel("effect (%)" if relative else "effect")
-    ax.set_title(title or "Program effect by design (naive in orange)", fontsize=10)
+    ax.set_title(title or "Effect by design (orange: naive)", fontsize=10)
     return ax

@@ -3,7 +3,9 @@
 Each function draws what :mod:`cxlib.journey` computed; none computes a statistic.  Without
 ``ax`` a new Figure is made through the object API (no pyplot state, no backend switching).
 The flow picture is a static Sankey drawn with matplotlib patches, so it lands in the PDF as is;
-:func:`path_flow_interactive` draws the same nodes and bands as a plotly Sankey for the HTML report.
+:func:`path_flow_svg` draws the same nodes and bands as an inline SVG for the HTML report (hover a band or a
+node for its count; no JavaScript library, so the report stays small); :func:`path_flow_interactive` draws
+them as a plotly Sankey.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from matplotlib.path import Path as MplPath
 
 from ..errors import DataContractError, ParameterError
 
-__all__ = ["path_flow", "path_flow_interactive", "funnel_chart", "transition_heatmap", "attribution_bars", "conversion_incidence"]
+__all__ = ["path_flow", "path_flow_interactive", "path_flow_svg", "funnel_chart", "transition_heatmap", "attribution_bars", "conversion_incidence"]
 
 PALETTE = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#843c0c", "#6b7280",
            "#0e7c7b", "#b83b5e", "#5f6caf", "#8c6d31", "#3f7f3f", "#a05195")
@@ -215,6 +217,97 @@ def path_flow_interactive(paths: Any, *, max_steps: int = 6, sep: str = " > ", t
     fig.update_layout(title=title or f"Top {len(frame)} paths ({total:,.0f} journeys)", height=height,
                       font=dict(size=11), margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def path_flow_svg(paths: Any, *, max_steps: int = 6, sep: str = " > ", title: str | None = None,
+                  width: int = 820, height: int = 460, gap: float = 0.04) -> str:
+    """The flow of the top paths as an inline SVG for the HTML report: the nodes and bands of :func:`path_flow`.
+
+    Hovering a band or a node shows its journeys (an SVG ``<title>``, read by browsers and screen
+    readers) and lifts the band out of the others (CSS); no script and no plotting library are
+    embedded, so the figure costs a few kilobytes.  Labels from the data are HTML-escaped.
+
+    Parameters
+    ----------
+    paths : PathTable or DataFrame
+        As for :func:`path_flow`.
+    max_steps, sep, gap
+        As for :func:`path_flow`.
+    title : str, optional
+        Title above the flow (default: the number of paths and journeys drawn).
+    width, height : int
+        Size of the drawing in SVG units; it scales to the width of the page.
+
+    Returns
+    -------
+    str
+        ``<figure class="cx-flow">`` holding the ``<svg>`` (one ``<path class="band">`` per band, one
+        ``<rect class="node">`` per node).
+
+    Examples
+    --------
+    >>> svg = path_flow_svg(pd.DataFrame({"path": ["a > b", "b"], "journeys": [10, 5], "conversions": [4, 0]}))
+    >>> svg.count('class="band"'), svg.count('class="node"')
+    (4, 6)
+    >>> "<title>a → b: 10 journeys</title>" in svg
+    True
+    """
+    from ..escape import escape_html
+
+    frame, flows, nodes = _path_flows(paths, max_steps=max_steps, sep=sep, what="path_flow_svg")
+    total = float(frame["journeys"].sum())
+    colors = _colors([label for _, label in nodes])
+    n_cols = max(c for c, _ in nodes) + 1
+    top, bottom, left, right, node_w = 34.0, 24.0, 10.0, 10.0, 92.0
+    step = (width - left - right - node_w) / max(n_cols - 1, 1)
+    heights = [sum(nodes[k] for k in nodes if k[0] == c) / total + gap * (sum(1 for k in nodes if k[0] == c) - 1)
+               for c in range(n_cols)]
+    scale = (height - top - bottom) / max(heights)
+    pos: dict[tuple[int, str], list[float]] = {}
+    rects, labels = [], []
+    for col in range(n_cols):
+        here = sorted([k for k in nodes if k[0] == col],
+                      key=lambda k: (k[1] in (END_CONVERTED, END_LOST), -nodes[k], k[1]))
+        y = top
+        for key in here:
+            h = nodes[key] / total * scale
+            x = left + col * step
+            pos[key] = [y, y, y]  # top, outgoing cursor, incoming cursor
+            name = escape_html(key[1])
+            rects.append(f'<rect class="node" x="{x:.1f}" y="{y:.1f}" width="{node_w:.1f}" height="{max(h, 0.5):.1f}" '
+                         f'fill="{colors[key[1]]}"><title>{name} (step {col + 1}): {nodes[key]:,.0f} journeys'
+                         f"</title></rect>")
+            if h >= 22:
+                ink = "#000" if key[1] == END_LOST else "#fff"
+                labels.append(f'<text x="{x + node_w / 2:.1f}" y="{y + h / 2 - 2:.1f}" fill="{ink}">{name}</text>'
+                              f'<text x="{x + node_w / 2:.1f}" y="{y + h / 2 + 11:.1f}" fill="{ink}">'
+                              f"{nodes[key]:,.0f}</text>")
+            y += h + gap * scale
+    bands = []
+    for (i, a, b), w in sorted(flows.items(), key=lambda kv: (kv[0][0], pos[(kv[0][0], kv[0][1])][0],
+                                                               pos[(kv[0][0] + 1, kv[0][2])][0])):
+        h = w / total * scale
+        src, dst = pos[(i, a)], pos[(i + 1, b)]
+        y0, y1 = src[1], dst[2]
+        src[1] += h
+        dst[2] += h
+        x0, x1 = left + i * step + node_w, left + (i + 1) * step
+        xm = (x0 + x1) / 2
+        d = (f"M{x0:.1f},{y0:.1f} C{xm:.1f},{y0:.1f} {xm:.1f},{y1:.1f} {x1:.1f},{y1:.1f} L{x1:.1f},{y1 + h:.1f} "
+             f"C{xm:.1f},{y1 + h:.1f} {xm:.1f},{y0 + h:.1f} {x0:.1f},{y0 + h:.1f} Z")
+        bands.append(f'<path class="band" d="{d}" fill="{colors[a]}"><title>{escape_html(a)} → {escape_html(b)}: '
+                     f"{w:,.0f} journeys</title></path>")
+    steps = "".join(f'<text class="step" x="{left + c * step + node_w / 2:.1f}" y="{height - 6:.1f}">step {c + 1}'
+                    f"</text>" for c in range(n_cols))
+    heading = escape_html(title or f"Top {len(frame)} paths ({total:,.0f} journeys)")
+    style = ("<style>.cx-flow svg{width:100%;height:auto;font-family:'DejaVu Sans',sans-serif}"
+             ".cx-flow .band{fill-opacity:.35}.cx-flow .band:hover{fill-opacity:.8}"
+             ".cx-flow .node:hover{stroke:#000;stroke-width:1.5}.cx-flow text{font-size:11px;text-anchor:middle;"
+             "pointer-events:none}.cx-flow .step{fill:#444}.cx-flow .head{font-size:14px;font-weight:bold}</style>")
+    return (f'<figure class="cx-flow">{style}<svg viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{heading}" xmlns="http://www.w3.org/2000/svg">'
+            f'<text class="head" x="{width / 2:.1f}" y="18">{heading}</text>'
+            + "".join(bands) + "".join(rects) + "".join(labels) + steps + "</svg></figure>")
 
 
 def _rgba(hex_color: str, alpha: float) -> str:

@@ -46,7 +46,7 @@ def trend_plot(frame: pd.DataFrame, *, x: str = "period", hue: str | None = None
     Parameters
     ----------
     frame : DataFrame
-        A grouped metric frame (``nps(df, by=["quarter"])``; index levels are used as columns) or a
+        A split metric frame (``by_segment(nps, df, segment="quarter")``; index levels are used as columns) or a
         trends table; needs ``x``, ``estimate``, ``ci_lower``, ``ci_upper`` (and ``hue``).
     x : str
         Period column; its values are drawn in sorted order, equally spaced.
@@ -146,17 +146,17 @@ def forest_plot(tests: pd.DataFrame, *, ax: Axes | None = None, alpha: float = 0
 
 
 def distribution_plot(dist: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Stacked horizontal bars of the share of each score per group (``score_distribution`` output).
+    """Stacked horizontal bars of the share of each score per segment (``score_distribution`` output).
 
     Examples
     --------
-    >>> d = pd.DataFrame({"group": ["all"] * 2, "value": [1, 2], "share": [0.25, 0.75]})
+    >>> d = pd.DataFrame({"segment": ["all"] * 2, "value": [1, 2], "share": [0.25, 0.75]})
     >>> len(distribution_plot(d).patches)
     2
     """
-    _need(dist, ["group", "value", "share"], "distribution_plot")
-    ax = _axes(ax, (6.5, 0.5 * dist["group"].nunique() + 1.4))
-    wide = dist.pivot_table(index="group", columns="value", values="share", aggfunc="sum", sort=True).fillna(0.0)
+    _need(dist, ["segment", "value", "share"], "distribution_plot")
+    ax = _axes(ax, (6.5, 0.5 * dist["segment"].nunique() + 1.4))
+    wide = dist.pivot_table(index="segment", columns="value", values="share", aggfunc="sum", sort=True).fillna(0.0)
     left = np.zeros(len(wide))
     cmap = np.linspace(0.15, 0.85, wide.shape[1])
     for i, value in enumerate(wide.columns):

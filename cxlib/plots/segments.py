@@ -89,13 +89,14 @@ def alert_forest(alerts: pd.DataFrame, *, ax: Axes | None = None, max_rows: int 
     Changes are drawn in display units (CSAT in percentage points); one panel mixes metrics, so the
     row label names the metric and unit.
 
-    >>> a = pd.DataFrame({"dimension": ["tier"], "cell": ["gold"], "metric": ["nps"], "change": [-8.0],
+    >>> a = pd.DataFrame({"segment_column": ["tier"], "segment": ["gold"], "metric": ["nps"], "change": [-8.0],
     ...                   "ci_lower": [-12.0], "ci_upper": [-4.0], "direction": ["worsened"]})
     >>> ax = alert_forest(a)
     >>> ax.lines[0].get_xdata().tolist(), ax.get_yticklabels()[0].get_text()
     ([-12.0, -4.0], 'tier = gold: NPS points')
     """
-    _require(alerts, ("dimension", "cell", "metric", "change", "ci_lower", "ci_upper", "direction"), "alert_forest")
+    _require(alerts, ("segment_column", "segment", "metric", "change", "ci_lower", "ci_upper", "direction"),
+             "alert_forest")
     rows = alerts.head(max_rows).reset_index(drop=True)
     ax = ax or _new_ax((7, 0.8 + 0.35 * max(len(rows), 1)))
     if rows.empty:
@@ -109,7 +110,7 @@ def alert_forest(alerts: pd.DataFrame, *, ax: Axes | None = None, max_rows: int 
         color = "#c44e52" if r.direction == "worsened" else "#4c72b0"
         ax.plot([scale * r.ci_lower, scale * r.ci_upper], [y, y], color=color, linewidth=2)
         ax.plot([scale * r.change], [y], marker="o", color=color)
-        names.append((y, f"{r.dimension} = {r.cell}: {unit}"))
+        names.append((y, f"{r.segment_column} = {r.segment}: {unit}"))
     ax.axvline(0, color="grey", linewidth=0.8, linestyle=":")
     names.sort()
     ax.set_yticks([y for y, _ in names], [n for _, n in names], fontsize=8)

@@ -1,4 +1,4 @@
-"""Plots of the voice of the customer: theme shares, theme trends, sentiment by group, driver quadrant.
+"""Plots of the voice of the customer: theme shares, theme trends, sentiment by segment, driver quadrant.
 
 Every function takes the result frame of the matching :mod:`cxlib.voc` function (after
 :func:`cxlib.privacy.suppress_small_cells` when segments are shown), draws on ``ax`` or on a new
@@ -36,7 +36,7 @@ def _suppressed(frame: pd.DataFrame) -> np.ndarray:
 def theme_shares(frame: pd.DataFrame, *, ax=None, label_col: str = "theme", color: str = "#3b6ea5"):
     """Horizontal bars of theme shares (percent of comments) with their interval as error bars.
 
-    ``frame`` has the columns of :data:`cxlib.voc.THEME_COLUMNS` for one group; suppressed rows
+    ``frame`` has the columns of :data:`cxlib.voc.THEME_COLUMNS` for one segment; suppressed rows
     show the text "suppressed (n < k)" instead of a bar.
 
     Examples
@@ -64,22 +64,23 @@ def theme_shares(frame: pd.DataFrame, *, ax=None, label_col: str = "theme", colo
 
 
 def theme_trend(frame: pd.DataFrame, *, ax=None, themes: list[str] | None = None):
-    """One line per theme across periods (``group``), with its interval as a band.
+    """One line per theme across periods (the ``segment`` column of :func:`cxlib.voc.theme_trend`), with its
+    interval as a band.
 
     Examples
     --------
-    >>> f = pd.DataFrame({"theme": ["price"] * 2, "group": ["2025Q3", "2025Q4"], "share": [0.1, 0.2],
+    >>> f = pd.DataFrame({"theme": ["price"] * 2, "segment": ["2025Q3", "2025Q4"], "share": [0.1, 0.2],
     ...                   "ci_lower": [0.05, 0.15], "ci_upper": [0.15, 0.25]})
     >>> theme_trend(f).lines[0].get_ydata().tolist()
     [10.0, 20.0]
     """
-    _require(frame, ["theme", "group", "share", "ci_lower", "ci_upper"], "theme_trend")
+    _require(frame, ["theme", "segment", "share", "ci_lower", "ci_upper"], "theme_trend")
     ax = _axes(ax)
-    periods = sorted(frame["group"].astype(str).unique())
+    periods = sorted(frame["segment"].astype(str).unique())
     x = np.arange(len(periods))
     for theme in themes or list(dict.fromkeys(frame["theme"])):
         sub = frame[frame["theme"] == theme].assign(_s=lambda d: _suppressed(d))
-        sub = sub.set_index(sub["group"].astype(str)).reindex(periods)
+        sub = sub.set_index(sub["segment"].astype(str)).reindex(periods)
         s = sub["share"].where(~sub["_s"].fillna(False).astype(bool)).to_numpy(float) * 100
         line, = ax.plot(x, s, marker="o", label=str(theme))
         ax.fill_between(x, 100 * sub["ci_lower"].to_numpy(float), 100 * sub["ci_upper"].to_numpy(float),
@@ -90,12 +91,12 @@ def theme_trend(frame: pd.DataFrame, *, ax=None, themes: list[str] | None = None
     return ax
 
 
-def sentiment_by(frame: pd.DataFrame, *, ax=None, label_col: str = "group"):
-    """Dot-and-interval plot of mean sentiment per group (the frame of :func:`cxlib.voc.sentiment_by`).
+def sentiment_by(frame: pd.DataFrame, *, ax=None, label_col: str = "segment"):
+    """Dot-and-interval plot of mean sentiment per segment (the frame of :func:`cxlib.voc.sentiment_by`).
 
     Examples
     --------
-    >>> f = pd.DataFrame({"group": ["app", "store"], "estimate": [-0.2, 0.4], "ci_lower": [-0.3, 0.3],
+    >>> f = pd.DataFrame({"segment": ["app", "store"], "estimate": [-0.2, 0.4], "ci_lower": [-0.3, 0.3],
     ...                   "ci_upper": [-0.1, 0.5]})
     >>> sentiment_by(f).collections[0].get_offsets()[:, 0].tolist()
     [-0.2, 0.4]

@@ -12,7 +12,8 @@
 - :mod:`cxlib.report.provenance`: what produced a report (code, packages,
   parameters, input hashes), saved as ``provenance.json`` and as an appendix.
 - :mod:`cxlib.report.render`, :mod:`cxlib.report.tables`,
-  :mod:`cxlib.report.scorecard`: turning executed notebooks into HTML and PDF.
+  :mod:`cxlib.report.scorecard`: turning executed notebooks into HTML and PDF
+  (:mod:`cxlib.report.quarto`: what the Quarto route needs).
 
 Submodules are imported on demand; importing this package has no side effects
 and loads neither papermill nor the renderers.

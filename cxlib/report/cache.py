@@ -49,6 +49,7 @@ from typing import Any
 import nbformat
 
 from .._fs import replace_folder
+from ..data.mapping import MAPPING_FILE
 from ..errors import CxError
 from .execution import NotebookRun, Progress
 from .plan import READS_ALL, NotebookSpec, parse_python
@@ -574,7 +575,10 @@ def cache_components(spec: NotebookSpec, parameters: Mapping[str, Any], *, cache
 
     return components(
         code=notebook_code(source), parameters={k: moved(v) for k, v in parameters.items()},
-        data=table_digests(data_hashes, notebook_reads(spec, source)), cxlib=cache.code_version,
+        # with a cx.yml mapping, tables live in files of any name (and the mapping itself changes what is read):
+        # such a notebook depends on every file of the data folder
+        data=table_digests(data_hashes, None if MAPPING_FILE in data_hashes else notebook_reads(spec, source)),
+        cxlib=cache.code_version,
         environment=cache.environment, upstream={d: findings_digest(findings_dir, d) for d in spec.depends_on},
         kernel=kernel)
 

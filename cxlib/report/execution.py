@@ -21,6 +21,7 @@ from typing import Any, Literal
 import nbformat
 import pandas as pd
 
+from ..privacy import REDACTION_KINDS, Redactor, redact_notebook
 from .kernels import KERNEL_NAME, KernelRegistry
 from .plan import NotebookSpec, Plan
 
@@ -44,6 +45,9 @@ _PRINT_LOCK = threading.Lock()
 class NotebookRun:
     """Outcome of one notebook: ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"`` (a dependency failed).
 
+    A section the data cannot support (:mod:`cxlib.report.coverage`) is ``"ok"`` with a stand-in chapter
+    and its reason in ``skipped_section``.
+
     ``cached`` is true when the outputs came from the run cache instead of an execution;
     ``saved_seconds`` is then the execution time of the cached result.
     """
@@ -59,6 +63,7 @@ class NotebookRun:
     message: str = ""
     cached: bool = False
     saved_seconds: float = 0.0
+    skipped_section: str = ""  # why the data cannot support the notebook's section ('' when it ran)
 
     def to_frame(self) -> pd.DataFrame:
         row = {c: getattr(self, c) for c in RUN_COLUMNS}
@@ -136,11 +141,57 @@ def _scrub(nb: nbformat.NotebookNode, name: str,
     return nb
 
 
+#: papermill writes an executed notebook to ``cx-clean://<path>`` through :class:`_CleanWriter`, never to disk directly.
+CLEAN_SCHEME = "cx-clean://"
+_CLEANERS: dict[str, Callable[[nbformat.NotebookNode], nbformat.NotebookNode]] = {}
+_CLEAN_LOCK = threading.Lock()
+_REGISTERED: list[bool] = []
+
+
+class _CleanWriter:
+    """papermill I/O handler: the executed notebook is scrubbed and redacted in memory, then written.
+
+    papermill saves the executed notebook itself (also the notebook of a failed run, before it raises);
+    through this handler nothing it writes reaches the disk before :func:`_scrub` and
+    :func:`cxlib.privacy.redact_notebook` have run on it.
+    """
+
+    def read(self, path: str) -> str:
+        raise NotImplementedError("cx-clean:// paths are written only")
+
+    def listdir(self, path: str) -> list[str]:
+        raise NotImplementedError("cx-clean:// paths are written only")
+
+    def write(self, buf: str, path: str) -> None:
+        target = path[len(CLEAN_SCHEME):]
+        clean = _CLEANERS[target]
+        nbformat.write(clean(nbformat.reads(buf, as_version=4)), target)
+
+    def pretty_path(self, path: str) -> str:
+        return path[len(CLEAN_SCHEME):]
+
+
+def _clean_path(output: Path, clean: Callable[[nbformat.NotebookNode], nbformat.NotebookNode]) -> str:
+    """Register ``clean`` for ``output`` and return the papermill path that writes through it."""
+    from papermill.iorw import papermill_io
+
+    with _CLEAN_LOCK:
+        if not _REGISTERED:  # once per process, on first use (nothing happens at import)
+            papermill_io.register(CLEAN_SCHEME, _CleanWriter())
+            _REGISTERED.append(True)
+        _CLEANERS[str(output)] = clean
+    return CLEAN_SCHEME + str(output)
+
+
+def _redact_text(redactor: Redactor | None, text: str) -> str:
+    return text if redactor is None or not text else redactor.redact(text).text
+
+
 def execute_notebook(spec: NotebookSpec, parameters: Mapping[str, Any], *, output: Path, cwd: Path,
                      kernel: str = KERNEL_NAME, progress: Progress | None = None,
                      cancel: threading.Event | None = None, timeout: int | None = None,
                      kernels: KernelRegistry | None = None,
-                     paths: Mapping[str, str] | None = None) -> NotebookRun:
+                     paths: Mapping[str, str] | None = None, redactor: Redactor | None = None) -> NotebookRun:
     """Execute one notebook with papermill into ``output``; never raises for a notebook error.
 
     Returns a :class:`NotebookRun` whose ``message`` names the notebook, the
@@ -149,6 +200,10 @@ def execute_notebook(spec: NotebookSpec, parameters: Mapping[str, Any], *, outpu
 
     ``paths`` maps build folders to their final place (see :func:`_scrub`), so
     the published notebook names where its findings really are.
+
+    ``redactor`` (:class:`cxlib.privacy.Redactor`, built from the data's customers by the runner)
+    redacts every text output before the notebook is written, and the error of a failed cell before
+    it is reported: no personal data reaches the executed notebook, ``_failed/`` or the log.
 
     The kernel starts in ``cwd``; this process's own working directory is never
     changed (papermill's ``cwd=`` would ``chdir`` the whole process, which
@@ -173,34 +228,50 @@ def execute_notebook(spec: NotebookSpec, parameters: Mapping[str, Any], *, outpu
     output.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     progress(f"[{name}] started")
+    redacted = dict.fromkeys(REDACTION_KINDS, 0)
+
+    def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        nb = _scrub(nb, name, paths)
+        if redactor is not None:
+            for kind, n in redact_notebook(nb, redactor).items():
+                redacted[kind] += n
+        return nb
+
     try:
         extra = {"kernel_manager_class": kernels.manager_class()} if kernels is not None else {}
         # sorted: the injected cell must not depend on the order a plan (or provenance.json) lists them in
-        pm.execute_notebook(str(spec.path), str(output), parameters=dict(sorted(parameters.items())),
+        pm.execute_notebook(str(spec.path), _clean_path(output, clean), parameters=dict(sorted(parameters.items())),
                             kernel_name=kernel, progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                             resources={"metadata": {"path": str(cwd)}}, on_cell_start=on_cell_start,
                             on_notebook_start=on_notebook_start, execution_timeout=timeout, **extra)
     except PapermillExecutionError as err:
         seconds = time.perf_counter() - t0
         index = _source_index(output, err.cell_index)
-        label = cell_label(err.source or "")
-        msg = (f"Notebook {name!r} failed in cell {index} ({label!r}) with {err.ename}: {err.evalue} "
+        label = _redact_text(redactor, cell_label(err.source or ""))  # a cell's first line may quote data too
+        evalue = _redact_text(redactor, str(err.evalue))
+        msg = (f"Notebook {name!r} failed in cell {index} ({label!r}) with {err.ename}: {evalue} "
                f"[after {seconds:.1f} s; executed notebook kept]")
-        progress(f"[{name}] FAILED in cell {index} ({label}): {err.ename}: {err.evalue}")
+        progress(f"[{name}] FAILED in cell {index} ({label}): {err.ename}: {evalue}")
         return NotebookRun(name, "failed", seconds, output if output.exists() else None, index, label,
-                           str(err.ename), str(err.evalue), msg)
+                           str(err.ename), evalue, msg)
     except _Cancelled:
         raise KeyboardInterrupt(f"run interrupted while executing {name}") from None
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # kernel died, bad notebook file, ...: still a notebook failure
         seconds = time.perf_counter() - t0
-        msg = f"Notebook {name!r} could not be executed: {type(exc).__name__}: {exc}"
-        progress(f"[{name}] FAILED: {type(exc).__name__}: {exc}")
+        text = _redact_text(redactor, str(exc))
+        msg = f"Notebook {name!r} could not be executed: {type(exc).__name__}: {text}"
+        progress(f"[{name}] FAILED: {type(exc).__name__}: {text}")
         return NotebookRun(name, "failed", seconds, output if output.exists() else None, None, "",
-                           type(exc).__name__, str(exc), msg)
+                           type(exc).__name__, text, msg)
+    finally:
+        with _CLEAN_LOCK:
+            _CLEANERS.pop(str(output), None)
     seconds = time.perf_counter() - t0
-    nbformat.write(_scrub(nbformat.read(output, as_version=4), name, paths), output)
+    if sum(redacted.values()):
+        progress(f"[{name}] redacted {sum(redacted.values())} personal item(s) from the outputs ("
+                 + ", ".join(f"{n} {k}" for k, n in redacted.items() if n) + ")")
     progress(f"[{name}] done in {seconds:.1f} s")
     return NotebookRun(name, "ok", seconds, output)
 

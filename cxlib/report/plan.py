@@ -8,8 +8,8 @@ A plan is a small YAML file under ``reports/`` (the default is
     output: cx-quarterly-review        # file stem of the published HTML and PDF
     notebooks_dir: notebooks            # relative to the project root
     parameters:                         # global: passed to every notebook that declares them
-      period: "2025Q4"
-      comparison_period: "2025Q3"
+      period: "2025Q4"                  # or "2025-11", "2025"; "auto": the last complete quarter in the data
+      comparison_period: "2025Q3"       # "auto": the period before ``period`` (see periods_from_data)
       alpha: 0.05
       seed: 20261123
       segment_columns: [loyalty_tier, region]
@@ -25,7 +25,7 @@ Every notebook declares its parameters, with defaults, in the code cell tagged
 the cell with :mod:`ast`, so nothing is executed) and checks every value of
 the plan against them *before any notebook runs*: unknown names, wrong types
 (compared with the type of the default; an int is accepted for a float), a
-missing value, and bad values (``period`` not like ``2025Q4``, ``alpha``
+missing value, and bad values (``period`` not a year, quarter or month such as ``2025Q4``, ``alpha``
 outside (0, 0.5), a data folder that does not exist) raise one
 :class:`~cxlib.errors.ParameterError` naming the notebook, the parameter, what
 was expected and what was found.
@@ -41,6 +41,14 @@ notebook reads, for the run cache (:mod:`cxlib.report.cache`): a change of any
 other table does not rerun it.  Without it the runner finds the reads in the
 notebook's code (``data.load(data_dir, tables=[...])``), and ``reads: all``
 makes the notebook depend on every file of the data folder.
+
+**Confinement.** A plan runs only notebooks of its notebooks folder: an entry that resolves
+elsewhere (``../x.ipynb``, an absolute path, a symlink out of the folder) is an error.  The
+notebooks' own parameters are checked by value too (:func:`check_parameter`): day parameters
+(``observation_end``...) must be dates in the plausible range (:func:`cxlib.schema.plausible_date_range`,
+1990 to one year after today unless ``CX_DATE_RANGE`` says otherwise), counts positive, shares in
+range, ``k_max`` from 2 to 30, choices among the values their module accepts, and a column whose
+values the report prints (``segment_columns``...) never personal data.
 """
 from __future__ import annotations
 
@@ -59,11 +67,11 @@ import yaml
 
 from .._deprecation import warn_deprecated
 from ..errors import ParameterError
-from ..periods import is_period_label
+from ..periods import Period, check_in_span, default_periods, is_period_label
 
 __all__ = ["NotebookSpec", "Plan", "declared_parameters", "load_plan", "plan_from_dict", "validate_plan",
            "validate_value", "resolve_notebook", "READS_ALL", "RESERVED", "REQUIRED_GLOBALS", "PERIOD_PATTERN",
-           "project_root"]
+           "project_root", "check_parameter", "DATE_PARAMETERS", "COLUMN_PARAMETERS"]
 
 #: Parameters the runner injects; a plan may not set them.
 RESERVED = ("findings_path", "findings_dir")
@@ -199,6 +207,7 @@ def plan_from_dict(raw: Mapping[str, Any], *, base: Path | None = None, data_dir
         params["data_dir"] = str(Path(data_dir).expanduser().resolve())
     elif params.get("data_dir") not in (None, ""):
         params["data_dir"] = str(_resolve(params["data_dir"], base))
+    params = periods_from_data(params)
     nb_dir = _resolve(raw.get("notebooks_dir") or "notebooks", base)
     entries = raw.get("notebooks")
     if not entries or not isinstance(entries, list):
@@ -216,6 +225,73 @@ def plan_from_dict(raw: Mapping[str, Any], *, base: Path | None = None, data_dir
     return Plan(title=str(raw.get("title") or "CX quarterly review"), subtitle=str(raw.get("subtitle") or ""),
                 output=output, notebooks_dir=nb_dir, parameters=MappingProxyType(params),
                 notebooks=tuple(specs), source=source)
+
+
+#: The plan value of ``period`` / ``comparison_period`` that takes them from the data.
+PERIOD_FROM_DATA = "auto"
+#: The kinds of report period a plan may give.
+PERIOD_KINDS = ("year", "quarter", "month")
+
+
+def periods_from_data(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan's global parameters with ``period`` and ``comparison_period`` taken from the data where asked.
+
+    ``period: auto`` (or no ``period``) is the last complete quarter of the data folder (the last complete
+    month when the data hold no two quarters; of the kind of an explicit ``comparison_period``),
+    ``comparison_period: auto`` (or none) the period before ``period``
+    (:func:`cxlib.periods.default_periods`, over :func:`cxlib.data.folder_span`). ``period`` must overlap the
+    data's span; the comparison period may precede the data (a first report: the sections say there is
+    nothing to compare with); both are of one kind. Without a data folder holding dated tables, the values
+    are left as they are (:func:`validate_value` reports an ``auto`` that could not be resolved).
+
+    Raises
+    ------
+    ParameterError
+        A period outside the data's span (the message states the span), no complete period in the
+        data, or a period and a comparison period of different kinds.
+    """
+    out = dict(params)
+    auto = [k for k in ("period", "comparison_period") if out.get(k, PERIOD_FROM_DATA) == PERIOD_FROM_DATA]
+    data_dir = out.get("data_dir")
+    explicit = [str(out[k]) for k in ("period", "comparison_period") if k not in auto]
+    if not data_dir or not Path(str(data_dir)).is_dir() or not all(
+            any(is_period_label(v, kind=kind) for kind in PERIOD_KINDS) for v in explicit):
+        return out  # validate_plan names the missing folder or the malformed period
+    from ..data import folder_span
+
+    span = folder_span(data_dir)
+    if span is None:
+        return out
+    if "period" in auto:
+        out["period"] = str(_default_period(span, None if "comparison_period" in auto
+                                            else Period.parse(out["comparison_period"]).kind))
+    period = check_in_span(out["period"], span, name="Report plan: period")
+    if "comparison_period" in auto:
+        out["comparison_period"] = str(period.previous())
+    comparison = Period.parse(out["comparison_period"])  # may precede the data: the sections say there is nothing
+    if comparison.kind != period.kind:
+        raise ParameterError(f"Report plan: period {str(period)!r} is a {period.kind} but comparison_period "
+                             f"{str(comparison)!r} is a {comparison.kind}; compare periods of one kind.")
+    return out
+
+
+def _default_period(span: tuple[Any, Any], kind: str | None) -> Period:
+    """The last complete period of ``kind``; without a kind, the last complete quarter with one before it in the
+    data, else the last complete month (data shorter than two quarters still get a report)."""
+    if kind is not None:
+        return default_periods(span, kind)[0]
+    try:
+        period, previous = default_periods(span, "quarter")
+        if previous is not None:
+            return period
+    except ParameterError:
+        pass
+    try:
+        return default_periods(span, "month")[0]
+    except ParameterError:
+        raise ParameterError(f"Report plan: period 'auto' finds no complete quarter or month in the data, which span "
+                             f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}; give period and comparison_period "
+                             "explicitly (a quarter '2025Q4', a month '2025-11' or a year '2025').") from None
 
 
 #: Plan parameters renamed in this release: old name -> new name (the old one warns and still works).
@@ -245,6 +321,10 @@ def _entry(entry: Any, nb_dir: Path) -> NotebookSpec:
     path = _resolve(str(entry["notebook"]), nb_dir)
     if path.suffix != ".ipynb":
         path = path.with_suffix(".ipynb")
+    if not path.is_relative_to(nb_dir):  # "../x", an absolute path or a symlink out of the folder
+        raise ParameterError(f"Notebook {str(entry['notebook'])!r} resolves to {path}, outside the plan's notebooks "
+                             f"folder {nb_dir}; a plan runs only the notebooks of that folder: give a file name "
+                             "such as '10_metrics.ipynb'.")
     params = entry.get("parameters") or {}
     if not isinstance(params, Mapping):
         raise ParameterError(f"Notebook {path.stem!r}: 'parameters' must be a mapping; found {params!r}.")
@@ -388,12 +468,17 @@ def validate_value(notebook: str, name: str, value: Any, default: Any) -> Any:
         if not ok:
             raise ParameterError(f"{where}: expected type {_type_name(default)} (like the default {default!r}); "
                                  f"found {_type_name(value)} {value!r}.")
-    if name in ("period", "comparison_period") and not is_period_label(str(value), kind="quarter"):
-        raise ParameterError(f"{where}: expected a quarter like '2025Q4'; found {value!r}.")
+    if name in ("period", "comparison_period") and value == PERIOD_FROM_DATA:
+        raise ParameterError(f"{where}: {PERIOD_FROM_DATA!r} takes the period from the data, but the data folder has "
+                             "no table with dates; give a period such as '2025Q4', '2025-11' or '2025'.")
+    if name in ("period", "comparison_period") and not any(is_period_label(str(value), kind=k) for k in PERIOD_KINDS):
+        raise ParameterError(f"{where}: expected a period like '2025Q4' (quarter), '2025-11' (month) or '2025' "
+                             f"(year), or {PERIOD_FROM_DATA!r} (from the data); found {value!r}.")
     if name == "alpha" and not 0 < float(value) < 0.5:
         raise ParameterError(f"{where}: expected a number in (0, 0.5); found {value!r}.")
     if name == "seed" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
         raise ParameterError(f"{where}: expected a non-negative integer seed; found {value!r}.")
+    check_parameter(where, name, value)
     if name == "data_dir" and not Path(str(value)).is_dir():
         raise ParameterError(f"{where}: expected an existing data folder; found {str(value)!r}, which does not "
                              "exist (generate it with `make data` or pass --data DIR).")
@@ -451,3 +536,143 @@ def resolve_notebook(spec: NotebookSpec, global_parameters: Mapping[str, Any],
     for name, value in values.items():
         validate_value(spec.name, name, value, decl[name])
     return values
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Value rules of the notebooks' own parameters, checked with the globals before any notebook runs
+# ------------------------------------------------------------------------------------------------------------
+
+#: Day parameters: empty (the notebook's default, e.g. the period's last day) or a date in the plausible range.
+DATE_PARAMETERS = ("observation_end", "calibration_end", "start_date", "end_date", "pre_start", "program_start",
+                   "post_end")
+#: Parameters naming customer columns whose values the report prints: never personal data
+#: (:func:`cxlib.privacy.is_personal_column`: the contract's personal columns and usual contact-column names).
+COLUMN_PARAMETERS = ("segment_columns", "segment_column", "curve_segments", "cox_covariates", "alert_dimensions")
+_COUNTS = ("n_boot", "n_sim", "n_topics", "n_quotes", "top_k", "top_n", "fdr_dashboards", "stability_seeds",
+           "stability_bootstraps", "trend_quarters", "min_cell", "min_n", "at_risk_every_days", "rmst_tau_days")
+_POSITIVE = ("sla_hours", "sla_minutes", "risk_horizon_days", "clv_horizon_weeks")
+#: (low, high, low included, high included) of the shares and rates.
+_SHARES = {"power": (0, 1, False, False), "save_rate": (0, 1, True, True), "recovery_rate": (0, 1, True, True),
+           "margin": (0, 1, False, True), "annual_discount_rate": (0, 1, True, False)}
+#: The most behavioural segments a report tries (k_max): more is a dump, not a segmentation.
+K_MAX_LIMIT = 30
+
+
+def _choices(name: str) -> tuple[str, ...] | None:
+    """The closed vocabulary of a parameter, from the module that owns it (None: not a choice)."""
+    if name == "padjust":
+        from ..stats import PADJUST_METHODS
+        return tuple(PADJUST_METHODS)
+    if name in ("design", "designs"):
+        from ..evaluation import DESIGNS
+        return tuple(DESIGNS)
+    if name == "control_group":
+        from typing import get_args
+
+        from ..evaluation.staggered import ControlGroup
+        return get_args(ControlGroup)
+    if name == "fail_outcome":
+        from ..journey.failpoints import FAIL_OUTCOMES
+        return tuple(FAIL_OUTCOMES)
+    return {"algorithm": ("kmeans", "gmm"),  # cxlib.segments.BehaviouralSegments
+            "freq": ("month", "quarter", "week")}.get(name)  # cxlib.evaluation panels
+
+
+def check_parameter(where: str, name: str, value: Any) -> None:
+    """Check one parameter's value against its rule (dates, counts, shares, choices, columns); raise if broken.
+
+    The rules of the notebooks' own parameters (``observation_end``, ``k_max``, ``padjust``...) run
+    with the global ones in :func:`validate_plan`, before the first notebook, so a typo never costs a
+    half-run report.  ``where`` names the notebook and the parameter in the message.
+
+    >>> check_parameter("Notebook '60_segments', parameter 'k_max'", "k_max", 8)
+    >>> check_parameter("Notebook '60_segments', parameter 'k_max'", "k_max", 1)
+    Traceback (most recent call last):
+    ...
+    cxlib.errors.ParameterError: Notebook '60_segments', parameter 'k_max': expected an integer from 2 to 30 (candidate numbers of segments 2..k_max); found 1.
+    """
+    if name in DATE_PARAMETERS:
+        _check_date(where, value)
+    elif name in COLUMN_PARAMETERS:
+        _check_columns(where, value)
+    elif name in _COUNTS and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ParameterError(f"{where}: expected a positive integer; found {value!r}.")
+    elif name in _POSITIVE and not (_is_number(value) and value > 0):
+        raise ParameterError(f"{where}: expected a positive number; found {value!r}.")
+    elif name == "landmark_days" and not (_is_number(value) and value >= 0):
+        raise ParameterError(f"{where}: expected a number of days >= 0; found {value!r}.")
+    elif name in _SHARES:
+        lo, hi, lo_in, hi_in = _SHARES[name]
+        ok = _is_number(value) and (lo <= value if lo_in else lo < value) and (value <= hi if hi_in else value < hi)
+        if not ok:
+            interval = f"{'[' if lo_in else '('}{lo}, {hi}{']' if hi_in else ')'}"
+            raise ParameterError(f"{where}: expected a share in {interval}; found {value!r}.")
+    elif name == "k_max" and not (isinstance(value, int) and not isinstance(value, bool) and 2 <= value <= K_MAX_LIMIT):
+        raise ParameterError(f"{where}: expected an integer from 2 to {K_MAX_LIMIT} (candidate numbers of segments "
+                             f"2..k_max); found {value!r}.")
+    elif name == "journey_gap":
+        _check_gap(where, value)
+    elif name == "currency" and not re.fullmatch(r"[A-Z]{3}", str(value)):
+        raise ParameterError(f"{where}: expected an ISO 4217 currency code such as 'EUR'; found {value!r}.")
+    elif name == "retention_months" and not (isinstance(value, (list, tuple)) and value
+                                             and all(_is_number(m) and m > 0 for m in value)):
+        raise ParameterError(f"{where}: expected a list of positive numbers of months; found {value!r}.")
+    elif name == "event_window" and not (isinstance(value, (list, tuple)) and len(value) == 2
+                                         and all(isinstance(v, int) for v in value) and value[0] < 0 < value[1]):
+        raise ParameterError(f"{where}: expected [first, last] event times around 0, such as [-6, 6]; found {value!r}.")
+    else:
+        allowed = _choices(name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        bad = [v for v in values if allowed is not None and v not in allowed]
+        if bad:
+            raise ParameterError(f"{where}: expected {'values' if isinstance(value, list) else 'one'} of "
+                                 f"{list(allowed)}; found {bad[0]!r}.")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _check_date(where: str, value: Any) -> None:
+    if value in ("", None):
+        return
+    import pandas as pd
+
+    from ..schema import DATE_RANGE_ENV, plausible_date_range
+
+    try:
+        day = pd.Timestamp(str(value))
+    except ValueError:
+        raise ParameterError(f"{where}: expected a date such as '2025-12-31' (or empty for the default); "
+                             f"found {value!r}.") from None
+    if day is pd.NaT:
+        raise ParameterError(f"{where}: expected a date such as '2025-12-31'; found {value!r}.")
+    try:
+        earliest, latest = plausible_date_range()
+    except ValueError as exc:
+        raise ParameterError(str(exc)) from None
+    if not earliest <= day <= latest:
+        raise ParameterError(f"{where}: {value!r} is outside the plausible dates {earliest:%Y-%m-%d} to "
+                             f"{latest:%Y-%m-%d}; give a date of the data (the range is set by {DATE_RANGE_ENV}).")
+
+
+def _check_columns(where: str, value: Any) -> None:
+    from ..privacy import is_personal_column
+
+    columns = value if isinstance(value, (list, tuple)) else [value]
+    personal = [c for c in columns if isinstance(c, str) and c and is_personal_column(c)]
+    if personal:
+        raise ParameterError(f"{where}: {personal[0]!r} holds personal data (an identifier, a name, contact "
+                             "details or free text); it cannot be a segment or a breakdown, since the report would "
+                             "print its values. Use an attribute such as 'region' or 'loyalty_tier'.")
+
+
+def _check_gap(where: str, value: Any) -> None:
+    import pandas as pd
+
+    try:
+        gap = pd.Timedelta(str(value))
+    except ValueError:
+        gap = None
+    if gap is None or gap is pd.NaT or gap <= pd.Timedelta(0):
+        raise ParameterError(f"{where}: expected a positive duration such as '3D' or '30min'; found {value!r}.")

@@ -30,9 +30,11 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..hashing import sha256_file
+from .render import renderer_versions
 
 __all__ = ["KEY_PACKAGES", "collect", "git_state", "package_versions", "file_hashes", "compare_hashes",
-           "tool_versions", "write", "read", "appendix_notebook", "appendix_markdown", "validation_records"]
+           "set_renderer", "tool_versions", "write", "read", "appendix_notebook", "appendix_markdown",
+           "validation_records"]
 
 #: Packages whose versions are recorded (a missing one is recorded as ``None``).
 KEY_PACKAGES = ("cxlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "duckdb", "pandera",
@@ -83,20 +85,27 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | N
     return out
 
 
-def tool_versions() -> dict[str, str | None]:
-    """Versions of the rendering tools: the pandoc binary (through pypandoc) and Quarto (if on PATH)."""
-    out: dict[str, str | None] = {"pandoc": None, "quarto": None}
-    try:
-        import pypandoc
+def tool_versions(engine: str = "auto") -> dict[str, str | None]:
+    """The renderer that ``engine`` selects, its version and the versions of the engines under it.
 
-        out["pandoc"] = str(pypandoc.get_pandoc_version())
-    except (ImportError, OSError, RuntimeError):
-        pass
-    quarto = shutil.which("quarto")
-    if quarto:
-        done = subprocess.run([quarto, "--version"], capture_output=True, text=True, timeout=60, check=False)
-        out["quarto"] = done.stdout.strip() or None
-    return out
+    ``{"renderer": "quarto" or "pandoc", "quarto", "pandoc", "typst", "engines"}``: with Quarto,
+    the pandoc and Typst that Quarto bundles and runs; otherwise pandoc from pypandoc-binary and
+    the ``typst`` Python package (``quarto`` is then None).  See
+    :func:`cxlib.report.render.renderer_versions`.
+    """
+    return renderer_versions(engine)
+
+
+def set_renderer(record: dict[str, Any], engine: str) -> dict[str, Any]:
+    """Record in ``record`` the renderer that ``render_report(engine=engine)`` is about to use; return it.
+
+    Sets ``tools`` (:func:`tool_versions`) and ``run.engine``, so the appendix, written before
+    the report is rendered, names the renderer with its versions (the runner then checks that
+    the render used it).
+    """
+    record["tools"] = tool_versions(engine)
+    record.setdefault("run", {})["engine"] = record["tools"]["renderer"]
+    return record
 
 
 def file_hashes(folder: str | Path) -> dict[str, str]:
@@ -222,6 +231,32 @@ def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _renderer(record: Mapping[str, Any]) -> tuple[str, list[list[str]]]:
+    """The "Rendered with ..." phrase and the tool rows of the versions table (older records included)."""
+    tools, engine = record.get("tools", {}), record.get("run", {}).get("engine", "")
+    engine = tools.get("renderer") or engine
+    version = {k: tools.get(k) or "?" for k in ("quarto", "pandoc", "typst")}
+    if engine == "quarto":
+        rows = [["Quarto (renderer)", version["quarto"]], ["pandoc (bundled with Quarto)", version["pandoc"]]]
+        if "typst" in tools:
+            rows.append(["Typst (bundled with Quarto)", version["typst"]])
+        return f"Quarto {version['quarto']}" + (f" (its own pandoc {version['pandoc']} and Typst {version['typst']})"
+                                               if "typst" in tools else ""), rows
+    if engine == "pandoc":
+        typst = tools.get("typst") or record.get("packages", {}).get("typst") or "?"
+        return (f"pandoc {version['pandoc']} (pypandoc-binary) and Typst (typst package {typst}), from PyPI; "
+                "no Quarto", [["pandoc (renderer, pypandoc-binary)", version["pandoc"]],
+                              ["Typst (typst package)", typst]])
+    return "", [[f"{k} (tool)", v] for k, v in sorted(tools.items()) if v is not None]
+
+
+def _code(value: Any) -> str:
+    """``value`` as JSON in a Markdown code span (quotes stay straight in every renderer)."""
+    text = json.dumps(value, ensure_ascii=False)
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
+
+
 def appendix_markdown(record: Mapping[str, Any]) -> list[str]:
     """The provenance appendix as Markdown blocks, without any time or duration (deterministic)."""
     git = record["git"]
@@ -234,19 +269,21 @@ def appendix_markdown(record: Mapping[str, Any]) -> list[str]:
               "plus the run times, and `cx report --reproduce provenance.json` re-runs it.",
               code + f" Python {record.get('python', {}).get('version', '?')}."]
     pk = record["packages"]
-    tools = [[f"{k} (tool)", v if v is not None else "not found"] for k, v in sorted(record.get("tools", {}).items())]
+    renderer, tools = _renderer(record)
+    if renderer:
+        blocks[-1] += f" Rendered with {renderer}."
     blocks.append("**Package versions**\n\n" + _md_table(
         ["package", "version"],
         [[k, v if v is not None else "not installed"] for k, v in sorted(pk.items())] + tools))
     plan = record["plan"]
     blocks.append("**Global parameters**\n\n" + _md_table(
-        ["parameter", "value"], [[k, json.dumps(v)] for k, v in sorted(plan.get("parameters", {}).items())
+        ["parameter", "value"], [[k, _code(v)] for k, v in sorted(plan.get("parameters", {}).items())
                                  if k != "data_dir"]))
     rows = []
     for nb, params in record["parameters"].items():
         glob = plan.get("parameters", {})
         own = {k: v for k, v in params.items() if k not in glob}
-        rows.append([nb, ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(own.items())) or "(global only)"])
+        rows.append([nb, ", ".join(f"{k}={_code(v)}" for k, v in sorted(own.items())) or "(global only)"])
     blocks.append("**Notebooks and their own parameters**\n\n" + _md_table(["notebook", "parameters"], rows))
     data = record["data"]
     blocks.append(f"**Input data** (folder `{Path(data['folder']).name}`), sha256 of every file\n\n" + _md_table(

@@ -5,10 +5,14 @@ are assembled, in report order, into ONE notebook: a front-matter raw cell with
 the report's title, then every notebook as a chapter whose own front-matter
 title becomes a level-1 heading.  That notebook is then rendered by
 
-* **Quarto** when ``quarto`` is on PATH: a ``default`` project (the only kind
-  that renders one executed ``.ipynb`` to both ``html`` and ``typst``; a
-  ``book`` project refuses Typst, a ``manuscript`` fetches web fonts), with
-  the configuration in ``templates/_quarto.yml`` (the same as ``reports/_quarto.yml``);
+* **Quarto** when ``quarto`` is on PATH (or ``$QUARTO`` names it): a ``default``
+  project (the only kind that renders one executed ``.ipynb`` to both ``html``
+  and ``typst``; a ``book`` project refuses Typst, a ``manuscript`` fetches web
+  fonts), with the configuration in ``templates/_quarto.yml`` (the same as
+  ``reports/_quarto.yml``), the notebook prepared by
+  :func:`cxlib.report.quarto.prepare_for_quarto` (no CDN script, the interactive
+  figure in HTML only), built in a folder whose path has no dot-folder (Quarto
+  ignores ``_quarto.yml`` there), its warnings passed on;
 * **pandoc + Typst** from PyPI otherwise (``pypandoc-binary`` and ``typst``).
   Plain ``pandoc -f ipynb`` ignores raw-cell front matter, shows ``#|`` lines
   and hidden code, prints ``<IPython.core.display.Markdown object>`` instead of
@@ -16,9 +20,14 @@ title becomes a level-1 heading.  That notebook is then rendered by
   and the Lua filter ``filters/cx-notebook.lua`` handle all of that, number
   figures and tables and resolve ``@fig-x`` references.
 
+Both give the same sections, numbers, figures and tables (a test compares their
+text).  Beside the HTML and PDF, ``<stem>.ipynb`` is the Quarto-ready notebook
+(``cd reports && quarto render`` renders the published one again).
+
 Outputs are deterministic: HTML with every resource embedded (``--mathml``,
-never a CDN script), PDF with system fonts ignored and a pinned creation
-timestamp (``SOURCE_DATE_EPOCH`` when set), so two renders are byte-identical.
+never a CDN script), PDF with a pinned creation timestamp (``SOURCE_DATE_EPOCH``
+when set; the pandoc route also ignores system fonts), so two renders are
+byte-identical.
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -40,8 +50,8 @@ import yaml
 
 from ..errors import CxError, check_choice
 
-__all__ = ["RenderError", "RenderResult", "assemble_notebooks", "parse_cell_options", "prepare_for_pandoc",
-           "render_report"]
+__all__ = ["APPENDIX_TAG", "APPENDIX_TITLE", "RenderError", "RenderResult", "assemble_notebooks", "chapter_anchor",
+           "parse_cell_options", "prepare_for_pandoc", "render_report", "renderer_versions", "resolve_engine"]
 
 Engine = Literal["auto", "quarto", "pandoc"]
 ENGINES = ("auto", "quarto", "pandoc")
@@ -49,6 +59,10 @@ ENGINES = ("auto", "quarto", "pandoc")
 DEFAULT_EPOCH = 946_684_800
 #: Tags of cells that never appear in the report (Papermill's parameter cells).
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove-cell", "remove_cell"})
+#: Tag of cells moved out of their chapter into the report's appendix (full tables, method detail).
+APPENDIX_TAG = "appendix"
+#: Title of the appendix chapter that collects the tagged cells.
+APPENDIX_TITLE = "Appendix: detailed results"
 #: Output MIME types in order of preference, per target format.
 MIME_PREFERENCE = {
     "html": ("text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/html", "text/latex", "text/plain"),
@@ -96,12 +110,19 @@ class RenderResult:
         ``"quarto"`` or ``"pandoc"``: the engine that actually rendered.
     site_dir : pathlib.Path or None
         Folder of the multi-page HTML site (``index.html`` + one page per chapter), when asked for.
+    notebook : pathlib.Path or None
+        The assembled notebook prepared for Quarto (``<stem>.ipynb``): ``quarto render`` of it
+        beside ``_quarto.yml`` gives this report again.
+    warnings : tuple of str
+        Every warning of the engines (each also passed to ``progress`` as it came).
     """
 
     html: Path
     pdf: Path
     engine: str
     site_dir: Path | None = None
+    notebook: Path | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def _resource(*parts: str) -> Path:
@@ -182,6 +203,22 @@ def _chapter_cells(nb: nbformat.NotebookNode, index: int, path: Path) -> tuple[s
     return title, cells
 
 
+def chapter_anchor(path: str | os.PathLike) -> str:
+    """The id of a chapter's heading: ``sec-`` and the notebook's name without its number.
+
+    Links such as ``[Churn](#sec-churn)`` reach the chapter in HTML and PDF alike.
+
+    >>> chapter_anchor("notebooks/00_data_overview.ipynb"), chapter_anchor("30_churn.ipynb")
+    ('sec-data-overview', 'sec-churn')
+    """
+    stem = re.sub(r"^\d+_", "", Path(path).stem)
+    return "sec-" + re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()
+
+
+def _is_appendix(cell) -> bool:
+    return APPENDIX_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 def _labels(cells: list) -> list[str]:
     out = []
     for cell in cells:
@@ -198,9 +235,14 @@ def assemble_notebooks(notebooks: Sequence[str | os.PathLike], *, title: str,
 
     The result starts with a raw cell holding the report's YAML front matter
     (``title``, ``subtitle``); each notebook follows as a chapter: a Markdown
-    cell ``# <its front-matter title>`` (file name when it has none), then its
-    cells without the front matter, without ``parameters``/``injected-parameters``
-    cells and without stderr streams (warnings and tracebacks are not for readers).
+    cell ``# <its front-matter title> {#sec-<name>}`` (file name when it has none;
+    the id from :func:`chapter_anchor`), then its cells without the front matter,
+    without ``parameters``/``injected-parameters`` cells and without stderr streams
+    (warnings and tracebacks are not for readers).  Cells tagged ``appendix`` leave
+    their chapter for one appendix chapter (:data:`APPENDIX_TITLE`, a level-2 heading
+    per source chapter), placed before the first chapter whose title starts with
+    "Appendix" (the provenance) or at the end: the body keeps the top rows, the
+    appendix the full tables.
 
     Parameters
     ----------
@@ -229,6 +271,8 @@ def assemble_notebooks(notebooks: Sequence[str | os.PathLike], *, title: str,
     cells[0].id = "front-matter"
     seen: dict[str, Path] = {}
     metadata: dict[str, Any] = {}
+    appendix: list = []
+    appendix_at: int | None = None
     for index, path in enumerate(map(Path, notebooks)):
         try:
             nb = nbformat.read(path, as_version=4)
@@ -241,9 +285,21 @@ def assemble_notebooks(notebooks: Sequence[str | os.PathLike], *, title: str,
                 raise RenderError(f"Label {label!r} is used in {seen[label]} and again in {path}; "
                                   "cross-reference labels must be unique across the report: rename one.")
             seen[label] = path
-        heading = nbformat.v4.new_markdown_cell(f"# {chapter_title}")
+        heading = nbformat.v4.new_markdown_cell(f"# {chapter_title} {{#{chapter_anchor(path)}}}")
         heading.id = f"c{index:02d}-chapter"
-        cells += [heading, *chapter]
+        moved = [c for c in chapter if _is_appendix(c)]
+        if moved:
+            sub = nbformat.v4.new_markdown_cell(f"## {chapter_title}")
+            sub.id = f"c{index:02d}-appendix"
+            appendix += [sub, *moved]
+        if appendix_at is None and chapter_title.lower().startswith("appendix"):
+            appendix_at = len(cells)
+        cells += [heading, *(c for c in chapter if not _is_appendix(c))]
+    if appendix:
+        head = nbformat.v4.new_markdown_cell(f"# {APPENDIX_TITLE} {{#sec-appendix}}")
+        head.id = "appendix-chapter"
+        at = len(cells) if appendix_at is None else appendix_at
+        cells[at:at] = [head, *appendix]
     report = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
     nbformat.validate(report)
     return report
@@ -269,8 +325,8 @@ def _pick_output(output: nbformat.NotebookNode, target: str) -> nbformat.Noteboo
         text = value if isinstance(value, str) else "".join(value)
         if mime == "text/html" and target == "typst" and "<table" not in text:
             continue  # raw HTML other than tables means nothing to Typst
-        if mime == "text/plain" and _NOISE_REPR.match(text):
-            return None  # "<IPython.core.display.Markdown object>", "<Figure size ...>": noise
+        if mime == "text/plain" and (_NOISE_REPR.match(text) or not text.strip()):
+            return None  # "<IPython.core.display.Markdown object>", "<Figure size ...>", nothing: noise
         out = copy.deepcopy(output)
         out.data = {mime: value}
         out.metadata = {k: v for k, v in output.get("metadata", {}).items() if k == mime}
@@ -353,7 +409,8 @@ def _epoch() -> int:
 
 
 def _pandoc_common(build: Path, meta_file: Path, source: Path) -> list[str]:
-    return [_pandoc_path(), str(source), "--from", "ipynb+citations", "--standalone",
+    # +smart: typographic quotes and apostrophes in the narrative, as Quarto and the Markdown outputs have
+    return [_pandoc_path(), str(source), "--from", "ipynb+citations+header_attributes+smart", "--standalone",
             "--lua-filter", str(_resource("filters", "cx-notebook.lua")), "--metadata-file", str(meta_file),
             "--resource-path", str(build), "--number-sections", "--toc", "--toc-depth=2"]
 
@@ -363,15 +420,17 @@ def _emit(progress: Callable[[str], None] | None, message: str) -> None:
         progress(message)
 
 
-def _pandoc_warnings(proc: subprocess.CompletedProcess, progress: Callable[[str], None] | None) -> None:
+def _pandoc_warnings(proc: subprocess.CompletedProcess, warn: Callable[[str], None]) -> None:
     for line in proc.stderr.splitlines():
         if line.strip():
-            _emit(progress, f"pandoc: {line.strip()}")
+            warn(f"pandoc: {line.strip()}")
 
 
 def _render_pandoc(nb: nbformat.NotebookNode, build: Path, *, title: str, subtitle: str, site: bool,
-                   progress: Callable[[str], None] | None) -> tuple[Path, Path, Path | None]:
-    meta = {"title": title, "lang": "en", "pagetitle": title, **({"subtitle": subtitle} if subtitle else {})}
+                   progress: Callable[[str], None] | None,
+                   warn: Callable[[str], None]) -> tuple[Path, Path, Path | None]:
+    meta = {"title": title, "lang": "en", "pagetitle": title, "toc-title": "Contents",
+            **({"subtitle": subtitle} if subtitle else {})}
     meta_file = build / "metadata.yml"
     meta_file.write_text(yaml.safe_dump(meta, sort_keys=True, allow_unicode=True), encoding="utf-8")
     shutil.copy(_resource("templates", "report.css"), build / "report.css")
@@ -383,7 +442,7 @@ def _render_pandoc(nb: nbformat.NotebookNode, build: Path, *, title: str, subtit
     proc = _run([*_pandoc_common(build, meta_file, html_nb), "--to", "html5", "--embed-resources", "--mathml",
                  "--css", "report.css", "--output", str(html)],
                 cwd=build, engine="pandoc", what="writing HTML", build_dir=build)
-    _pandoc_warnings(proc, progress)
+    _pandoc_warnings(proc, warn)
 
     site_dir = None
     if site:
@@ -401,10 +460,10 @@ def _render_pandoc(nb: nbformat.NotebookNode, build: Path, *, title: str, subtit
     proc = _run([*_pandoc_common(build, meta_file, typst_nb), "--to", "typst", "--extract-media", "media",
                  "--template", str(_resource("templates", "report.typ")), "--output", typ.name],
                 cwd=build, engine="pandoc", what="writing Typst", build_dir=build)
-    _pandoc_warnings(proc, progress)
+    _pandoc_warnings(proc, warn)
     pdf = build / "report.pdf"
     _emit(progress, "typst: Typst -> PDF")
-    _compile_typst(typ, pdf, build, progress)
+    _compile_typst(typ, pdf, build, warn)
     return html, pdf, site_dir
 
 
@@ -419,7 +478,7 @@ def typst_font_paths() -> list[str]:
     return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
 
 
-def _compile_typst(typ: Path, pdf: Path, build: Path, progress: Callable[[str], None] | None) -> None:
+def _compile_typst(typ: Path, pdf: Path, build: Path, warn: Callable[[str], None]) -> None:
     try:
         import typst
     except ImportError as exc:
@@ -437,7 +496,7 @@ def _compile_typst(typ: Path, pdf: Path, build: Path, progress: Callable[[str], 
                               f"--- typst stderr ---\n{detail}", engine="typst", stderr=detail,
                               build_dir=build) from exc
     for w in caught:
-        _emit(progress, f"typst warning: {w.message}")
+        warn(f"typst warning: {w.message}")
 
 
 def quarto_config_text() -> str:
@@ -445,23 +504,103 @@ def quarto_config_text() -> str:
     return _resource("templates", "_quarto.yml").read_text(encoding="utf-8")
 
 
-def _render_quarto(nb: nbformat.NotebookNode, build: Path, *, quarto: str,
-                   progress: Callable[[str], None] | None) -> tuple[Path, Path]:
+#: Files beside ``_quarto.yml`` in a Quarto project of the report, and their folder in this package
+#: (``reports/`` links to them).
+QUARTO_PROJECT_FILES = {"report.css": "templates", "cx-style.typ": "templates", "cx-quarto.lua": "filters"}
+
+
+def _render_quarto(source: Path, *, quarto: str, progress: Callable[[str], None] | None,
+                   warn: Callable[[str], None]) -> tuple[Path, Path]:
+    """``quarto render <source>`` (HTML and Typst at once) in its folder; the HTML and PDF it wrote."""
+    from .quarto import QUARTO_OUTPUT_DIR, quarto_warnings
+
+    build = source.parent
     (build / "_quarto.yml").write_text(quarto_config_text(), encoding="utf-8")
-    shutil.copy(_resource("templates", "report.css"), build / "report.css")
-    source = build / "report.ipynb"
-    nbformat.write(nb, source)
+    for name, folder in QUARTO_PROJECT_FILES.items():
+        shutil.copy(_resource(folder, name), build / name)
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(_epoch())}
-    for fmt in ("html", "typst"):
-        _emit(progress, f"quarto: render report.ipynb --to {fmt}")
-        _run([quarto, "render", source.name, "--to", fmt, "--no-execute"], cwd=build, engine="quarto",
-             what=f"rendering {fmt}", build_dir=build, env=env)
-    html, pdf = build / "report.html", build / "report.pdf"
+    _emit(progress, f"quarto: render {source.name} (html, typst)")
+    proc = _run([quarto, "render", source.name, "--no-execute"], cwd=build, engine="quarto",
+                what="rendering html and typst", build_dir=build, env=env)
+    found = quarto_warnings(proc.stderr)
+    for message, times in Counter(found).items():  # the same warning from the HTML and the Typst pass: once
+        warn(f"quarto warning: {message}" + (f" ({times} times)" if times > 1 else ""))
+    html, pdf = (build / QUARTO_OUTPUT_DIR / f"{source.stem}.{ext}" for ext in ("html", "pdf"))
     for path in (html, pdf):
         if not path.exists():
-            raise RenderError(f"quarto reported success but {path.name} is missing in {build}.",
-                              engine="quarto", build_dir=build)
+            raise RenderError(f"quarto reported success but {path.name} is missing in {path.parent}.\n"
+                              f"--- quarto stderr ---\n{proc.stderr.strip()}", engine="quarto",
+                              stderr=proc.stderr, build_dir=build)
     return html, pdf
+
+
+def _build_folder(out: Path, used: str, progress: Callable[[str], None] | None) -> Path:
+    """A fresh folder for intermediate files: inside ``out``, or, for Quarto, never under a dot-folder."""
+    from .quarto import hidden_part
+
+    base = out
+    if used == "quarto" and hidden_part(out):
+        base = Path(tempfile.gettempdir()).resolve()
+        if hidden_part(base):
+            raise RenderError(f"Quarto ignores its project file in folders whose path has a dot-folder "
+                              f"({hidden_part(out)!r} in {out}, {hidden_part(base)!r} in the temporary folder "
+                              f"{base}); choose another output folder or set TMPDIR.", engine="quarto")
+        _emit(progress, f"quarto: {out} is under the dot-folder {hidden_part(out)!r}, which Quarto skips; "
+                        f"building in {base}")
+    return Path(tempfile.mkdtemp(prefix="render-", dir=base))
+
+
+def resolve_engine(engine: Engine = "auto") -> tuple[str, str | None]:
+    """The engine that ``render_report(engine=...)`` uses, and the Quarto executable (or None).
+
+    Raises
+    ------
+    RenderError
+        ``engine="quarto"`` while no Quarto is found, or ``$QUARTO`` names no executable.
+    ParameterError
+        Unknown ``engine``.
+    """
+    from .quarto import QUARTO_ENV, find_quarto
+
+    check_choice("engine", engine, ENGINES)
+    if engine == "pandoc":
+        return "pandoc", None
+    quarto = find_quarto()
+    if engine == "quarto" and quarto is None:
+        raise RenderError(f"engine='quarto' but quarto is not on PATH (nor named by ${QUARTO_ENV}); "
+                          "use engine='auto' or 'pandoc'.", engine="quarto")
+    return ("quarto", quarto) if quarto else ("pandoc", None)
+
+
+def renderer_versions(engine: Engine = "auto") -> dict[str, str | None]:
+    """What ``render_report(engine=...)`` renders with: the renderer, its version and the engines under it.
+
+    Returns ``{"renderer", "quarto", "pandoc", "typst", "engines"}``: with Quarto, its version
+    and the pandoc and Typst it bundles (``quarto pandoc --version``, ``quarto typst --version``);
+    otherwise ``quarto`` is None, ``pandoc`` the pypandoc-binary executable's version and
+    ``typst`` the version of the ``typst`` Python package.  ``engines`` says where they come from.
+    """
+    used, quarto = resolve_engine(engine)
+    if used == "quarto":
+        from .quarto import quarto_versions
+
+        found = quarto_versions(quarto)
+        return {"renderer": "quarto", **found, "engines": f"pandoc and Typst bundled with Quarto ({quarto})"}
+    import importlib.metadata
+
+    out: dict[str, str | None] = {"renderer": "pandoc", "quarto": None, "pandoc": None, "typst": None,
+                                  "engines": "pandoc from pypandoc-binary, Typst from the typst package (PyPI)"}
+    try:
+        import pypandoc
+
+        out["pandoc"] = str(pypandoc.get_pandoc_version())
+    except (ImportError, OSError, RuntimeError):
+        pass
+    try:
+        out["typst"] = importlib.metadata.version("typst")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return out
 
 
 def render_report(notebooks: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *, title: str,
@@ -474,15 +613,17 @@ def render_report(notebooks: Sequence[str | os.PathLike], out_dir: str | os.Path
     notebooks : sequence of path
         Notebooks already executed by Papermill (never re-executed here).
     out_dir : path
-        Folder receiving the outputs (created if needed).  Intermediate files
-        go to a temporary folder inside it, removed on success and kept (named
-        in the error) on failure.
+        Folder receiving the outputs (created if needed): ``<stem>.html``, ``<stem>.pdf``
+        and ``<stem>.ipynb`` (the notebook prepared for Quarto).  Intermediate files go to
+        a folder ``render-*`` inside it (for Quarto under a dot-folder, in the temporary
+        folder instead), removed on success and kept (named in the error) on failure.
     title, subtitle : str
         Report title (first line of page 1) and subtitle.
     engine : {"auto", "quarto", "pandoc"}, default "auto"
-        "auto" uses Quarto when ``quarto`` is on PATH, else pandoc + Typst.
+        "auto" uses Quarto when ``$QUARTO`` names it or ``quarto`` is on PATH, else pandoc + Typst
+        (:func:`resolve_engine`).
     progress : callable, optional
-        Receives one-line progress messages and engine warnings.
+        Receives one-line progress messages and every engine warning (also in ``RenderResult.warnings``).
     stem : str, default "report"
         File name of the outputs, without extension.
     site : bool, default False
@@ -499,36 +640,42 @@ def render_report(notebooks: Sequence[str | os.PathLike], out_dir: str | os.Path
     ParameterError
         Unknown ``engine``.
     """
-    check_choice("engine", engine, ENGINES)
-    quarto = shutil.which("quarto")
-    if engine == "quarto" and quarto is None:
-        raise RenderError("engine='quarto' but quarto is not on PATH; use engine='auto' or 'pandoc'.",
-                          engine="quarto")
-    used = "quarto" if (engine == "quarto" or (engine == "auto" and quarto)) else "pandoc"
+    from .quarto import prepare_for_quarto
+
+    used, quarto = resolve_engine(engine)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     _emit(progress, f"assembling {len(notebooks)} notebook(s) into one report")
     nb = assemble_notebooks(notebooks, title=title, subtitle=subtitle)
-    build = Path(tempfile.mkdtemp(prefix=".render-", dir=out))
+    found: list[str] = []
+
+    def warn(message: str) -> None:
+        found.append(message)
+        _emit(progress, message)
+
+    build = _build_folder(out, used, progress)
+    source = build / f"{stem}.ipynb"
+    nbformat.write(prepare_for_quarto(nb), source)
     site_src = None
     if used == "quarto":
-        html, pdf = _render_quarto(nb, build, quarto=quarto, progress=progress)
+        html, pdf = _render_quarto(source, quarto=quarto, progress=progress, warn=warn)
         if site:
             (build / "pandoc").mkdir()
             site_src = _render_pandoc(nb, build / "pandoc", title=title, subtitle=subtitle, site=True,
-                                      progress=progress)[2]
+                                      progress=progress, warn=warn)[2]
     else:
         html, pdf, site_src = _render_pandoc(nb, build, title=title, subtitle=subtitle, site=site,
-                                             progress=progress)
-    result_html, result_pdf = out / f"{stem}.html", out / f"{stem}.pdf"
-    os.replace(html, result_html)
-    os.replace(pdf, result_pdf)
+                                             progress=progress, warn=warn)
+    result_html, result_pdf, result_nb = (out / f"{stem}.{ext}" for ext in ("html", "pdf", "ipynb"))
+    for made, target in ((html, result_html), (pdf, result_pdf), (source, result_nb)):
+        shutil.move(made, target)
     site_dir = None
     if site_src is not None:
         site_dir = out / f"{stem}_site"
         if site_dir.exists():
             shutil.rmtree(site_dir)
-        os.replace(site_src, site_dir)
+        shutil.move(site_src, site_dir)
     shutil.rmtree(build, ignore_errors=True)
-    _emit(progress, f"wrote {result_html.name} and {result_pdf.name} ({used})")
-    return RenderResult(html=result_html, pdf=result_pdf, engine=used, site_dir=site_dir)
+    _emit(progress, f"wrote {result_html.name} and {result_pdf.name} ({used}; {len(found)} warning(s))")
+    return RenderResult(html=result_html, pdf=result_pdf, engine=used, site_dir=site_dir, notebook=result_nb,
+                        warnings=tuple(found))

@@ -8,6 +8,8 @@ One tile per headline finding (``cxlib.findings``), in the order given:
 * the change vs the comparison period with its confidence interval;
 * a significance marker with the p-value (▲/▼ coloured good/bad by the
   finding's ``better`` direction when significant at ``alpha``, grey ● when not);
+  with ``q_values`` (the report's false-discovery-adjusted p-values) the marker is
+  judged on ``q`` and reads "significant (q = ...)" or "no clear change (q = ...)";
 * n and the method's name;
 * a sparkline of the KPI over periods when ``trends`` is given.
 
@@ -19,6 +21,8 @@ the method's null).  Drawing only: no statistics are computed here.
 from __future__ import annotations
 
 import math
+import textwrap
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,12 +32,16 @@ from matplotlib.patches import FancyBboxPatch
 from ..errors import ParameterError
 from ..findings import FINDING_COLUMNS
 from ..format import format_ci, format_number, format_p
+from .figures import MIN_FONT_PT, PRINT_WIDTH, literal_text
 from ..stats import check_alpha
 
 __all__ = ["TREND_COLUMNS", "scorecard_figure", "tile_texts"]
 
 TREND_COLUMNS = ("key", "period", "estimate")
-COLOURS = {"good": "#1a7f37", "bad": "#c62828", "neutral": "#1f4e79", "none": "#6b7280"}
+# Okabe-Ito bluish green and vermillion for good/bad news: told apart with red-green colour blindness too.
+COLOURS = {"good": "#007a5e", "bad": "#d55e00", "neutral": "#1f4e79", "none": "#6b7280"}
+#: Smallest font on a tile, in points (print size).
+MIN_FONT = MIN_FONT_PT
 
 
 def _missing(value: object) -> bool:
@@ -51,13 +59,22 @@ def _signed(value: float, digits: int) -> str:
     return text if text.startswith("\u2212") or float(value) == 0 else "+" + text
 
 
-def _verdict(row: pd.Series, alpha: float) -> tuple[str, str, str]:
-    """(glyph, words, colour key) of a finding's significance marker."""
+def _verdict(row: pd.Series, alpha: float, q_values: Mapping[str, float] | None = None) -> tuple[str, str, str]:
+    """(glyph, words, colour key) of a finding's significance marker (judged on ``q`` when ``q_values`` has it)."""
     p = row["p_value"]
-    if _missing(p):
-        return "○", "no test", "none"
-    if float(p) >= alpha:
+    q = None if q_values is None else q_values.get(str(row.get("key")))
+    if q is not None and not _missing(q):
+        shown = "q" + format_p(q)[1:]  # "q = 0.064", "q < 0.001": the p-value rule of cxlib.format
+        if float(q) >= alpha:
+            return "●", f"no clear change ({shown})", "none"
+        words = f"significant ({shown})"
+        p = q
+    elif _missing(p):
+        return "○", "level this quarter, no change tested", "none"
+    elif float(p) >= alpha:
         return "●", f"not significant, {format_p(p)}", "none"
+    else:
+        words = f"significant, {format_p(p)}"
     estimate = float(row["estimate"])
     glyph = "▲" if estimate > 0 else ("▼" if estimate < 0 else "●")
     better = row.get("better", "neutral")
@@ -65,11 +82,11 @@ def _verdict(row: pd.Series, alpha: float) -> tuple[str, str, str]:
         colour = "neutral"
     else:
         colour = "good" if (estimate > 0) == (better == "higher") else "bad"
-    return glyph, f"significant, {format_p(p)}", colour
+    return glyph, words, colour
 
 
 def tile_texts(row: pd.Series, *, level: float | None = None, alpha: float = 0.05,
-               digits: int = 1) -> dict[str, str]:
+               digits: int = 1, q_values: Mapping[str, float] | None = None) -> dict[str, str]:
     """The strings drawn on one tile (also what tests and screen readers check).
 
     Parameters
@@ -82,6 +99,8 @@ def tile_texts(row: pd.Series, *, level: float | None = None, alpha: float = 0.0
         Significance level of the marker.
     digits : int, default 1
         Decimals of values and intervals.
+    q_values : mapping of finding key to adjusted p-value, optional
+        The report's false-discovery-adjusted p-values; the marker is judged on them.
 
     Returns
     -------
@@ -116,13 +135,14 @@ def tile_texts(row: pd.Series, *, level: float | None = None, alpha: float = 0.0
     ci_part = f"{ci_name} {ci}" if ci != "–" else "no CI"
     if comparison:
         change = f"{_with_unit(_signed(estimate, digits), unit)} vs {comparison} ({ci_part})"
-        value = _with_unit(format_number(level, digits), unit) if level is not None else \
+        level_unit = "%" if unit == "pp" else unit  # a change in percentage points of a level in percent
+        value = _with_unit(format_number(level, digits), level_unit) if level is not None else \
             _with_unit(_signed(estimate, digits), unit)
     else:
         change = ci_part
         exact_count = ci == "–" and estimate.is_integer()  # a count has no decimals and no interval
         value = _with_unit(format_number(estimate, 0 if exact_count else digits), unit)
-    glyph, words, _ = _verdict(row, alpha)
+    glyph, words, _ = _verdict(row, alpha, q_values)
     n = row.get("n")
     footer = " · ".join(x for x in (f"n = {format_number(int(n), 0)}" if not _missing(n) else "",
                                    str(row.get("method") or "")) if x)
@@ -143,36 +163,49 @@ def _check_frames(findings: pd.DataFrame, trends: pd.DataFrame | None) -> None:
 
 
 def _draw_sparkline(ax, series: pd.DataFrame, colour: str) -> None:
-    spark = ax.inset_axes((0.60, 0.50, 0.36, 0.30))
+    spark = ax.inset_axes((0.62, 0.52, 0.33, 0.26))
     spark.set_gid("sparkline")
     y = series["estimate"].to_numpy(dtype=float)
     x = np.arange(len(y))
     spark.plot(x, y, color=COLOURS["neutral"], linewidth=1.2)
     spark.plot(x[-1:], y[-1:], "o", color=colour, markersize=3.5)
     spark.set_axis_off()
-    spark.text(0.0, -0.18, str(series["period"].iloc[0]), transform=spark.transAxes, fontsize=6,
+    spark.text(0.0, -0.12, str(series["period"].iloc[0]), transform=spark.transAxes, fontsize=MIN_FONT,
                color=COLOURS["none"], ha="left", va="top")
-    spark.text(1.0, -0.18, str(series["period"].iloc[-1]), transform=spark.transAxes, fontsize=6,
+    spark.text(1.0, -0.12, str(series["period"].iloc[-1]), transform=spark.transAxes, fontsize=MIN_FONT,
                color=COLOURS["none"], ha="right", va="top")
 
 
-def _draw_tile(ax, texts: dict[str, str], colour: str, trend: pd.DataFrame | None) -> None:
+def _fit(text: str, width_in: float, size: float) -> str:
+    """Wrap ``text`` to lines that fit ``width_in`` inches at ``size`` points (DejaVu Sans: ~0.6 em a character)."""
+    chars = max(8, int(width_in * 72 / (0.6 * size)))
+    return "\n".join(textwrap.wrap(text, chars)) if len(text) > chars else text
+
+
+def _draw_tile(ax, texts: dict[str, str], colour: str, trend: pd.DataFrame | None, width_in: float) -> None:
     ax.set_axis_off()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.add_patch(FancyBboxPatch((0.02, 0.03), 0.96, 0.94, boxstyle="round,pad=0,rounding_size=0.04",
                                 facecolor="#f7f9fb", edgecolor="#d9dee4", linewidth=0.8, transform=ax.transAxes))
-    ax.text(0.07, 0.86, texts["label"], fontsize=10, fontweight="bold", color="#1d232b", va="top")
-    ax.text(0.07, 0.56, texts["value"], fontsize=19, fontweight="bold", color=COLOURS["neutral"], va="center")
-    ax.text(0.07, 0.35, texts["change"], fontsize=7.5, color="#1d232b", va="center")
-    ax.text(0.07, 0.21, texts["marker"], fontsize=8, color=colour, fontweight="bold", va="center")
-    ax.text(0.07, 0.09, texts["footer"], fontsize=6.5, color=COLOURS["none"], va="center")
-    if trend is not None and len(trend) >= 2:
+    spark = trend is not None and len(trend) >= 2
+    text_width = width_in * (0.55 if spark else 0.86)
+    ax.text(0.06, 0.90, _fit(texts["label"], text_width, 9.5), fontsize=9.5, fontweight="bold", color="#1d232b",
+            va="top", linespacing=1.1)
+    ax.text(0.06, 0.57, texts["value"], fontsize=15, fontweight="bold", color=COLOURS["neutral"], va="center")
+    ax.text(0.06, 0.36, _fit(texts["change"], width_in * 0.88, MIN_FONT), fontsize=MIN_FONT, color="#1d232b",
+            va="center")
+    ax.text(0.06, 0.21, _fit(texts["marker"], width_in * 0.88, MIN_FONT), fontsize=MIN_FONT, color=colour,
+            fontweight="bold", va="center")
+    ax.text(0.06, 0.09, _fit(texts["footer"], width_in * 0.88, MIN_FONT), fontsize=MIN_FONT, color=COLOURS["none"],
+            va="center")
+    if spark:
         _draw_sparkline(ax, trend, colour)
 
 
 def scorecard_figure(findings: pd.DataFrame, *, trends: pd.DataFrame | None = None, alpha: float = 0.05,
-                     ncols: int = 3, digits: int = 1, title: str | None = None) -> Figure:
+                     ncols: int = 2, digits: int = 1, title: str | None = None,
+                     q_values: Mapping[str, float] | None = None, width: float = PRINT_WIDTH) -> Figure:
     """Draw the KPI scorecard: one tile per finding, ``ncols`` tiles a row.
 
     Parameters
@@ -184,12 +217,16 @@ def scorecard_figure(findings: pd.DataFrame, *, trends: pd.DataFrame | None = No
         e.g. ``2025Q1``): gives this period's level of change findings and the sparklines.
     alpha : float, default 0.05
         Significance level of the markers (the report's ``alpha`` parameter).
-    ncols : int, default 3
-        Tiles per row; three fit an A4 page width at a readable size.
+    ncols : int, default 2
+        Tiles per row; two fit an A4 text width with every text at 8 pt or more.
     digits : int, default 1
         Decimals of values and intervals.
     title : str, optional
         Heading drawn above the tiles.
+    q_values : mapping of finding key to adjusted p-value, optional
+        The report's false-discovery-adjusted p-values: markers are judged on them (see :func:`tile_texts`).
+    width : float, default :data:`PRINT_WIDTH`
+        Figure width in inches; at the print width every text prints at its set size (8 pt or more).
 
     Returns
     -------
@@ -219,8 +256,9 @@ def scorecard_figure(findings: pd.DataFrame, *, trends: pd.DataFrame | None = No
     n_tiles = len(findings)
     ncols = max(1, min(int(ncols), n_tiles or 1))
     nrows = max(1, math.ceil(n_tiles / ncols))
-    head = 0.45 if title else 0.0
-    fig = Figure(figsize=(3.4 * ncols, 1.9 * nrows + head), dpi=100)
+    head = 0.4 if title else 0.0
+    tile_w = float(width) / ncols
+    fig = Figure(figsize=(float(width), 1.55 * nrows + head), dpi=100)
     if n_tiles == 0:
         ax = fig.add_subplot()
         ax.set_axis_off()
@@ -241,6 +279,7 @@ def scorecard_figure(findings: pd.DataFrame, *, trends: pd.DataFrame | None = No
                 level = float(here.iloc[-1])
         ax = fig.add_subplot(grid[i // ncols, i % ncols])
         ax.set_gid(f"tile:{row['key']}")
-        colour = COLOURS[_verdict(row, alpha)[2]]
-        _draw_tile(ax, tile_texts(row, level=level, alpha=alpha, digits=digits), colour, trend)
-    return fig
+        colour = COLOURS[_verdict(row, alpha, q_values)[2]]
+        _draw_tile(ax, tile_texts(row, level=level, alpha=alpha, digits=digits, q_values=q_values), colour, trend,
+                   tile_w)
+    return literal_text(fig)  # finding labels come from data: drawn as written, never as mathtext

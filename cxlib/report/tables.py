@@ -10,10 +10,14 @@ re-exported here under their old names.
   label, which pandoc (and Quarto) turn into a real table in HTML and Typst;
 * ``text/html``: a styled table for JupyterLab;
 * ``text/plain``: the same pipe table, so no ``<... object>`` repr leaks out.
+
+Every cell and column name is text from data (a store id, a segment label, a verbatim), so it is
+escaped for where it lands by :mod:`cxlib.escape`: Markdown in the pipe table, HTML in the styled
+table; a label such as ``<img src=x onerror=...>`` or ``$$ big spenders`` is shown as written.
+The caption is the notebook author's Markdown and is not escaped.
 """
 from __future__ import annotations
 
-import html
 import numbers
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import ParameterError
+from ..escape import escape_html, escape_markdown
 from ..format import (
     MISSING,
     format_ci,
@@ -31,9 +36,9 @@ from ..format import (
     is_missing,
 )
 
-__all__ = ["TableDisplay", "format_ci", "format_number", "format_p", "format_percent", "show_table"]
+__all__ = ["DownloadLink", "TableDisplay", "csv_download", "format_ci", "format_number", "format_p", "format_percent",
+           "show_table"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_|\[\]<>$@~^])")
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,6 @@ class TableDisplay:
 
     def __str__(self) -> str:
         return self.markdown
-
-
-def _escape_md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
 def _column_formatter(name: str, series: pd.Series, *, digits: int, percent: bool, p_value: bool):
@@ -143,9 +144,9 @@ def _numeric_like(values: Sequence[str]) -> bool:
 
 
 def _pipe_table(table: pd.DataFrame, right: list[bool], caption: str | None, label: str | None) -> str:
-    header = "| " + " | ".join(_escape_md(c) for c in table.columns) + " |"
+    header = "| " + " | ".join(escape_markdown(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---:" if r else ":---" for r in right) + "|"
-    rows = ["| " + " | ".join(_escape_md(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    rows = ["| " + " | ".join(escape_markdown(v) for v in row) + " |" for row in table.itertuples(index=False)]
     lines = [header, rule, *rows]
     if caption:
         lines += ["", f": {caption}" + (f" {{#{label}}}" if label else "")]
@@ -156,16 +157,16 @@ def _html_table(table: pd.DataFrame, right: list[bool], caption: str | None, lab
     cell = "padding:0.25em 0.7em;border-bottom:1px solid #e3e6ea;"
     def align(r: bool) -> str:
         return "text-align:right;font-variant-numeric:tabular-nums;" if r else "text-align:left;"
-    ident = f' id="{html.escape(label)}"' if label else ""
+    ident = f' id="{escape_html(label)}"' if label else ""
     parts = [f'<table class="cx-table"{ident} style="border-collapse:collapse;margin:0.5em 0;">']
     if caption:
         parts.append(f'<caption style="caption-side:top;text-align:left;font-weight:600;padding:0.3em 0;">'
-                     f"{html.escape(caption)}</caption>")
+                     f"{escape_html(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(
-        f'<th style="{cell}{align(r)}border-bottom:2px solid #333;">{html.escape(c)}</th>'
+        f'<th style="{cell}{align(r)}border-bottom:2px solid #333;">{escape_html(c)}</th>'
         for c, r in zip(table.columns, right)) + "</tr></thead><tbody>")
     for row in table.itertuples(index=False):
-        parts.append("<tr>" + "".join(f'<td style="{cell}{align(r)}">{html.escape(v)}</td>'
+        parts.append("<tr>" + "".join(f'<td style="{cell}{align(r)}">{escape_html(v)}</td>'
                                       for v, r in zip(row, right)) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
@@ -244,3 +245,55 @@ def show_table(df: pd.DataFrame, *, caption: str | None = None, label: str | Non
     return TableDisplay(markdown=_pipe_table(table, right, caption, label),
                         html=_html_table(table, right, caption, label),
                         frame=table, caption=caption, label=label)
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    """A CSV file embedded in the HTML report as a download link (nothing in the PDF).
+
+    The display bundle has only ``text/html``: the HTML report shows the link (a ``data:`` URL, so
+    the report stays one self-contained file that works offline); the PDF, which cannot carry a
+    file, drops it (the full table is in the appendix there).
+    """
+
+    html: str
+    filename: str
+    rows: int
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/html": self.html, "text/plain": ""}  # empty text: nothing where HTML cannot go
+
+
+def csv_download(df: pd.DataFrame, filename: str, *, text: str | None = None) -> DownloadLink:
+    """A download link for ``df`` as CSV (:func:`cxlib.escape.csv_text`: UTF-8, full precision) for the HTML report.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The full table (the report body shows its top rows).
+    filename : str
+        File name offered to the reader; must end in ``.csv``.
+    text : str, optional
+        Link text; default "Download the full table (<rows> rows, CSV)".
+
+    Examples
+    --------
+    >>> link = csv_download(pd.DataFrame({"a": [1, 2]}), "alerts.csv")
+    >>> link.rows, link.html[:60]
+    (2, '<p class="cx-download"><a download="alerts.csv" href="data:t')
+    >>> sorted(link._repr_mimebundle_())
+    ['text/html', 'text/plain']
+    """
+    import base64
+
+    if not isinstance(df, pd.DataFrame):
+        raise ParameterError(f"csv_download expects a pandas DataFrame; got {type(df).__name__}.")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.csv", filename):
+        raise ParameterError(f"filename={filename!r} must be letters, digits, '_', '-', '.' and end in '.csv'.")
+    from ..escape import csv_text  # the one way cxlib writes CSV: formula triggers neutralised
+
+    data = base64.b64encode(csv_text(df).encode("utf-8")).decode("ascii")
+    label = text or f"Download the full table ({len(df):,} rows, CSV)"
+    link = (f'<p class="cx-download"><a download="{filename}" href="data:text/csv;charset=utf-8;base64,{data}">'
+            f"{escape_html(label)}</a></p>")
+    return DownloadLink(html=link, filename=filename, rows=len(df))

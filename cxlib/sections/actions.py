@@ -19,8 +19,8 @@ __all__ = ["list_overview", "action_findings", "theme_counts", "risk_by_customer
            "ALERT_TABLE_COLUMNS", "alert_table", "dashboard_reading", "fdr_findings"]
 
 #: Columns of :func:`alert_table`: what an alert is, its evidence (estimate, CI, raw and adjusted p, n) and method.
-ALERT_TABLE_COLUMNS = ("kind", "family", "dimension", "cell", "metric", "direction", "estimate", "reference_estimate",
-                       "change", "ci_lower", "ci_upper", "p_value", "p_adjusted", "n", "n_reference", "method")
+ALERT_TABLE_COLUMNS = ("kind", "family", "segment_column", "segment", "metric", "direction", "estimate",
+                       "reference_estimate", "change", "ci_lower", "ci_upper", "p_value", "p_adjusted", "n", "n_reference", "method")
 
 
 def without_key_warning(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, bool]:
@@ -96,7 +96,15 @@ def theme_counts(detractors: ActionList) -> pd.DataFrame:
 
 def action_findings(lists: Mapping[str, ActionList], *, period: str) -> list[Finding]:
     """One finding per list: its size, with the expected value of acting in ``detail`` and, when valued, a
-    second finding for the expected value with its interval."""
+    second finding for the expected value with its interval.
+
+    >>> from cxlib.actions import ActionList
+    >>> lst = ActionList(name="churn_risk", frame=pd.DataFrame({"customer_pseudonym": ["P1", "P2"]}),
+    ...                  ids="pseudonymized", expected_value=120.0, ci_lower=80.0, ci_upper=160.0, ci_level=0.95,
+    ...                  value_unit="EUR", assumption="20% saved", method="Cox risk x CLV")
+    >>> [(f.key, f.estimate) for f in action_findings({"churn_risk": lst}, period="2025Q4")]
+    [('action_churn_risk_rows', 2.0), ('action_churn_risk_value', 120.0)]
+    """
     out = []
     for name, item in lists.items():
         out.append(Finding(key=f"action_{name}_rows", section=SECTION, label=f"Action list {name.replace('_', ' ')}: "
@@ -116,7 +124,7 @@ def alert_table(*boards: AlertBoard) -> pd.DataFrame:
     """The alerts of several boards stacked, worst news first within each board (:data:`ALERT_TABLE_COLUMNS`).
 
     >>> alert_table().columns[:4].tolist()
-    ['kind', 'family', 'dimension', 'cell']
+    ['kind', 'family', 'segment_column', 'segment']
     """
     parts = [b.alerts.reindex(columns=list(ALERT_TABLE_COLUMNS)) for b in boards]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(ALERT_TABLE_COLUMNS))

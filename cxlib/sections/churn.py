@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .._deprecation import moved_names
+from .._deprecation import moved_names, renamed_arguments
 from ..errors import ParameterError
 from ..findings import Finding
+from ..stats import Segment, segment_keys
 from ..survival import SURVIVAL_TEST_COLUMNS, CoxResult, KaplanMeier, PHCheck
 
 __all__ = ["DAYS_PER_MONTH", "retention_table", "retention_display", "rmst_comparisons", "rmst_table",
@@ -28,22 +29,34 @@ SECTION = "churn"
 DAYS_PER_MONTH = 365.25 / 12
 RETENTION_COLUMNS = ("segment_column", "segment", "n", "events", "horizon_months", "retention", "retention_lower",
                      "retention_upper", "ci_level", "method")
+#: Columns of the display table of :func:`rmst_table`.
+RMST_COLUMNS = ("segment_column", "segment", "n", "events", "tau", "rmst", "rmst_lower", "rmst_upper", "difference",
+                "difference_lower", "difference_upper", "p_value", "logrank_p")
 DRIVER_COLUMNS = ("term", "driver", "hazard_ratio", "ci_lower", "ci_upper", "ci_level", "p_value", "ph_p_value",
                   "ph_violated", "n", "events", "method")
 
 
-def retention_table(frame: pd.DataFrame, *, segment_columns: Sequence[str], horizons_months: Sequence[float],
+@renamed_arguments(segment_columns="segment")
+def retention_table(frame: pd.DataFrame, *, segment: Segment, horizons_months: Sequence[float],
                     kaplan_meier_fn, alpha: float = 0.05) -> pd.DataFrame:
-    """Kaplan-Meier retention at month horizons, overall and per level of each segment column.
+    """Kaplan-Meier retention at month horizons, overall and per level of each ``segment`` column.
 
+    ``segment_columns`` is the deprecated old name of ``segment``.
     ``kaplan_meier_fn`` is :func:`cxlib.survival.kaplan_meier` (passed in so that this module stays a thin
     layer).  Horizons in months are converted with :data:`DAYS_PER_MONTH`; NaN beyond a segment's follow-up.
     Columns: :data:`RETENTION_COLUMNS`.
+
+    >>> from cxlib.survival import kaplan_meier, logrank_test
+    >>> subs = pd.DataFrame({"duration": [30, 60, 90, 120, 200, 45, 80, 150, 300, 365],
+    ...                      "event": [1, 1, 0, 1, 0, 1, 1, 0, 0, 0], "plan": ["basic"] * 5 + ["plus"] * 5})
+    >>> t = retention_table(subs, segment="plan", horizons_months=[1, 3], kaplan_meier_fn=kaplan_meier)
+    >>> [str(x) for x in t["segment"]], t["retention"].round(2).tolist()
+    (['all', 'all', 'basic', 'basic', 'plus', 'plus'], [0.9, 0.6, 0.8, 0.6, 1.0, 0.6])
     """
     days = [m * DAYS_PER_MONTH for m in horizons_months]
     parts = []
-    for col in [None, *segment_columns]:
-        km = kaplan_meier_fn(frame, segment_col=col, alpha=alpha)
+    for col in [None, *segment_keys(segment)]:
+        km = kaplan_meier_fn(frame, segment=col, alpha=alpha)
         s = km.survival_at(days)
         parts.append(pd.DataFrame({
             "segment_column": col or "all", "segment": s["segment"], "n": s["n"], "events": s["events"],
@@ -76,32 +89,43 @@ def retention_display(retention: pd.DataFrame) -> pd.DataFrame:
     return base
 
 
-def rmst_table(frame: pd.DataFrame, *, segment_columns: Sequence[str], tau: float, kaplan_meier_fn, logrank_fn,
+@renamed_arguments(segment_columns="segment")
+def rmst_table(frame: pd.DataFrame, *, segment: Segment, tau: float, kaplan_meier_fn, logrank_fn,
                alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
     """RMST per segment, its difference from the largest segment (z test) and the log-rank p of the column.
 
+    ``segment`` names the segment columns (``segment_columns`` is its deprecated old name).
     ``kaplan_meier_fn`` and ``logrank_fn`` are :func:`cxlib.survival.kaplan_meier` and
     :func:`cxlib.survival.logrank_test`.  Returns ``(display, differences)``: the display has columns
     ``segment_column, segment, n, events, tau, rmst, rmst_lower, rmst_upper, difference, difference_lower,
     difference_upper, p_value, logrank_p`` (difference NaN for the reference); ``differences`` stacks
     the :data:`SURVIVAL_TEST_COLUMNS` rows of every column (for the findings).
+
+    >>> from cxlib.survival import kaplan_meier, logrank_test
+    >>> subs = pd.DataFrame({"duration": [30, 60, 90, 120, 200, 45, 80, 150, 300, 365],
+    ...                      "event": [1, 1, 0, 1, 0, 1, 1, 0, 0, 0], "plan": ["basic"] * 5 + ["plus"] * 5})
+    >>> shown, _ = rmst_table(subs, segment="plan", tau=180, kaplan_meier_fn=kaplan_meier, logrank_fn=logrank_test)
+    >>> shown[["segment", "rmst", "difference"]].to_dict("records")[1], round(float(shown["logrank_p"].iloc[0]), 3)
+    ({'segment': 'plus', 'rmst': 133.0, 'difference': 25.0}, 0.512)
     """
     shown, tests = [], []
-    for col in segment_columns:
-        km = kaplan_meier_fn(frame, segment_col=col, alpha=alpha)
+    for col in segment_keys(segment):
+        km = kaplan_meier_fn(frame, segment=col, alpha=alpha)
         r, d = rmst_comparisons(km, tau=tau, segment_column=col)
-        lr = logrank_fn(frame, group_col=col) if r["segment"].nunique() > 1 else None
-        d = d.assign(treatment=d["comparison"].str.split(" - ").str[0]).set_index("treatment")
+        lr = logrank_fn(frame, segment=col) if r["segment"].nunique() > 1 else None
+        d = d.set_index("group_a")
         shown.append(pd.DataFrame({
             "segment_column": col, "segment": r["segment"], "n": r["n"].astype("int64"),
             "events": r["events"].astype("int64"), "tau": r["horizon"],
             "rmst": r["estimate"], "rmst_lower": r["ci_lower"], "rmst_upper": r["ci_upper"],
-            "difference": d["estimate"].reindex(r["segment"]).to_numpy(),
+            "difference": d["difference"].reindex(r["segment"]).to_numpy(),
             "difference_lower": d["ci_lower"].reindex(r["segment"]).to_numpy(),
             "difference_upper": d["ci_upper"].reindex(r["segment"]).to_numpy(),
             "p_value": d["p_value"].reindex(r["segment"]).to_numpy(),
             "logrank_p": lr.p_value if lr is not None else np.nan}))
         tests.append(d.reset_index(drop=True))
+    if not shown:  # no segment column on these data: empty tables with their columns
+        return pd.DataFrame(columns=list(RMST_COLUMNS)), pd.DataFrame(columns=list(SURVIVAL_TEST_COLUMNS))
     return pd.concat(shown, ignore_index=True), pd.concat(tests, ignore_index=True)
 
 
@@ -118,6 +142,13 @@ def rmst_comparisons(km: KaplanMeier, *, tau: float, segment_column: str,
     is only defined up to it); the tau used is in the ``horizon`` column.  The reference defaults to the
     largest segment.  Returns ``(rmst frame with ESTIMATE_COLUMNS + segment_column, differences with
     SURVIVAL_TEST_COLUMNS + segment_column)``.
+
+    >>> from cxlib.survival import kaplan_meier, logrank_test
+    >>> subs = pd.DataFrame({"duration": [30, 60, 90, 120, 200, 45, 80, 150, 300, 365],
+    ...                      "event": [1, 1, 0, 1, 0, 1, 1, 0, 0, 0], "plan": ["basic"] * 5 + ["plus"] * 5})
+    >>> rmst, diff = rmst_comparisons(kaplan_meier(subs, segment="plan"), tau=180, segment_column="plan")
+    >>> rmst["estimate"].tolist(), diff["comparison"].tolist(), diff["difference"].tolist()
+    ([108.0, 133.0], ['plus - basic'], [25.0])
     """
     t = _tau(km, tau)
     r = km.rmst(t)
@@ -158,6 +189,17 @@ def driver_table(cox: CoxResult, ph: PHCheck, *, labels: dict[str, str]) -> pd.D
     """The hazard-ratio table of the drivers with each term's proportional-hazards test p-value.
 
     Columns :data:`DRIVER_COLUMNS`; ordered by the strength of the effect (|log HR|, largest first).
+
+    >>> from cxlib.survival import check_proportional_hazards, fit_cox
+    >>> g = np.random.default_rng(1)
+    >>> x = g.integers(0, 2, 200)
+    >>> subs = pd.DataFrame({"duration": g.exponential(100 / np.exp(0.7 * x)),
+    ...                      "event": (g.random(200) < 0.8).astype(int), "detractor": x})
+    >>> cox = fit_cox(subs)
+    >>> ph = check_proportional_hazards(cox, subs, rng=np.random.default_rng(2))
+    >>> t = driver_table(cox, ph, labels={"detractor": "Detractor (NPS 0-6)"})
+    >>> t["driver"].tolist(), t["hazard_ratio"].round(2).tolist(), t["n"].tolist()
+    (['Detractor (NPS 0-6)'], [2.21], [200.0])
     """
     t = cox.table
     p = ph.table.set_index("term").reindex(t["term"])
@@ -215,11 +257,11 @@ def churn_findings(*, retention: pd.DataFrame, drivers: pd.DataFrame, rmst_diffe
     if len(rmst_differences):
         sig = rmst_differences[rmst_differences["p_value"] < 1 - rmst_differences["ci_level"]]
         if len(sig):
-            g = sig.loc[sig["estimate"].abs().idxmax()]
+            g = sig.loc[sig["difference"].abs().idxmax()]
             out.append(Finding(key="churn_rmst_gap", section=SECTION,
                                label=f"Difference in mean subscribed days within the first {_tau_of(g)} days, "
                                      f"{g.segment_column} {g.comparison}",
-                               estimate=float(g.estimate), ci_lower=float(g.ci_lower), ci_upper=float(g.ci_upper),
+                               estimate=float(g.difference), ci_lower=float(g.ci_lower), ci_upper=float(g.ci_upper),
                                ci_level=float(g.ci_level), p_value=float(g.p_value), n=float(g.n), unit="days",
                                better="neutral", period=period, method="restricted mean survival time, z test"))
     return out

@@ -8,15 +8,16 @@ their old names here are deprecated aliases.  Results keep full precision; forma
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._deprecation import moved_names
+from .._deprecation import moved_names, renamed_arguments
 from ..errors import ParameterError
 from ..findings import Finding
+from ..stats import Segment, segment_keys, segment_labels
 from ..clv.bgnbd import BetaGeo
 from ..clv.gammagamma import GammaGamma
 
@@ -33,19 +34,24 @@ SEGMENT_COLUMNS = ("segment_column", "segment", "n", "mean_clv", "ci_lower", "ci
 HOLDOUT_COLUMNS = ("frequency_bucket", "n", "predicted", "observed", "difference")
 
 
-def segment_clv(sample: ClvSample, segments: pd.DataFrame, *, segment_columns: Sequence[str],
+@renamed_arguments(segment_columns="segment")
+def segment_clv(sample: ClvSample, segments: pd.DataFrame, *, segment: Segment,
                 alpha: float = 0.05) -> pd.DataFrame:
     """Mean and total CLV per segment level with delta-method intervals, overall first.
 
-    ``segments`` is indexed like ``sample.clv`` (customer id) and holds the ``segment_columns``.
-    Columns :data:`SEGMENT_COLUMNS`.
+    ``segments`` has ``customer_id`` (the index of ``sample.clv``) and the ``segment`` columns, one row per
+    customer (e.g. the customers table; :func:`cxlib.stats.segment_labels`); ``segment_columns`` is the
+    deprecated old name of ``segment``.  Columns :data:`SEGMENT_COLUMNS`.
     """
-    missing = [c for c in segment_columns if c not in segments.columns]
-    if missing:
-        raise ParameterError(f"segment columns {missing} not found; the frame has {list(segments.columns)}.")
-    seg = segments.reindex(sample.clv.index)
+    keys = segment_keys(segment)
+    if isinstance(segments, pd.DataFrame):
+        missing = [c for c in keys if c not in segments.columns]
+        if missing:
+            raise ParameterError(f"segment columns {missing} not found; the frame has {list(segments.columns)}.")
+    labels = segment_labels(segments, segment=keys, where="segment_clv(segments=...)", stacklevel=5)
+    seg = labels.set_index("customer_id").reindex(sample.clv.index)
     rows = []
-    for col in [None, *segment_columns]:
+    for col in [None, *keys]:
         labels = np.full(len(seg), "all", dtype=object) if col is None else seg[col].astype(str).to_numpy()
         for level in (["all"] if col is None else sorted(pd.unique(labels))):
             mask = labels == level
@@ -85,6 +91,11 @@ def top_at_risk(stake: pd.DataFrame, *, n: int = 10, pseudonymize: Callable[[pd.
 
     ``pseudonymize`` is :func:`cxlib.privacy.pseudonymize_frame`.  A missing pseudonym key (the
     ``PseudonymKeyWarning``) becomes a one-sentence note for the report instead of a warning block.
+
+    >>> stake = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "value_at_stake": [310.0, 120.5, None]})
+    >>> shown, note = top_at_risk(stake, n=2, pseudonymize=lambda f: f.assign(customer_id=["P9f2", "P07c"]))
+    >>> shown.to_dict("records"), note
+    ([{'customer': 'P9f2', 'value_at_stake': 310.0}, {'customer': 'P07c', 'value_at_stake': 120.5}], 'Customer ids are replaced by keyed pseudonyms.')
     """
     top = stake.dropna(subset=["value_at_stake"]).head(n)
     with warnings.catch_warnings(record=True) as caught:
@@ -92,19 +103,25 @@ def top_at_risk(stake: pd.DataFrame, *, n: int = 10, pseudonymize: Callable[[pd.
         shown = pseudonymize(top)
     keyless = any(type(w.message).__name__ == "PseudonymKeyWarning" for w in caught)
     note = ("Customer ids are replaced by keyed pseudonyms" + (
-        "; the project key (CX_PSEUDONYM_KEY) was not set, so the public fallback key was used: acceptable for "
-        "synthetic data only." if keyless else "."))
+        "; they use the public demo key, so they protect nothing: set the project's pseudonym key "
+        "(CX_PSEUDONYM_KEY) before sharing this list." if keyless else "."))
     return shown.rename(columns={"customer_id": "customer"}).reset_index(drop=True), note
 
 
-def clv_findings(*, sample: ClvSample, segments: pd.DataFrame, total_at_stake: tuple[float, float, float, float],
-                 n_at_risk: int, risk_horizon_days: float, bg: BetaGeo | None = None, gg: GammaGamma | None = None,
+@renamed_arguments(segments="segment_table")
+def clv_findings(*, sample: ClvSample, segment_table: pd.DataFrame,
+                 total_at_stake: tuple[float, float, float, float] | None, n_at_risk: int, risk_horizon_days: float,
+                 bg: BetaGeo | None = None, gg: GammaGamma | None = None,
                  period: str, currency: str = "EUR", alpha: float = 0.05) -> list[Finding]:
     """Headline findings: median and total CLV, CLV at stake among subscribers and, optionally, the parameters.
+
+    ``segment_table`` is the table of :func:`segment_clv` (its overall row gives the total; ``segments`` is
+    the deprecated old name of this argument, which is not a ``segments=`` label frame).
 
     ``clv_median`` (median customer CLV), ``clv_total`` (sum over the customer base), ``clv_at_risk`` (sum of
     churn probability x CLV over active subscribers), all with delta-method intervals; with ``bg``/``gg``,
     one ``clv_param_<name>`` finding per model parameter (log-scale Wald interval) for model checks.
+    Without a value at stake (``total_at_stake`` None: no subscriptions in the data) ``clv_at_risk`` is left out.
     """
     out = []
     n = float(len(sample.clv))
@@ -112,16 +129,17 @@ def clv_findings(*, sample: ClvSample, segments: pd.DataFrame, total_at_stake: t
     common = dict(section=SECTION, ci_level=1 - alpha, period=period, unit=currency)
     out.append(Finding(key="clv_median", label="Median customer lifetime value", estimate=med[0],
                        ci_lower=med[2], ci_upper=med[3], n=n, better="higher", method=sample.method, **common))
-    total = segments[segments["segment_column"] == "all"].iloc[0]
+    total = segment_table[segment_table["segment_column"] == "all"].iloc[0]
     out.append(Finding(key="clv_total", label="Total customer lifetime value of the customer base",
                        estimate=float(total.total_clv), ci_lower=float(total.total_lower),
                        ci_upper=float(total.total_upper), n=n, better="higher", method=sample.method, **common))
     t = total_at_stake
-    out.append(Finding(key="clv_at_risk",
-                       label=f"Customer lifetime value at stake (churn probability within {risk_horizon_days:g} "
-                             "days x CLV, active subscribers)",
-                       estimate=t[0], ci_lower=t[2], ci_upper=t[3], n=float(n_at_risk), better="lower",
-                       method="Cox churn probability x " + sample.method, **common))
+    if t is not None:
+        out.append(Finding(key="clv_at_risk",
+                           label=f"Customer lifetime value at stake (churn probability within {risk_horizon_days:g} "
+                                 "days x CLV, active subscribers)",
+                           estimate=t[0], ci_lower=t[2], ci_upper=t[3], n=float(n_at_risk), better="lower",
+                           method="Cox churn probability x " + sample.method, **common))
     for model in (m for m in (bg, gg) if m is not None):
         s = model.summary
         for r in s.itertuples():

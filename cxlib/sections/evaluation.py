@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..display import displayable
 from ..errors import CxError, CxWarning, ParameterError, check_choice
 from ..findings import Finding
-from ..evaluation import EffectResult, EventStudyResult
+from ..evaluation import EFFECT_COLUMNS, EffectResult, EventStudyResult
 from ..evaluation.did import before_after, did
 from ..evaluation.panel import PANEL_METRICS, build_panel, first_full_period
 from ..evaluation.staggered import event_study, staggered_did
@@ -38,7 +39,8 @@ from ..evaluation.verdict import verdict_table
 
 __all__ = ["rollout_summary", "REPORT_DESIGNS", "DESIGN_LABELS", "MetricEvaluation", "evaluation_panel", "evaluate_metric",
            "cohort_synthetic_control", "cohort_counterfactual", "effect_table", "verdicts", "caveats_markdown",
-           "event_study_figure", "evaluation_findings"]
+           "event_study_figure", "evaluation_findings", "evaluate_metrics", "ABSOLUTE_EFFECTS", "DECISION_COLUMNS", "decision_table",
+           "design_reading", "pre_trend_reading"]
 
 SECTION = "evaluation"
 #: Designs the notebook can run per metric, in the order of the effect table.
@@ -55,9 +57,13 @@ SHORT_UNITS = {"complaint_rate": "per 1,000 customers", "purchase_frequency": "p
                "return_rate": "share of items", "out_of_stock_rate": "share of items", "nps": "NPS points",
                "csat": "share top-2-box", "resolution_time": "hours"}
 KW = dict(outcome="value", unit="unit_id", time="period", first_treated="first_treated")
+#: Metrics whose effect reads in their own unit rather than relative to a baseline: NPS in points (a relative
+#: change of a score near zero means little), CSAT in percentage points of the top-2-box share.
+ABSOLUTE_EFFECTS = {"nps": ("points", 1.0), "csat": ("pp", 100.0)}
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
 
+@displayable(tables={"results": lambda m: pd.concat([r.to_frame() for r in m.results])})
 @dataclass(frozen=True)
 class MetricEvaluation:
     """Every design's estimate for one metric, its event study and the caveats a reader must see.
@@ -87,7 +93,9 @@ class MetricEvaluation:
         return next((r for r in self.results if r.design == design), None)
 
     def to_frame(self) -> pd.DataFrame:
-        """The stacked results (columns of :data:`~cxlib.evaluation.EFFECT_COLUMNS`)."""
+        """The stacked results (columns of :data:`~cxlib.evaluation.EFFECT_COLUMNS`; no rows when no design ran)."""
+        if not self.results:
+            return pd.DataFrame(columns=list(EFFECT_COLUMNS))
         return pd.concat([r.to_frame() for r in self.results], ignore_index=True)
 
 
@@ -170,6 +178,31 @@ def evaluation_panel(data, *, metric: str, freq: str = "month", program: str | N
             notes.append(f"{label}: dropped {len(units)} store(s) with empty store-periods "
                          f"({len(miss)} missing of {total}).")
     return panel.reset_index(drop=True), tuple(notes)
+
+
+def evaluate_metrics(data, metrics: Sequence[str], *, post_end, freq: str = "month", program: str | None = None,
+                     program_start=None, pre_start=None, designs: Sequence[str] = REPORT_DESIGNS, alpha: float = 0.05,
+                     control_group: ControlGroup = "not_yet_treated", event_window: Sequence[int] = (-6, 6)
+                     ) -> tuple[dict[str, pd.DataFrame], list[MetricEvaluation], list[str]]:
+    """:func:`evaluation_panel` and :func:`evaluate_metric` for each metric: ``(panels, evaluations, notes)``.
+
+    A metric whose panel cannot be built on these data (too few stores or periods, one store...) is left out
+    with a plain sentence in ``notes`` (:func:`cxlib.sections.notes.attempt`) instead of stopping the section.
+    """
+    from .notes import attempt
+
+    panels, evaluations, not_estimated = {}, [], []
+    for metric in metrics:
+        built = attempt(f"The panel of {PANEL_METRICS[metric].label.lower()}", evaluation_panel, data, metric=metric,
+                        freq=freq, program=program, program_start=program_start, pre_start=pre_start,
+                        post_end=post_end)
+        if not built.ok:
+            not_estimated.append(built.note)
+            continue
+        panels[metric], notes = built.result
+        evaluations.append(evaluate_metric(panels[metric], metric=metric, designs=designs, alpha=alpha,
+                                           control_group=control_group, event_window=event_window, notes=notes))
+    return panels, evaluations, not_estimated
 
 
 def rollout_summary(panel: pd.DataFrame, *, freq: str = "month") -> str:
@@ -411,10 +444,22 @@ def verdicts(evaluations: Sequence[MetricEvaluation], *, design: str = "twfe") -
     >>> verdicts([ev])["text"].iloc[0]
     'Return rate fell 25% (95% CI 19% to 31%) relative to comparable stores, an improvement (two-way fixed-effects difference-in-differences; 24 stores, 18 treated; p < 0.001).'
     """
-    chosen = [(ev, _headline(ev, design)) for ev in evaluations]
-    chosen = [(ev, r) for ev, r in chosen if r is not None]
-    return verdict_table([r for _, r in chosen], labels={r.metric: ev.label for ev, r in chosen},
-                         better={r.metric: ev.better for ev, r in chosen})
+    from ..evaluation.verdict import verdict
+
+    rows = []
+    for ev in evaluations:
+        r = _headline(ev, design)
+        if r is None:
+            continue
+        if ev.metric in ABSOLUTE_EFFECTS:  # NPS and CSAT read in their own unit, not relative to a baseline
+            unit, scale = ABSOLUTE_EFFECTS[ev.metric]
+            r = dataclasses.replace(r, estimate=scale * r.estimate, ci_lower=scale * r.ci_lower,
+                                    ci_upper=scale * r.ci_upper, relative_estimate=math.nan,
+                                    relative_ci_lower=math.nan, relative_ci_upper=math.nan)
+            rows.append(verdict(r, label=ev.label, better=ev.better, value_unit="points").to_frame())
+        else:
+            rows.append(verdict_table([r], labels={r.metric: ev.label}, better={r.metric: ev.better}))
+    return pd.concat(rows, ignore_index=True) if rows else verdict_table([])
 
 
 def caveats_markdown(evaluations: Sequence[MetricEvaluation]) -> str:
@@ -480,52 +525,219 @@ def event_study_figure(evaluations: Sequence[MetricEvaluation], *, ncols: int = 
     shown = [ev for ev in evaluations if ev.event_study is not None]
     if not shown:
         raise ParameterError("event_study_figure(): no metric has an event study to show.")
+    from ..format import format_p
+    from ..report.figures import PRINT_WIDTH
+
     nrows = math.ceil(len(shown) / ncols)
-    fig = Figure(figsize=(5.2 * min(ncols, len(shown)), 3.3 * nrows), layout="constrained")
+    fig = Figure(figsize=(PRINT_WIDTH, 2.3 * nrows + 0.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, min(ncols, len(shown)), squeeze=False)).ravel()
     for ax, ev in zip(axes, shown):
         p = ev.event_study.pre_trend_p_value
-        pre = "no leads" if math.isnan(p) else f"pre-trend p = {p:.2g}"
-        event_study_plot(ev.event_study, ax=ax, ylabel=f"effect ({SHORT_UNITS[ev.metric]})",
-                         title=f"{ev.label} ({pre})")
+        pre = "no leads" if math.isnan(p) else f"pre-trend {format_p(p)}"
+        event_study_plot(ev.event_study, ax=ax, ylabel=SHORT_UNITS[ev.metric], title=f"{ev.label}\n({pre})")
+        ax.set_xlabel("months since the start")
         ax.get_legend().remove()  # grey = leads, blue = post: said once in the caption
     for ax in axes[len(shown):]:
         ax.set_visible(False)
     return fig
 
 
-def evaluation_findings(evaluations: Sequence[MetricEvaluation], *, design: str = "twfe",
-                        period: str = "") -> list[Finding]:
-    """One finding per metric: the relative program effect of ``design`` in percent, with CI, p, n and method.
+def _label_in_sentence(label: str) -> str:
+    """``Return rate`` -> ``return rate``; acronyms stay (``NPS``, ``CSAT (top-2-box)``)."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
-    ``key`` is ``program_effect_<metric>``, ``unit`` is ``"%"`` (values in percent),
-    ``better`` the metric's good direction, ``n`` the number of stores; no ``comparison`` is
-    set (the effect is a contrast with a counterfactual, not a change between two quarters).
-    A metric without a relative effect (baseline not positive) or without the design is skipped.
+
+def _agreement(ev: MetricEvaluation, headline: str, check: str) -> bool | None:
+    """Do two designs reach the same verdict (both clear in the same direction, or both unclear)? None if one is missing."""
+    a, b = ev.result(headline), ev.result(check)
+    if a is None or b is None:
+        return None
+
+    def verdict(r: EffectResult) -> int:
+        if not (math.isfinite(r.ci_lower) and math.isfinite(r.ci_upper)) or r.ci_lower <= 0 <= r.ci_upper:
+            return 0
+        return 1 if r.estimate > 0 else -1
+
+    return verdict(a) == verdict(b)
+
+
+def evaluation_findings(evaluations: Sequence[MetricEvaluation], *, design: str = "twfe",
+                        period: str = "", check: str = "staggered") -> list[Finding]:
+    """One finding per metric: the program effect of ``design`` with CI, p, n and method; and the stores treated.
+
+    ``key`` is ``program_effect_<metric>``; the effect is relative in percent (``unit`` ``"%"``)
+    except for the metrics of :data:`ABSOLUTE_EFFECTS` (NPS in points, CSAT in percentage
+    points); ``better`` is the metric's good direction, ``n`` the number of stores; no
+    ``comparison`` is set (the effect is a contrast with a counterfactual, not a change between
+    two quarters).  ``detail`` says whether the ``check`` design reaches the same verdict.  A
+    metric without the design or without a relative effect (baseline not positive) is skipped.
+    One more finding, ``program_stores``, counts the stores in the program (``n``: all stores).
 
     Examples
     --------
     >>> r = EffectResult(metric="return_rate", design="twfe", estimate=-0.03, relative_estimate=-0.25,
     ...                  relative_ci_lower=-0.31, relative_ci_upper=-0.19, p_value=1e-5, n_units=24,
     ...                  n_treated=18, n_obs=576, method="TWFE")
-    >>> f = evaluation_findings([MetricEvaluation("return_rate", "Return rate", "lower", (r,), None, ())])[0]
-    >>> f.key, f.estimate, f.ci_lower, f.unit, f.better, f.n
-    ('program_effect_return_rate', -25.0, -31.0, '%', 'lower', 24)
+    >>> fs = evaluation_findings([MetricEvaluation("return_rate", "Return rate", "lower", (r,), None, ())])
+    >>> f = fs[0]
+    >>> f.key, f.label, f.estimate, f.ci_lower, f.unit, f.better, f.n
+    ('program_effect_return_rate', "The program's effect on return rate", -25.0, -31.0, '%', 'lower', 24)
+    >>> fs[1].key, fs[1].estimate, fs[1].n
+    ('program_stores', 18.0, 24.0)
     """
-    out = []
+    out, stores = [], None
     for ev in evaluations:
         r = _headline(ev, design)
-        if r is None or not math.isfinite(r.relative_estimate):
+        if r is None:
             continue
+        stores = stores or r
+        unit, scale = ABSOLUTE_EFFECTS.get(ev.metric, ("%", None))
+        if scale is None:
+            if not math.isfinite(r.relative_estimate):
+                continue
+            est, lo, hi = (100 * v for v in (r.relative_estimate, r.relative_ci_lower, r.relative_ci_upper))
+        else:
+            est, lo, hi = (scale * v for v in (r.estimate, r.ci_lower, r.ci_upper))
         pre = "" if ev.event_study is None else f"; event-study pre-trend p = {ev.event_study.pre_trend_p_value:.3g}"
+        agree = _agreement(ev, design, check)
+        checked = "" if agree is None or check == design else (
+            f"; {DESIGN_LABELS[check]} {'agrees' if agree else 'disagrees'}")
         out.append(Finding(
             key=f"program_effect_{ev.metric}", section=SECTION,
-            label=f"The program's effect on {ev.label[0].lower() + ev.label[1:]}",
-            estimate=100 * r.relative_estimate, ci_lower=100 * r.relative_ci_lower,
-            ci_upper=100 * r.relative_ci_upper, ci_level=r.ci_level, p_value=r.p_value, n=r.n_units,
-            method=f"{DESIGN_LABELS[r.design]} vs {_COMPARISON[r.design]}", unit="%", better=ev.better,
+            label=f"The program's effect on {_label_in_sentence(ev.label)}",
+            estimate=est, ci_lower=lo, ci_upper=hi, ci_level=r.ci_level, p_value=r.p_value, n=r.n_units,
+            method=f"{DESIGN_LABELS[r.design]} vs {_COMPARISON[r.design]}", unit=unit, better=ev.better,
             period=period,
-            detail=(f"relative effect on the treated stores' post-rollout mean; {r.n_treated} of {r.n_units} stores "
-                    f"treated, {r.n_obs} store-periods; absolute effect {r.estimate:.6g} "
-                    f"({PANEL_METRICS[ev.metric].unit}){pre}; {r.method}")))
+            detail=(f"{'absolute' if scale else 'relative'} effect on the treated stores' post-rollout mean; "
+                    f"{r.n_treated} of {r.n_units} stores treated, {r.n_obs} store-periods; absolute effect "
+                    f"{r.estimate:.6g} ({PANEL_METRICS[ev.metric].unit}){pre}{checked}; {r.method}")))
+    if stores is not None:
+        out.append(Finding(key="program_stores", section=SECTION, label="Stores in the program",
+                           estimate=float(stores.n_treated), n=float(stores.n_units), method="count",
+                           unit="stores", period=period,
+                           detail=f"{stores.n_treated} of {stores.n_units} stores treated in the evaluation window"))
     return out
+
+
+DECISION_COLUMNS = ("outcome", "unit", "headline", "headline_lower", "headline_upper", "headline_p", "check",
+                    "check_lower", "check_upper", "check_p", "pre_trend_p", "designs_agree")
+
+
+def _effect_in_display_units(ev: MetricEvaluation, r: EffectResult | None) -> tuple[float, float, float]:
+    if r is None:
+        return math.nan, math.nan, math.nan
+    unit, scale = ABSOLUTE_EFFECTS.get(ev.metric, ("%", None))
+    if scale is None:
+        vals = (100 * r.relative_estimate, 100 * r.relative_ci_lower, 100 * r.relative_ci_upper)
+    else:
+        vals = (scale * r.estimate, scale * r.ci_lower, scale * r.ci_upper)
+    return tuple(v if math.isfinite(v) else math.nan for v in vals)
+
+
+def decision_table(evaluations: Sequence[MetricEvaluation], *, headline: str = "twfe",
+                   check: str = "staggered") -> pd.DataFrame:
+    """One row per outcome: the headline design's effect, the check design's effect, agreement and pre-trend p.
+
+    Effects are relative in percent, or in points for :data:`ABSOLUTE_EFFECTS` (column ``unit``);
+    an unbounded interval end is NaN.  ``designs_agree`` is True when both designs reach the same
+    verdict (both intervals exclude zero on the same side, or both include it).
+
+    Examples
+    --------
+    >>> a = EffectResult(metric="nps", design="twfe", estimate=9.9, ci_lower=1.7, ci_upper=18.1, p_value=0.02,
+    ...                  n_units=24, n_treated=18, method="TWFE")
+    >>> b = EffectResult(metric="nps", design="staggered", estimate=0.7, ci_lower=-14.2, ci_upper=15.6,
+    ...                  p_value=0.93, n_units=24, n_treated=18, method="CS")
+    >>> decision_table([MetricEvaluation("nps", "NPS", "higher", (a, b), None, ())])[
+    ...     ["outcome", "unit", "headline", "check", "designs_agree"]].values.tolist()
+    [['NPS', 'points', 9.9, 0.7, False]]
+    """
+    rows = []
+    for ev in evaluations:
+        a, b = ev.result(headline), ev.result(check)
+        ha, hb = _effect_in_display_units(ev, a), _effect_in_display_units(ev, b)
+        rows.append({"outcome": ev.label, "unit": ABSOLUTE_EFFECTS.get(ev.metric, ("%",))[0],
+                     "headline": ha[0], "headline_lower": ha[1], "headline_upper": ha[2],
+                     "headline_p": a.p_value if a is not None else math.nan,
+                     "check": hb[0], "check_lower": hb[1], "check_upper": hb[2],
+                     "check_p": b.p_value if b is not None else math.nan,
+                     "pre_trend_p": ev.event_study.pre_trend_p_value if ev.event_study is not None else math.nan,
+                     "designs_agree": _agreement(ev, headline, check)})
+    return pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
+
+
+def design_reading(evaluations: Sequence[MetricEvaluation], *, headline: str = "twfe",
+                   check: str = "staggered") -> str:
+    """Plain words on where the two designs disagree and which assumption decides between them.
+
+    Examples
+    --------
+    >>> a = EffectResult(metric="nps", design="twfe", estimate=9.9, ci_lower=1.7, ci_upper=18.1, method="TWFE")
+    >>> b = dataclasses.replace(a, design="staggered", estimate=0.7, ci_lower=-14.2, ci_upper=15.6)
+    >>> print(design_reading([MetricEvaluation("nps", "NPS", "higher", (a, b), None, ())]))  # doctest: +ELLIPSIS
+    **Where the designs disagree.** For NPS the TWFE DiD finds a clear effect (+9.9 points, 95% CI 1.7 to 18.1) and the Callaway-Sant'Anna DiD does not (+0.7 points, 95% CI −14.2 to 15.6). ...
+    """
+    from ..format import format_ci, format_number
+
+    def effect(ev: MetricEvaluation, r: EffectResult) -> str:
+        est, lo, hi = _effect_in_display_units(ev, r)
+        unit = "%" if ev.metric not in ABSOLUTE_EFFECTS else " points"
+        sign = "+" if est > 0 else ""
+        ci = format_ci(lo, hi, 1) if math.isfinite(lo) and math.isfinite(hi) else "unbounded"
+        return f"{sign}{format_number(est, 1)}{unit}, {100 * r.ci_level:g}% CI {ci}"
+
+    parts = []
+    for ev in evaluations:
+        if _agreement(ev, headline, check) is not False:
+            continue
+        a, b = ev.result(headline), ev.result(check)
+        clear_a = not (a.ci_lower <= 0 <= a.ci_upper)
+        first, second = (a, b) if clear_a else (b, a)
+        parts.append(f"For {_label_in_sentence(ev.label)} the {DESIGN_LABELS[first.design]} finds a clear effect "
+                     f"({effect(ev, first)}) and the {DESIGN_LABELS[second.design]} does not ({effect(ev, second)}).")
+    if not parts:
+        return (f"**The designs agree.** The {DESIGN_LABELS[headline]} and the {DESIGN_LABELS[check]} reach the same "
+                "verdict on every outcome, so the choice between them does not change a conclusion.")
+    rule = (f"Which one to trust turns on one assumption: the {DESIGN_LABELS[headline]} is unbiased only if the "
+            "program works equally in every rollout wave and its effect does not grow or fade with time since the "
+            "start; otherwise it compares stores with stores already in the program and mixes up the effects. "
+            f"The {DESIGN_LABELS[check]} does not need that assumption but compares each wave with a single month "
+            "before its start, so it is noisier. Read the event study below: flat effects after the start favour the "
+            f"{DESIGN_LABELS[headline]}; effects that grow or fade favour the {DESIGN_LABELS[check]}, and the effect "
+            "is then not yet established.")
+    return "**Where the designs disagree.** " + " ".join(parts) + " " + rule
+
+
+def pre_trend_reading(evaluations: Sequence[MetricEvaluation], *, alpha: float = 0.05) -> str:
+    """The pre-trend checks in plain words: did treated and comparison stores move together before the start?
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cxlib.evaluation import EventStudyResult
+    >>> es = EventStudyResult(metric="nps", table=pd.DataFrame(), ci_level=0.95, pre_trend_statistic=1.0,
+    ...                       pre_trend_dof=6, pre_trend_p_value=0.62, method="CS")
+    >>> pre_trend_reading([MetricEvaluation("nps", "NPS", "higher", (), es, ())])
+    'Before the rollout, the stores that got the program and the comparison stores moved in step on NPS: the joint test of the 6 months before the start finds no difference (p = 0.620). The comparison is credible.'
+    """
+    from ..format import format_p
+
+    tested = [ev for ev in evaluations if ev.event_study is not None
+              and math.isfinite(ev.event_study.pre_trend_p_value)]
+    if not tested:
+        return "No pre-trend check could be made: the event study has no months before the start."
+    drift = [ev for ev in tested if ev.event_study.pre_trend_p_value < alpha]
+    ok = [ev for ev in tested if ev not in drift]
+    months = int(max(ev.event_study.pre_trend_dof for ev in tested))
+    ps = sorted(ev.event_study.pre_trend_p_value for ev in ok)
+    out = []
+    if ok:
+        names = ", ".join(_label_in_sentence(ev.label) for ev in ok)
+        span = format_p(ps[0]) if len(ps) == 1 else f"p from {format_p(ps[0], prefix=False)} to {format_p(ps[-1], prefix=False)}"
+        out.append(f"Before the rollout, the stores that got the program and the comparison stores moved in step on "
+                   f"{names}: the joint test of the {months} months before the start finds no difference ({span}). "
+                   "The comparison is credible.")
+    for ev in drift:
+        out.append(f"On {_label_in_sentence(ev.label)} the two groups were already drifting apart before the start "
+                   f"({format_p(ev.event_study.pre_trend_p_value)}): its effect is not credible as measured.")
+    return " ".join(out)

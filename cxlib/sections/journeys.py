@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError
 from ..findings import Finding
 from ..journey.attribution import Attribution
 from ..journey.failpoints import FailPoints
-from ..journey.funnel import COMPARISON_COLUMNS, Funnel, compare_funnels
+from ..journey.funnel import FUNNEL_COMPARISON_COLUMNS, Funnel, compare_funnels
 from ..journey.sessions import Journeys, conversion_counts
 from ..engine.sql import ident, literal
 from ..periods import Period
@@ -37,6 +38,7 @@ CHANGE_COLUMNS = ("label", "comparison", "estimate", "estimate_comparison", "dif
                   "ci_level", "statistic", "p_value", "n", "n_comparison", "method")
 
 
+@displayable()
 @dataclass(frozen=True)
 class Window:
     """Half-open analysis window ``[start, end)`` and the label used in text and findings."""
@@ -83,7 +85,7 @@ def analysis_window(period: str, *, start_date: str = "", end_date: str = "") ->
     >>> analysis_window("2025Q4", start_date="2025-11-01").label
     '2025-11-01 to 2025-12-31'
     """
-    q = Period.parse(period, kind="quarter")
+    q = Period.parse(period)  # a quarter, or a month or year under a monthly or yearly review
     start = _date(start_date, "start_date") if start_date else q.start
     end = _date(end_date, "end_date") if end_date else q.end
     if start >= end:
@@ -147,6 +149,7 @@ def segment_events(con, *, segment_column: str = "", segment_value: str = "", ev
     return view
 
 
+@displayable()
 @dataclass(frozen=True)
 class ConversionRate:
     """Share of journeys with a known outcome that converted; columns :data:`RATE_COLUMNS`."""
@@ -195,6 +198,7 @@ def conversion_rate(journeys: Journeys, *, label: str = "", alpha: float = 0.05)
                           method="share of journeys ending in conversion (censored journeys excluded), Wilson score CI")
 
 
+@displayable()
 @dataclass(frozen=True)
 class ConversionChange:
     """Difference of two conversion rates (``current - comparison``); columns :data:`CHANGE_COLUMNS`."""
@@ -253,7 +257,7 @@ def pairwise_funnel_tests(result: Funnel, *, min_entered: int = 30, alpha: float
     Parameters
     ----------
     result : Funnel
-        A funnel computed with ``by=``.
+        A funnel computed with ``segment=``.
     min_entered : int
         Segments with fewer journeys entering the funnel are left out (too few to test).
     alpha : float, optional
@@ -263,7 +267,7 @@ def pairwise_funnel_tests(result: Funnel, *, min_entered: int = 30, alpha: float
     -------
     DataFrame
         The ``test == "funnel"`` row of :func:`~cxlib.journey.compare_funnels` per pair (columns
-        :data:`~cxlib.journey.funnel.COMPARISON_COLUMNS`), ``p_holm`` adjusted over the pairs; empty
+        :data:`~cxlib.journey.funnel.FUNNEL_COMPARISON_COLUMNS`), ``p_adjusted`` Holm-adjusted over the pairs; empty
         (same columns) with fewer than two testable segments.
 
     Examples
@@ -278,9 +282,9 @@ def pairwise_funnel_tests(result: Funnel, *, min_entered: int = 30, alpha: float
     keep = [s for s in result.segments if entered.get(s, 0) >= min_entered]
     rows = [compare_funnels(result, a, b, alpha=alpha).table.iloc[[0]] for a, b in itertools.combinations(keep, 2)]
     if not rows:
-        return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
+        return pd.DataFrame(columns=list(FUNNEL_COMPARISON_COLUMNS))
     out = pd.concat(rows, ignore_index=True)
-    out["p_holm"] = holm(out["p_value"].to_numpy(float))
+    out["p_adjusted"] = holm(out["p_value"].to_numpy(float))
     out["method"] = out["method"] + "; Holm-adjusted across segment pairs"
     return out
 
@@ -350,6 +354,8 @@ def journey_findings(*, rate: ConversionRate, change: ConversionChange | None, f
     return out
 
 
+@displayable(fields=lambda f: {"alt": f.alt, "width": f.width, "height": f.height,
+                                "html_chars": len(f.html), "png_bytes": len(f.png)})
 @dataclass(frozen=True)
 class InteractiveFigure:
     """One figure, two renderings: a plotly ``text/html`` for the HTML report, a PNG for the PDF.
@@ -382,8 +388,10 @@ def interactive_figure(static, interactive, *, div_id: str, alt: str | None = No
     ----------
     static : matplotlib.figure.Figure
         The static rendering (``ax.figure`` of :func:`cxlib.plots.journey.path_flow`).
-    interactive : plotly.graph_objects.Figure
-        The interactive rendering (:func:`cxlib.plots.journey.path_flow_interactive`).
+    interactive : str or plotly.graph_objects.Figure
+        The interactive rendering: HTML such as the SVG of :func:`cxlib.plots.journey.path_flow_svg`
+        (a few kilobytes, the report's choice), or a plotly figure
+        (:func:`cxlib.plots.journey.path_flow_interactive`, which embeds plotly.js).
     div_id : str
         HTML id of the figure: fixed, so that two renders of the report are byte-identical
         (plotly would otherwise draw a random id).
@@ -400,6 +408,9 @@ def interactive_figure(static, interactive, *, div_id: str, alt: str | None = No
     if not isinstance(div_id, str) or not div_id.replace("-", "").replace("_", "").isalnum():
         raise ParameterError(f"div_id={div_id!r} must be a non-empty HTML id of letters, digits, '-' and '_'.")
     shown = show_figure(static, dpi=dpi, alt=alt)
-    html = interactive.to_html(full_html=False, include_plotlyjs=bool(include_plotlyjs), div_id=div_id,
-                               config={"displaylogo": False, "responsive": True})
+    if isinstance(interactive, str):  # ready HTML, e.g. cxlib.plots.journey.path_flow_svg: no library to embed
+        html = f'<div id="{div_id}">{interactive}</div>'
+    else:
+        html = interactive.to_html(full_html=False, include_plotlyjs=bool(include_plotlyjs), div_id=div_id,
+                                   config={"displaylogo": False, "responsive": True})
     return InteractiveFigure(html=html, png=shown.png, alt=shown.alt, width=shown.width, height=shown.height)

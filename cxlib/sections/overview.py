@@ -187,7 +187,13 @@ def _new_ax(ax: Axes | None, size: tuple[float, float] = (7, 3)) -> Axes:
 
 
 def plot_daily_counts(daily: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "events per day") -> Axes:
-    """Line of ``daily_counts`` output; returns the Axes (a new Figure when ``ax`` is None)."""
+    """Line of ``daily_counts`` output; returns the Axes (a new Figure when ``ax`` is None).
+
+    >>> t = pd.DataFrame({"timestamp": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 12:00", "2025-01-03 09:00"])})
+    >>> ax = plot_daily_counts(daily_counts(t))
+    >>> ax.lines[0].get_ydata().tolist(), ax.get_ylabel()
+    ([2, 0, 1], 'events per day')
+    """
     ax = _new_ax(ax)
     ax.plot(daily["date"], daily["n"], lw=0.8, color="#1f5f8b")
     ax.set_ylabel(ylabel)
@@ -197,7 +203,12 @@ def plot_daily_counts(daily: pd.DataFrame, *, ax: Axes | None = None, ylabel: st
 
 
 def plot_score_distribution(dist: pd.DataFrame, *, ax: Axes | None = None, xlabel: str = "NPS score") -> Axes:
-    """Bars of ``score_distribution`` output (detractors red, passives grey, promoters green for 0-10)."""
+    """Bars of ``score_distribution`` output (detractors red, passives grey, promoters green for 0-10).
+
+    >>> ax = plot_score_distribution(score_distribution(pd.DataFrame({"nps": [10, 9, 9, 7, 0]})))
+    >>> [int(p.get_height()) for p in ax.patches][-3:], len(ax.patches)
+    ([0, 2, 1], 11)
+    """
     ax = _new_ax(ax)
     colors = ["#c0392b" if s <= 6 else "#95a5a6" if s <= 8 else "#27ae60" for s in dist["score"]]
     ax.bar(dist["score"], dist["n"], color=colors)
@@ -208,7 +219,13 @@ def plot_score_distribution(dist: pd.DataFrame, *, ax: Axes | None = None, xlabe
 
 
 def plot_amount_histogram(hist: pd.DataFrame, *, ax: Axes | None = None, unit: str = "EUR") -> Axes:
-    """Bars of ``amount_histogram`` output on a log x axis."""
+    """Bars of ``amount_histogram`` output on a log x axis.
+
+    >>> hist = amount_histogram(pd.DataFrame({"amount": [12.0, 30.0, 45.0, 250.0]}), bins=4)
+    >>> ax = plot_amount_histogram(hist)
+    >>> sum(int(p.get_height()) for p in ax.patches), ax.get_xscale()
+    (4, 'log')
+    """
     ax = _new_ax(ax)
     ax.bar(hist["left"], hist["n"], width=hist["right"] - hist["left"], align="edge", color="#1f5f8b",
            edgecolor="white", lw=0.3)

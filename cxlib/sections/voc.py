@@ -5,23 +5,48 @@ Kept here (not in notebook cells) so that the notebook stays a few calls and the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import pandas as pd
 
+from .._deprecation import renamed_arguments
 from ..findings import Finding
 from ..periods import period_labels
-from ..voc.drivers import DriverResult
+from ..stats import Segment, segment_keys
+from ..voc.drivers import DriverResult, impact_performance, key_drivers, theme_sentiment_drivers
 from ..voc.sentiment import SentimentAgreement, score_sentiment
 
-__all__ = ["comment_frame", "theme_overview", "voc_findings"]
+__all__ = ["comment_frame", "customers_of", "theme_key_drivers", "theme_overview", "voc_findings"]
 
 SECTION = "voc"
 
 
+def customers_of(data) -> pd.DataFrame:
+    """The ``customers`` table of a dataset, or an empty one (only ``customer_id``) when the data have none."""
+    return data.customers if "customers" in data else pd.DataFrame({"customer_id": pd.Series(dtype=object)})
+
+
+def theme_key_drivers(comments: pd.DataFrame, tags: pd.DataFrame, themes, *, alpha: float = 0.05, rng=None,
+                      n_boot: int = 500) -> tuple[DriverResult, pd.DataFrame]:
+    """Key drivers of NPS among ``themes`` (each theme's comment sentiment) and their impact-performance quadrant.
+
+    ``comments`` are one period's comments (``nps``, ``compound``) and ``tags`` their theme flags; the
+    performance of a theme is the mean sentiment of its mentions on a 0-100 scale. Returns
+    ``(drivers, quadrant)`` of :func:`cxlib.voc.key_drivers` and :func:`cxlib.voc.impact_performance`.
+    """
+    themes = list(themes)
+    sentiment = theme_sentiment_drivers(tags[themes], comments["compound"])
+    found = key_drivers(pd.concat([comments[["nps"]], sentiment], axis=1), outcome="nps", drivers=themes,
+                        alpha=alpha, rng=rng, n_boot=n_boot)
+    perf = {t: 50 * (1 + comments.loc[tags[t], "compound"].mean()) for t in themes}
+    return found, impact_performance(found, performance=perf)
+
+
+@renamed_arguments(segment_columns="segment")
 def comment_frame(responses: pd.DataFrame, customers: pd.DataFrame, *,
-                  segment_columns: Sequence[str] = ("loyalty_tier", "region")) -> pd.DataFrame:
-    """Responses with a comment, their customer segments, VADER sentiment and quarter.
+                  segment: Segment = ("loyalty_tier", "region"), freq: str = "Q") -> pd.DataFrame:
+    """Responses with a comment, their customer segments (the ``segment`` columns of ``customers``; old name
+    ``segment_columns``), VADER sentiment and period (column ``quarter``: the label of the period of kind
+    ``freq`` holding the answer, a quarter unless the review is monthly or yearly).
 
     Raw text stays in this in-memory frame for analysis; everything shown is redacted later.
     ``customer_id`` is dropped so that no raw id can reach an output.
@@ -32,16 +57,16 @@ def comment_frame(responses: pd.DataFrame, customers: pd.DataFrame, *,
     ...                   "comment": ["Lovely staff", None],
     ...                   "responded_at": pd.to_datetime(["2025-11-02", "2025-11-03"])})
     >>> c = pd.DataFrame({"customer_id": ["C1", "C2"], "loyalty_tier": ["gold", "bronze"]})
-    >>> comment_frame(r, c, segment_columns=["loyalty_tier"])[["loyalty_tier", "label", "quarter"]]
+    >>> comment_frame(r, c, segment=["loyalty_tier"])[["loyalty_tier", "label", "quarter"]]
       loyalty_tier     label quarter
     0         gold  positive  2025Q4
     """
-    segs = [c for c in segment_columns if c in customers.columns and c not in responses.columns]
+    segs = [c for c in segment_keys(segment) if c in customers.columns and c not in responses.columns]
     has = responses["comment"].notna() & (responses["comment"].astype(str).str.strip() != "")
     frame = responses.loc[has].merge(customers[["customer_id", *segs]], on="customer_id", how="left")
     frame = frame.drop(columns="customer_id").reset_index(drop=True)
     frame = frame.join(score_sentiment(frame))
-    frame["quarter"] = period_labels(frame["responded_at"])
+    frame["quarter"] = period_labels(frame["responded_at"], freq)
     return frame
 
 
@@ -51,6 +76,13 @@ def theme_overview(shares: pd.DataFrame, change: pd.DataFrame) -> pd.DataFrame:
     Columns ``theme, n, mentions, share, share_lower, share_upper, change, change_lower,
     change_upper, p_value, mean_score`` (shares and changes as fractions; formatting is the
     report layer's job).
+
+    >>> shares = pd.DataFrame({"theme": ["staff"], "n": [200], "mentions": [50], "share": [0.25],
+    ...                        "ci_lower": [0.19], "ci_upper": [0.31], "mean_score": [6.5]})
+    >>> change = pd.DataFrame({"theme": ["staff"], "difference": [0.05], "ci_lower": [-0.02],
+    ...                        "ci_upper": [0.12], "p_value": [0.16]})
+    >>> theme_overview(shares, change)[["theme", "share", "change", "p_value"]].to_dict("records")
+    [{'theme': 'staff', 'share': 0.25, 'change': 0.05, 'p_value': 0.16}]
     """
     s = shares.set_index("theme")
     c = change.set_index("theme").reindex(s.index)
@@ -62,13 +94,14 @@ def theme_overview(shares: pd.DataFrame, change: pd.DataFrame) -> pd.DataFrame:
         "mean_score": s["mean_score"].to_numpy()}).reset_index(drop=True)
 
 
-def voc_findings(*, shares: pd.DataFrame, change: pd.DataFrame, agreement: SentimentAgreement,
+def voc_findings(*, shares: pd.DataFrame, change: pd.DataFrame, agreement: SentimentAgreement | None,
                  drivers: DriverResult | None, period: str, comparison_period: str, k: int = 10) -> list[Finding]:
     """Headline findings of the VoC section for the executive summary.
 
     The most mentioned theme (share, Wilson CI), the largest significant change in a theme's
     share (Newcombe CI, z-test p) if any, the sentiment-score agreement (Spearman rho) and the
-    top key driver (relative weight with bootstrap CI).  Cells under ``k`` comments are never used.
+    top key driver (relative weight with bootstrap CI).  Cells under ``k`` comments are never used; an
+    agreement or drivers that could not be estimated (``None``) give no finding.
 
     Examples
     --------
@@ -101,7 +134,7 @@ def voc_findings(*, shares: pd.DataFrame, change: pd.DataFrame, agreement: Senti
                            n=float(row.n + row.n_comparison), unit="share", better="neutral",
                            period=period, comparison=comparison_period,
                            method="difference in shares; Newcombe interval; two-proportion z-test"))
-    if not math.isnan(agreement.spearman_rho):
+    if agreement is not None and not math.isnan(agreement.spearman_rho):
         out.append(Finding(key="voc_sentiment_agreement", section=SECTION,
                            label=f"The rank correlation of comment sentiment with {agreement.score.upper()}",
                            estimate=agreement.spearman_rho, ci_lower=agreement.rho_ci_lower,

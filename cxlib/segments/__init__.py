@@ -11,10 +11,11 @@ One question, one module:
   effect sizes (:func:`profile_segments`, :func:`describe_segments`).
 
 Segment labels are ordinary columns: join them to ``customers`` (or attach them to survey responses with
-:func:`cxlib.actions.attach_segments`) and pass the column as ``by=`` / ``segment_col=`` / ``group=`` to the
-metrics, the scorecard and tests (:func:`cxlib.significance.scorecard` joins it from ``customers`` itself),
-journey funnels and survival curves, or as ``segments=`` to the alerts and CRM action lists
-(``tests/test_segments_flow.py``). CLV models do not take a segment column yet.
+:func:`cxlib.actions.attach_segments`) and pass the column as ``segment=`` to the scorecard, journey funnels,
+survival curves, CLV models and alerts (``group=`` to the two-group tests; :func:`cxlib.significance.scorecard`
+joins it from ``customers`` itself), split a metric with ``by_segment(nps, data, segment=...)``, or pass the
+labels as ``segments=`` (a DataFrame with ``customer_id`` and the label columns) to the journeys, alerts and
+CRM action lists (``tests/test_segments_flow.py``).
 """
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from ..display import displayable
 from ..errors import DataContractError, NotFittedError, ParameterError, check_choice
 from ..significance.compare import compare_means
 from ..stats import check_alpha
@@ -92,6 +93,9 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**31 - 1))
 
 
+@displayable(tables={"selection": lambda s: s.selection_}, fields=lambda s: {
+    "algorithm": s.algorithm, "criterion": s.criterion, "fitted": hasattr(s, "labels_"),
+    **({"k": s.k_, "n": s.n_, "method": s.method_} if hasattr(s, "labels_") else {})})
 class BehaviouralSegments:
     """Clusters of customers on standardized behaviour, engagement and CX features.
 
@@ -231,11 +235,8 @@ class BehaviouralSegments:
         raw = self.model_.predict(self.transform(features))
         return pd.Series([self._names[int(v)] for v in raw], index=features.index, name="segment")
 
-    def __repr__(self) -> str:
-        state = f"k_={self.k_}, n={self.n_}" if hasattr(self, "labels_") else "not fitted"
-        return f"BehaviouralSegments(algorithm={self.algorithm!r}, criterion={self.criterion!r}, {state})"
 
-
+@displayable()
 @dataclass(frozen=True)
 class StabilityResult:
     """Adjusted Rand indices of refits against the reference segmentation.

@@ -16,7 +16,9 @@ One question, one module:
 The vectorised formulas and the p-value adjustment re-exported here (:func:`welch`, :func:`adjust_pvalues`,
 ...) live in the statistics kernel, :mod:`cxlib.stats`. Every comparison has the columns of
 :data:`COMPARISON_COLUMNS` (``TEST_COLUMNS`` is its deprecated old name), with
-``difference = estimate_a - estimate_b`` (``b`` is the reference).
+``difference = estimate_a - estimate_b`` (``b`` is the reference).  :func:`trend_test` and
+:func:`respondent_sd` return one result; per segment, :func:`by_segment` (home :func:`cxlib.stats.by_segment`).
+The tables of :mod:`~cxlib.significance.scorecard` take ``segment=`` themselves.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..stats import (  # re-exported; their home is cxlib.stats
                     ALTERNATIVES,
                     PADJUST_METHODS,
                     adjust_pvalues,
+                    by_segment,
                     cluster_mean_difference,
                     newcombe_interval,
                     nps_difference,
@@ -63,7 +66,7 @@ __all__ = [
     "nps_sd", "compare_adjusted", "cuped_theta", "confidence_sequence", "cs_radius", "scorecard", "metric_trends",
     "recent_periods", "segment_comparisons",
     "survey_power", "adjust_pvalues", "cluster_mean_difference",
-    "newcombe_interval", "nps_difference", "pooled_z_test", "welch", "z_test",
+    "newcombe_interval", "nps_difference", "pooled_z_test", "welch", "z_test", "by_segment",
 ]
 
 from .._deprecation import moved_names as _moved_names  # noqa: E402

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from ..display import displayable
 from ..format import format_p, format_significant
 
 #: Columns of every two-group comparison, in this order, whatever the test or its arguments.
@@ -21,6 +22,7 @@ COMPARISON_COLUMNS = ("metric", "comparison", "group_a", "group_b", "estimate_a"
                       "alternative", "effect_size", "n_a", "n_b", "method", "reading")
 
 
+@displayable()
 @dataclass(frozen=True, kw_only=True)
 class ComparisonResult:
     """One test: the difference ``a - b`` with its interval, statistic, p-value and a plain reading.

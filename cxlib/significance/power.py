@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -10,15 +9,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..display import displayable
 from ..errors import ParameterError, check_choice
 from ..format import format_significant as fmt
 from ..metrics.survey import recode_nps
 from ..stats import (
+    Segment,
     as_frame,
-    check_by,
+    check_segment,
     group_index,
     iter_groups,
     numeric_values,
+    split_moved_to_by_segment,
     z_critical,
 )
 
@@ -27,6 +29,7 @@ POWER_COLUMNS = ("metric", "question", "n_a", "n_b", "margin", "difference", "sd
                  "method", "reading")
 
 
+@displayable()
 @dataclass(frozen=True, kw_only=True)
 class PowerResult:
     """A sample size, margin of error or minimum detectable effect, with the assumptions behind it.
@@ -85,24 +88,26 @@ def nps_sd(promoters: float, detractors: float) -> float:
     return float(100 * math.sqrt(promoters + detractors - (promoters - detractors) ** 2))
 
 
+@split_moved_to_by_segment("cxlib.significance")
 def respondent_sd(data: Any, *, metric: Literal["nps", "csat", "ces"], col: str | None = None,
-                  by: str | Sequence[str] | None = None) -> float | pd.Series:
+                  segment: Segment = None) -> float:
     """Per-respondent SD of a metric from data (NPS in points, CSAT on the 0..1 share scale, CES raw).
 
-    With ``by`` (segment columns of a frame), a Series named ``"sd"`` indexed by the segment levels,
-    each the SD of that level's responses (for the sample sizes of segment comparisons).
+    Per segment, :func:`cxlib.significance.by_segment` gives a Series named ``"sd"`` indexed by the segment
+    levels, each the SD of that level's responses (for the sample sizes of segment comparisons).
 
     >>> round(respondent_sd([10] * 50 + [8] * 30 + [3] * 20, metric="nps"), 2)
     78.5
+    >>> from cxlib.significance import by_segment
     >>> df = pd.DataFrame({"nps": [10, 0] * 4 + [10] * 7 + [9], "tier": ["a"] * 8 + ["b"] * 8})
-    >>> respondent_sd(df, metric="nps", by="tier").round(1).to_dict()
+    >>> by_segment(respondent_sd, df, segment="tier", metric="nps").round(1).to_dict()
     {'a': 106.9, 'b': 0.0}
     """
     check_choice("metric", metric, ("nps", "csat", "ces"))
     col = col or metric
     frame = as_frame(data, col)
-    if by is not None:
-        keys = check_by(frame, by)
+    if segment is not None:
+        keys = check_segment(frame, segment)
         index, values = [], []
         for key, sub in iter_groups(frame, keys):
             index.append(key)

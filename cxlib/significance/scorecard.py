@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
 from ..errors import DataContractError
 from ..metrics import (
     MetricResult,
@@ -25,8 +26,8 @@ from ..metrics import (
     subscription_status,
 )
 from ..periods import in_period, period_bounds
-from ..stats import check_alpha, lead_columns, normalise_by, numeric_values
-from ._core import ComparisonResult
+from ..stats import Segment, check_alpha, lead_columns, numeric_values, segment_keys
+from ._core import COMPARISON_COLUMNS, ComparisonResult
 from .compare import ces_arrays, compare_proportions, csat_arrays, nps_arrays
 
 #: Columns of the scorecard table, in this order.
@@ -92,9 +93,10 @@ def _available(tables: Mapping[str, pd.DataFrame]) -> list[_Spec]:
 _in_period = in_period
 
 
-def segment_tables(tables: Mapping[str, pd.DataFrame], by: str | Sequence[str], names: Sequence[str]
+@renamed_arguments(by="segment")
+def segment_tables(tables: Mapping[str, pd.DataFrame], segment: Segment, names: Sequence[str]
                    ) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """The tables ``names`` with the segment columns ``by``, joined from ``customers`` where a table lacks them.
+    """The tables ``names`` with the segment columns ``segment``, joined from ``customers`` where a table lacks them.
 
     A table that has the columns keeps them; one that lacks them gets them from the ``customers``
     table by ``customer_id`` (rows of unknown or anonymous customers get NaN and fall in no segment).
@@ -104,7 +106,7 @@ def segment_tables(tables: Mapping[str, pd.DataFrame], by: str | Sequence[str], 
     DataContractError
         Neither the table nor ``customers`` has a segment column (names the table and the column).
     """
-    keys = normalise_by(by)
+    keys = segment_keys(segment)
     out = dict(tables)
     customers = tables.get("customers")
     for name in names:
@@ -189,9 +191,10 @@ def _compare(spec: _Spec, now: Any, before: Any, *, period: str, comparison_peri
     return compare_proportions(now[0], now[1], before[0], before[1], metric=spec.key, label=spec.label, **kw)
 
 
+@renamed_arguments(by="segment")
 def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
               sla_minutes: float = 10.0, cluster: str | None = None, gap: str = DEFAULT_GAP,
-              by: str | Sequence[str] | None = None) -> pd.DataFrame:
+              segment: Segment = None) -> pd.DataFrame:
     """The scorecard: every metric in ``period`` and ``comparison_period``, the change and its test.
 
     Parameters
@@ -211,16 +214,16 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
         Cluster column of the survey responses (``"customer_id"``): the survey changes then get
         cluster-robust standard errors, allowing for customers who answer in both periods or
         several times (see :func:`~cxlib.significance.cluster_mean_difference`).
-    by : str or list of str, optional
-        Segment column(s): one scorecard block per observed level, each the scorecard of that level's
-        rows. A table that lacks the column gets it from ``customers`` by ``customer_id`` (so a segment
+    segment : str or list of str, optional
+        Segment column(s) (``by`` is the deprecated old name): one scorecard block per observed level,
+        each the scorecard of that level's rows. A table that lacks the column gets it from ``customers`` by ``customer_id`` (so a segment
         joined to customers flows into every metric; anonymous rows fall in no segment). Tickets keep
         the whole dataset's observation end for the censoring of "resolved within 24 h".
 
     Returns
     -------
     DataFrame
-        Columns of :data:`SCORECARD_COLUMNS` (led by the ``by`` columns when given), one row per metric
+        Columns of :data:`SCORECARD_COLUMNS` (led by the segment columns when given), one row per metric
         (and segment level). ``change = estimate -
         estimate_comparison`` with the interval and p-value of the metric's test (NPS adjusted
         Wald, CSAT Newcombe + pooled z, CES Welch, or the cluster-robust difference of means with
@@ -247,10 +250,10 @@ def scorecard(data: Any, *, period: str, comparison_period: str, alpha: float = 
                                 rule="table present")
     kw = {"period": period, "comparison_period": comparison_period, "alpha": alpha, "sla_minutes": sla_minutes,
           "cluster": cluster, "gap": gap}
-    if by is None:
+    if segment is None:
         return pd.DataFrame(_scorecard_rows(tables, **kw), columns=list(SCORECARD_COLUMNS))
     names = sorted({s.table for s in _available(tables)})
-    tables, keys = segment_tables(tables, by, names)
+    tables, keys = segment_tables(tables, segment, names)
     until = _observed_until(tables["tickets"]) if "tickets" in tables else None
     blocks = [lead_columns(pd.DataFrame(_scorecard_rows(_only(tables, keys, key, names), observed_until=until, **kw),
                                         columns=list(SCORECARD_COLUMNS)), keys, key)
@@ -283,24 +286,26 @@ def _scorecard_rows(tables: Mapping[str, pd.DataFrame], *, period: str, comparis
     return rows
 
 
+@renamed_arguments(by="segment")
 def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_minutes: float = 10.0,
                   gap: str = DEFAULT_GAP,
-                  by: str | Sequence[str] | None = None) -> pd.DataFrame:
+                  segment: Segment = None) -> pd.DataFrame:
     """Every scorecard metric in each of ``periods``: the sparkline table beside the findings.
 
     Parameters
     ----------
     gap : str
         Inactivity gap of the journey definition, as in :func:`scorecard`.
-    by : str or list of str, optional
-        Segment column(s), found in each table or joined from ``customers`` as in :func:`scorecard`;
+    segment : str or list of str, optional
+        Segment column(s) (``by`` is the deprecated old name), found in each table or joined from
+        ``customers`` as in :func:`scorecard`;
         the rows of each level are that level's trends.
 
     Returns
     -------
     DataFrame
         Columns of :data:`TREND_COLUMNS` (``key, period, estimate, ci_lower, ci_upper``), led by the
-        ``by`` columns when given; periods without data are left out.
+        segment columns when given; periods without data are left out.
 
     Examples
     --------
@@ -310,7 +315,7 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
     [['nps', '2025Q3'], ['nps', '2025Q4']]
     """
     check_alpha(alpha)
-    if by is None and "events" in getattr(data, "lazy", ()):
+    if segment is None and "events" in getattr(data, "lazy", ()):
         # a lazily held event log is read one period at a time: one quarter of it in memory at once
         base = {k: v for k, v in _tables(data).items() if k != "events"}
         rows = _trend_rows(base, periods, alpha=alpha, sla_minutes=sla_minutes, gap=gap)
@@ -319,11 +324,11 @@ def metric_trends(data: Any, *, periods: list[str], alpha: float = 0.05, sla_min
                                 sla_minutes=sla_minutes, only_table="events", gap=gap)
         return pd.DataFrame(rows, columns=list(TREND_COLUMNS))
     tables = _tables(data, periods)
-    if by is None:
+    if segment is None:
         return pd.DataFrame(_trend_rows(tables, periods, alpha=alpha, sla_minutes=sla_minutes, gap=gap),
                             columns=list(TREND_COLUMNS))
     names = sorted({s.table for s in _available(tables)})
-    tables, keys = segment_tables(tables, by, names)
+    tables, keys = segment_tables(tables, segment, names)
     until = _observed_until(tables["tickets"]) if "tickets" in tables else None
     blocks = [lead_columns(pd.DataFrame(_trend_rows(_only(tables, keys, key, names), periods, alpha=alpha,
                                                     sla_minutes=sla_minutes, observed_until=until, gap=gap),
@@ -355,20 +360,22 @@ def _trend_rows(tables: Mapping[str, pd.DataFrame], periods: list[str], *, alpha
     return rows
 
 
+@renamed_arguments(by="segment")
 def survey_power(data: Any, *, period: str, comparison_period: str, alpha: float = 0.05,
-                 power: float = 0.8, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+                 power: float = 0.8, segment: Segment = None) -> pd.DataFrame:
     """For NPS, CSAT and CES: the minimum detectable change between the two periods' samples.
 
     Parameters
     ----------
-    by : str or list of str, optional
-        Segment column(s) of the survey responses (or of ``customers``, joined by ``customer_id``): the
+    segment : str or list of str, optional
+        Segment column(s) (``by`` is the deprecated old name) of the survey responses (or of ``customers``,
+        joined by ``customer_id``): the
         MDE of each segment's own change from its own samples and SD.
 
     Returns
     -------
     DataFrame
-        Columns of :data:`~cxlib.significance.POWER_COLUMNS` (led by the ``by`` columns when given), one
+        Columns of :data:`~cxlib.significance.POWER_COLUMNS` (led by the segment columns when given), one
         row per metric (question ``"mde"``, ``difference`` = MDE in the metric's display unit: NPS points,
         CSAT percentage points, CES scale points), with the per-respondent SD estimated from both periods.
         Metrics with fewer than 2 answers in a period are left out.
@@ -385,10 +392,10 @@ def survey_power(data: Any, *, period: str, comparison_period: str, alpha: float
 
     check_alpha(alpha)
     tables = _tables(data)
-    if by is None:
+    if segment is None:
         return _power_rows(tables["survey_responses"], period=period, comparison_period=comparison_period,
                            alpha=alpha, power=power)
-    tables, keys = segment_tables(tables, by, ["survey_responses"])
+    tables, keys = segment_tables(tables, segment, ["survey_responses"])
     blocks = [lead_columns(_power_rows(_only(tables, keys, key, ["survey_responses"])["survey_responses"],
                                        period=period, comparison_period=comparison_period, alpha=alpha, power=power),
                            keys, key)
@@ -419,24 +426,27 @@ def _power_rows(survey: pd.DataFrame, *, period: str, comparison_period: str, al
     return pd.concat(rows, ignore_index=True)
 
 
-def segment_comparisons(survey: pd.DataFrame, *, segment_columns: list[str], metrics: tuple[str, ...] = (
+@renamed_arguments(segment_columns="segment")
+def segment_comparisons(survey: pd.DataFrame, *, segment: Segment, metrics: tuple[str, ...] = (
         "nps", "csat", "ces"), padjust: str = "holm", alpha: float = 0.05,
         cluster: str | None = None) -> pd.DataFrame:
     """Every segment against the rest, for each segment column and metric, adjusted within each family.
 
     One family per (metric, segment column): a report reader compares tiers with tiers, regions with regions.
-    ``cluster`` (normally ``"customer_id"``) gives cluster-robust tests, see :func:`pairwise`.
+    ``segment`` names the segment column(s) (``segment_columns`` is its deprecated old name); ``cluster``
+    (normally ``"customer_id"``) gives cluster-robust tests, see :func:`pairwise`.
 
     Returns
     -------
     DataFrame
-        The rows of :func:`~cxlib.significance.pairwise` stacked, plus a leading ``segment`` column.
+        The rows of :func:`~cxlib.significance.pairwise` stacked (``group_a`` the segment, ``group_b`` the
+        rest), plus a leading ``segment_column`` column naming the segment column of the row.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"tier": np.repeat(["a", "b"], 100), "nps": rng.integers(0, 11, 200)})
-    >>> segment_comparisons(df, segment_columns=["tier"], metrics=("nps",))[["segment", "group_a"]].values.tolist()
+    >>> segment_comparisons(df, segment="tier", metrics=("nps",))[["segment_column", "group_a"]].values.tolist()
     [['tier', 'a'], ['tier', 'b']]
     """
     from .compare import pairwise
@@ -445,11 +455,11 @@ def segment_comparisons(survey: pd.DataFrame, *, segment_columns: list[str], met
     for metric in metrics:
         if metric not in survey.columns:
             continue
-        for column in segment_columns:
+        for column in segment_keys(segment):
             out = pairwise(survey, metric=metric, group=column, against="rest", padjust=padjust, alpha=alpha,
                            cluster=cluster)
-            parts.append(out.assign(segment=column))
+            parts.append(out.assign(segment_column=column))
     if not parts:
-        return pd.DataFrame(columns=["segment", *ComparisonResult.__dataclass_fields__])
+        return pd.DataFrame(columns=["segment_column", *COMPARISON_COLUMNS])
     out = pd.concat(parts, ignore_index=True)
-    return out[["segment", *[c for c in out.columns if c != "segment"]]]
+    return out[["segment_column", *[c for c in out.columns if c != "segment_column"]]]

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
 from ..errors import DataContractError, ParameterError, check_choice
 from ..metrics.survey import recode_nps
 from ..stats import (
+    Segment,
     as_frame,
     check_alpha,
-    check_by,
+    check_segment,
     iter_groups,
     lead_columns,
     numeric_values,
@@ -65,9 +66,10 @@ def cs_radius(n: Any, sd: Any, *, alpha: float = 0.05, t_opt: float = 500.0) -> 
     return np.asarray(sd, dtype=float) * np.sqrt(shape)
 
 
+@renamed_arguments(by="segment")
 def confidence_sequence(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mean"], time_col: str,
                         col: str | None = None, freq: str = "W", alpha: float = 0.05,
-                        t_opt: float | None = None, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+                        t_opt: float | None = None, segment: Segment = None) -> pd.DataFrame:
     """A running estimate with an always-valid interval at each look (weekly by default).
 
     Looking at an ordinary 95% interval every week and stopping when it excludes last quarter's
@@ -91,15 +93,15 @@ def confidence_sequence(data: pd.DataFrame, *, metric: Literal["nps", "csat", "c
         Error probability over all looks.
     t_opt : float, optional
         Sample size where the sequence is tightest (default: the total responses in ``data``, or in the
-        segment with ``by``).
-    by : str or list of str, optional
-        Segment column(s): one sequence per observed level, each exactly the sequence of that level's
-        rows (its own looks and default ``t_opt``); ``alpha`` holds per segment, not jointly.
+        segment with ``segment``).
+    segment : str or list of str, optional
+        Segment column(s) (``by`` is the deprecated old name): one sequence per observed level, each
+        exactly the sequence of that level's rows (its own looks and default ``t_opt``); ``alpha`` holds per segment, not jointly.
 
     Returns
     -------
     DataFrame
-        One row per look with the columns of :data:`SEQUENCE_COLUMNS` (led by the ``by`` columns when
+        One row per look with the columns of :data:`SEQUENCE_COLUMNS` (led by the segment columns when
         given); ``time`` is the end of the look's period.
 
     Notes
@@ -121,8 +123,8 @@ def confidence_sequence(data: pd.DataFrame, *, metric: Literal["nps", "csat", "c
     check_alpha(alpha)
     col = col or ("value" if metric == "mean" else metric)
     frame = as_frame(data, col)
-    if by is not None:
-        keys = check_by(frame, by)
+    if segment is not None:
+        keys = check_segment(frame, segment)
         parts = [lead_columns(confidence_sequence(sub, metric=metric, time_col=time_col, col=col, freq=freq,
                                                   alpha=alpha, t_opt=t_opt), keys, key)
                  for key, sub in iter_groups(frame, keys)]

@@ -12,13 +12,15 @@ from ..errors import DataContractError, ParameterError, check_choice
 from ..format import format_p, format_significant
 from ..metrics.survey import recode_nps
 from ..stats import (
+    Segment,
     as_frame,
     check_alpha,
     check_alternative,
-    check_by,
+    check_segment,
     group_label,
     iter_groups,
     numeric_values,
+    split_moved_to_by_segment,
     stack_groups,
     t_test,
 )
@@ -78,11 +80,12 @@ def slope_test(x: np.ndarray, y: np.ndarray, clusters: np.ndarray | None = None
     return slope, np.sqrt(var), np.asarray(n - 2.0)
 
 
+@split_moved_to_by_segment("cxlib.significance")
 def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mean"], period_col: str,
                col: str | None = None, order: Sequence[Any] | None = None, alpha: float = 0.05,
                alternative: Literal["two-sided", "greater", "less"] = "two-sided",
-               cluster: str | None = None, by: str | Sequence[str] | None = None) -> ComparisonResult | pd.DataFrame:
-    """Test for a linear trend of a survey metric over ordered periods (overall, or per segment with ``by``).
+               cluster: str | None = None, segment: Segment = None) -> ComparisonResult:
+    """Test for a linear trend of a survey metric over ordered periods (per segment with :func:`by_segment`).
 
     Parameters
     ----------
@@ -103,20 +106,18 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
     cluster : str, optional
         Cluster column (``"customer_id"``): customers answering in several periods make the
         responses dependent; the slope then gets a cluster-robust (CR1) standard error, ``dof = G - 1``.
-    by : str or list of str, optional
-        Segment column(s): one trend test per observed level, each exactly the test on that level's
-        rows (its own periods when ``order`` is None). No adjustment across segments is made here;
-        pass the ``p_value`` column to :func:`~cxlib.significance.adjust_pvalues` for a family.
 
     Returns
     -------
-    ComparisonResult or DataFrame
-        With ``by``: the rows of :data:`~cxlib.significance.COMPARISON_COLUMNS`, indexed by the ``by`` columns.
-        Without:
+    ComparisonResult
         ``group_a``/``group_b`` and ``estimate_a``/``estimate_b`` are the first and last periods and
         their metric; ``difference`` is the slope per period with its interval, ``statistic`` the t
         value, ``dof = n - 2`` with ``n`` all responses, ``n_a``/``n_b`` the responses in the first and
-        last periods.
+        last periods.  Per segment, ``by_segment(trend_test, data, segment=..., metric=..., period_col=...)``
+        (:func:`cxlib.significance.by_segment`) gives the rows of
+        :data:`~cxlib.significance.COMPARISON_COLUMNS`, one per segment, each exactly the test on that
+        segment's rows (its own periods when ``order`` is None), indexed by the segment columns.  No
+        adjustment across segments is made; pass ``p_value`` to :func:`~cxlib.significance.adjust_pvalues`.
 
     Notes
     -----
@@ -145,8 +146,8 @@ def trend_test(data: pd.DataFrame, *, metric: Literal["nps", "csat", "ces", "mea
     check_alternative(alternative)
     col = col or ("value" if metric == "mean" else metric)
     frame = as_frame(data, col)
-    if by is not None:
-        keys = check_by(frame, by)
+    if segment is not None:
+        keys = check_segment(frame, segment)
         parts, index = [], []
         for key, sub in iter_groups(frame, keys):
             try:

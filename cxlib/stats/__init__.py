@@ -9,7 +9,8 @@ Every other package imports these by the public names below; ``cxlib.metrics`` a
 - :mod:`~cxlib.stats.hypothesis`: Wald z and Student t, Welch, cluster-robust mean difference, NPS
   difference, pooled two-proportion z test, Cohen's h;
 - :mod:`~cxlib.stats.multiplicity`: Holm, Benjamini-Hochberg and Bonferroni adjusted p-values;
-- :mod:`~cxlib.stats.grouping`: ``by=`` grouping (:func:`check_by`, :func:`iter_groups`, ...) and numeric columns.
+- :mod:`~cxlib.stats.grouping`: splitting by segment (``segment=``, ``segments=``, :func:`by_segment`,
+  :func:`check_segment`, :func:`iter_groups`, ...) and numeric columns.
 
 The formulas are vectorised over numpy arrays and keep full precision; rounding for a reader
 happens in :mod:`cxlib.format` only.
@@ -26,14 +27,21 @@ from .critical import (
     z_value,
 )
 from .grouping import (
+    Segment,
     as_frame,
+    attach_segment_labels,
+    by_segment,
     check_by,
+    check_segment,
     group_index,
     group_label,
     iter_groups,
     lead_columns,
     normalise_by,
     numeric_values,
+    segment_keys,
+    segment_labels,
+    split_moved_to_by_segment,
     stack_groups,
 )
 from .hypothesis import (
@@ -76,6 +84,7 @@ __all__ = [
     # multiple testing
     "PADJUST_METHODS", "PAdjust", "adjust_pvalues", "holm", "fdr_bh", "bonferroni",
     # grouping
-    "as_frame", "numeric_values", "normalise_by", "check_by", "iter_groups", "group_index", "stack_groups",
-    "lead_columns", "group_label",
+    "as_frame", "numeric_values", "Segment", "segment_keys", "check_segment", "segment_labels",
+    "attach_segment_labels", "by_segment", "split_moved_to_by_segment", "iter_groups", "group_index", "stack_groups", "lead_columns", "group_label",
+    "normalise_by", "check_by",  # deprecated aliases of segment_keys and check_segment
 ]

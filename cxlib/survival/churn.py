@@ -13,13 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import DataContractError, ParameterError
 from ..schema import TABLES
+from ..stats import Segment, segment_keys
 from .cox import CoxResult, fit_cox
 from .scoring import churn_risk
 from .table import covariates_as_of, landmark, survival_table
 
-__all__ = ["CX_STATUS", "DEFAULT_COX_COVARIATES", "ChurnModel", "churn_frame", "cox_design", "fit_churn_model"]
+__all__ = ["CX_STATUS", "DEFAULT_COX_COVARIATES", "ChurnModel", "churn_frame", "churn_frame_of", "cox_design",
+           "fit_churn_model"]
 
 #: Levels of ``cx_at_start`` (the customer-experience status when the subscription started).
 CX_STATUS = ("neither", "detractor", "unresolved ticket", "both")
@@ -28,8 +32,9 @@ DEFAULT_COX_COVARIATES = ("detractor", "unresolved_ticket", "plan")
 CHURN_TABLES = ("subscriptions", "customers", "survey_responses", "tickets")
 
 
+@renamed_arguments(segment_columns="segment")
 def churn_frame(subscriptions: pd.DataFrame, *, customers: pd.DataFrame, survey_responses: pd.DataFrame,
-                tickets: pd.DataFrame, observation_end, segment_columns: Sequence[str] = (),
+                tickets: pd.DataFrame, observation_end, segment: Segment = None,
                 landmark_days: float = 1.0) -> pd.DataFrame:
     """One row per subscription with follow-up, churn and the CX covariates known at its start.
 
@@ -39,8 +44,9 @@ def churn_frame(subscriptions: pd.DataFrame, *, customers: pd.DataFrame, survey_
         Tables of the data contract (:mod:`cxlib.schema`).
     observation_end : date-like
         Administrative censoring date: subscriptions starting later are dropped, later ends are censored.
-    segment_columns : sequence of str
-        Customer columns (e.g. ``loyalty_tier``) attached for segment curves; unknown names raise.
+    segment : str or list of str, optional
+        Segment columns of customers (e.g. ``loyalty_tier``) attached for segment curves; unknown names
+        raise (``segment_columns`` is its deprecated old name).
     landmark_days : float, default 1
         Follow-up starts this many days after ``start_date`` (the landmark), and covariates use only what
         was known by then.  One day lets the onboarding survey answered on the start day count without
@@ -67,18 +73,23 @@ def churn_frame(subscriptions: pd.DataFrame, *, customers: pd.DataFrame, survey_
     >>> tck = pd.DataFrame({"customer_id": ["C2"], "opened_at": pd.to_datetime(["2025-01-20"]),
     ...                     "resolved_at": pd.to_datetime([None])})
     >>> f = churn_frame(subs, customers=cust, survey_responses=srv, tickets=tck, observation_end="2025-04-01",
-    ...                 segment_columns=["loyalty_tier"])
+    ...                 segment=["loyalty_tier"])
     >>> f[["duration", "event", "detractor", "unresolved_ticket"]].to_dict("list")
     {'duration': [59.0, 58.0], 'event': [1, 0], 'detractor': [1, 0], 'unresolved_ticket': [0, 1]}
     >>> f["cx_at_start"].tolist(), f["loyalty_tier"].tolist()
     (['detractor', 'unresolved ticket'], ['gold', 'bronze'])
     """
-    missing = [c for c in segment_columns if c not in customers.columns]
+    keys = segment_keys(segment)
+    missing = [c for c in keys if c not in customers.columns]
     if missing:
-        raise ParameterError(f"segment_columns {missing} are not columns of customers; "
+        raise ParameterError(f"segment {missing} are not columns of customers; "
                              f"choose from {list(customers.columns)}.")
     table = survival_table(subscriptions, observation_end=observation_end, time_unit="day")
     end = pd.Timestamp(observation_end)
+    if not {"customer_id", "touchpoint", "nps", "responded_at"} <= set(survey_responses.columns):
+        survey_responses = _absent("survey_responses")  # no onboarding answers: nobody counts as a detractor
+    if not {"customer_id", "opened_at", "resolved_at"} <= set(tickets.columns):
+        tickets = _absent("tickets")  # no ticket times: nobody counts as having an unresolved ticket
     onb = survey_responses[(survey_responses["touchpoint"] == "onboarding") & survey_responses["nps"].notna()
                            & (survey_responses["responded_at"] <= end)]
     table = covariates_as_of(table, onb, key="customer_id", measured_at_col="responded_at", value_cols=["nps"],
@@ -89,10 +100,17 @@ def churn_frame(subscriptions: pd.DataFrame, *, customers: pd.DataFrame, survey_
     table["unresolved_ticket"] = _unresolved_at_start(table, tickets)
     code = table["detractor"] + 2 * table["unresolved_ticket"]
     table["cx_at_start"] = np.asarray(CX_STATUS, dtype=object)[code.to_numpy()]
-    seg = customers[["customer_id", *segment_columns]].drop_duplicates("customer_id")
+    seg = customers[["customer_id", *keys]].drop_duplicates("customer_id")
     out = table.reset_index(drop=True).merge(seg, on="customer_id", how="left", validate="many_to_one")
     out.attrs.update(table.attrs)
     return landmark(out, at=landmark_days)
+
+
+def _absent(table: str) -> pd.DataFrame:
+    """An empty stand-in for a table the data do not have: no customer is a detractor or has a ticket."""
+    kinds = {"string": "object", "int": "float64", "float": "float64", "bool": "boolean"}
+    return pd.DataFrame({c.name: pd.Series(dtype=kinds.get(c.kind, "datetime64[ns]"))
+                         for c in TABLES[table].columns})
 
 
 def _unresolved_at_start(table: pd.DataFrame, tickets: pd.DataFrame) -> np.ndarray:
@@ -113,8 +131,8 @@ def _levels(column: str, values: pd.Series) -> list[str]:
     present = set(values.dropna().astype(str))
     for table in TABLES.values():
         col = next((c for c in table.columns if c.name == column), None)
-        if col is not None and col.allowed:
-            return [v for v in col.allowed if v in present]
+        if col is not None and col.levels:  # the contract's order first, then values it does not list, sorted
+            return [v for v in col.levels if v in present] + sorted(present - set(col.levels))
     if column == "cx_at_start":
         return [v for v in CX_STATUS if v in present]
     return sorted(present)
@@ -163,6 +181,9 @@ def cox_design(frame: pd.DataFrame, *, covariates: Sequence[str]) -> tuple[pd.Da
     return out, labels
 
 
+@displayable(tables={"hazard ratios": lambda m: m.cox.table}, fields=lambda m: {
+    "subscriptions": len(m.frame), "events": int(m.frame["event"].sum()), "covariates": m.covariates,
+    "observation_end": m.observation_end, "landmark_days": m.landmark_days})
 @dataclass(frozen=True, repr=False)
 class ChurnModel:
     """The report's Cox churn model with the frame and design it was fitted on.
@@ -200,29 +221,53 @@ class ChurnModel:
         """
         return churn_risk(self.cox, self.design[self.frame["event"] == 0], horizon=horizon_days)
 
-    def __repr__(self) -> str:
-        return (f"ChurnModel(subscriptions={len(self.frame)}, events={int(self.frame['event'].sum())}, "
-                f"covariates={self.covariates!r}, observation_end={self.observation_end.date()}, "
-                f"landmark_days={self.landmark_days:g})")
+
+@renamed_arguments(segment_columns="segment")
+def churn_frame_of(data: Any, *, observation_end: Any, segment: Segment = None,
+                   landmark_days: float = 1.0) -> pd.DataFrame:
+    """:func:`churn_frame` of a dataset: ``subscriptions`` needed, the other tables used when present.
+
+    ``data`` is a :class:`~cxlib.data.Dataset` or a mapping of table name to frame.  A missing
+    ``customers``, ``survey_responses`` or ``tickets`` table means no segment values, no detractor and no
+    unresolved ticket (the churn frame's columns stay, constant).  The report's churn frame: the churn
+    section draws its curves from it and :func:`fit_churn_model` fits on it.
+
+    Raises
+    ------
+    DataContractError
+        No ``subscriptions`` table.
+    """
+    tables = getattr(data, "tables", data)
+    if "subscriptions" not in tables:
+        raise DataContractError("The churn model needs the subscriptions table; it was not loaded.",
+                                table="subscriptions", rule="table present")
+    get = {t: tables[t] if t in tables else _absent(t) for t in CHURN_TABLES}  # absent: no CX information
+    return churn_frame(get["subscriptions"], customers=get["customers"], survey_responses=get["survey_responses"],
+                       tickets=get["tickets"], observation_end=pd.Timestamp(observation_end).normalize(),
+                       segment=segment, landmark_days=landmark_days)
 
 
+@renamed_arguments(segment_columns="segment")
 def fit_churn_model(data: Any, *, observation_end: Any, covariates: Sequence[str] = DEFAULT_COX_COVARIATES,
-                    landmark_days: float = 1.0, segment_columns: Sequence[str] = (),
+                    landmark_days: float = 1.0, segment: Segment = None,
                     alpha: float = 0.05) -> ChurnModel:
     """Build the churn frame and the Cox design and fit the Cox churn model of the report.
 
     Parameters
     ----------
     data : Dataset or mapping of str to DataFrame
-        Needs ``subscriptions``, ``customers``, ``survey_responses`` and ``tickets``.
+        Needs ``subscriptions``; ``customers``, ``survey_responses`` and ``tickets`` add the segments and
+        the CX covariates (absent, or without the columns they need: nobody is a detractor or has an
+        unresolved ticket, so leave those covariates out, as :mod:`cxlib.requirements` does).
     observation_end : date-like
         Censoring date; normalized to its day.
     covariates : sequence of str, default :data:`DEFAULT_COX_COVARIATES`
         Churn-frame columns in the model (categorical ones are dummy-coded by :func:`cox_design`).
     landmark_days : float, default 1
         See :func:`churn_frame`.
-    segment_columns : sequence of str
-        Customer columns carried into :attr:`ChurnModel.frame` for segment curves; they do not enter the model.
+    segment : str or list of str, optional
+        Segment columns of customers carried into :attr:`ChurnModel.frame` for segment curves; they do not
+        enter the model (``segment_columns`` is its deprecated old name).
     alpha : float, default 0.05
         1 - confidence level of the hazard-ratio intervals.
 
@@ -230,15 +275,8 @@ def fit_churn_model(data: Any, *, observation_end: Any, covariates: Sequence[str
     -------
     ChurnModel
     """
-    tables = getattr(data, "tables", data)
-    missing = [t for t in CHURN_TABLES if t not in tables]
-    if missing:
-        raise DataContractError(f"The churn model needs the tables {list(CHURN_TABLES)}; {missing} not loaded.",
-                                table=missing[0], rule="table present")
     end = pd.Timestamp(observation_end).normalize()
-    frame = churn_frame(tables["subscriptions"], customers=tables["customers"],
-                        survey_responses=tables["survey_responses"], tickets=tables["tickets"], observation_end=end,
-                        segment_columns=segment_columns, landmark_days=landmark_days)
+    frame = churn_frame_of(data, observation_end=end, segment=segment, landmark_days=landmark_days)
     design, labels = cox_design(frame, covariates=list(covariates))
     return ChurnModel(frame=frame, design=design, labels=labels, cox=fit_cox(design, alpha=alpha),
                       observation_end=end, covariates=tuple(covariates), landmark_days=float(landmark_days))

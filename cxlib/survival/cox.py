@@ -9,6 +9,8 @@ from lifelines import CoxPHFitter, WeibullAFTFitter
 from lifelines.statistics import proportional_hazard_test
 from scipy import stats
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import ConvergenceError, ParameterError
 from ..stats import check_alpha, z_value
 
@@ -37,6 +39,7 @@ def _coef_table(summary: pd.DataFrame, terms, *, alpha: float, kind: str, n: flo
     }, columns=list(COEF_COLUMNS))
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class CoxResult:
     """A fitted Cox model: ``table`` (COEF_COLUMNS, hazard ratios), ``concordance`` and the lifelines ``model``."""
@@ -107,6 +110,7 @@ def fit_cox(data: pd.DataFrame, *, duration_col: str = "duration", event_col: st
                      event_col=event_col, formula=formula)
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class PHCheck:
     """Proportional-hazards check: ``table`` (PH_COLUMNS), a one-sentence ``verdict`` and the rows used."""
@@ -163,6 +167,7 @@ def check_proportional_hazards(result: CoxResult, data: pd.DataFrame, *, rng: np
     return PHCheck(table=table, verdict=verdict, n_used=len(used), alpha=alpha)
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class AFTResult:
     """A fitted Weibull AFT model: ``table`` (COEF_COLUMNS, time ratios), ``shape`` (rho) and the lifelines model."""
@@ -171,7 +176,7 @@ class AFTResult:
     shape: float
     log_likelihood: float
     model: WeibullAFTFitter | None
-    #: fitted with ``segment_col=``: ``table`` has a leading ``segment`` column, ``shape`` is NaN and
+    #: fitted with ``segment=``: ``table`` has a leading ``segment`` column, ``shape`` is NaN and
     #: ``model`` None; ``shapes`` (segment -> rho) and ``segments`` (segment -> its own AFTResult) hold the fits.
     shapes: pd.Series | None = None
     segments: dict | None = None
@@ -180,14 +185,16 @@ class AFTResult:
         return self.table.copy()
 
 
+@renamed_arguments(segment_col="segment")
 def fit_weibull_aft(data: pd.DataFrame, *, duration_col: str = "duration", event_col: str = "event",
                     formula: str | None = None, alpha: float = 0.05, penalizer: float = 0.0,
-                    segment_col: str | None = None) -> AFTResult:
+                    segment: str | None = None) -> AFTResult:
     """Weibull accelerated failure time model; ``ratio`` is the time ratio ``exp(coef)`` (> 1: longer lives).
 
-    ``segment_col`` fits one model per level of that column on that segment's rows only (the column itself is
-    not a covariate): ``table`` stacks the segments' tables under a leading ``segment`` column, ``shapes``
-    holds each segment's rho and ``segments`` each segment's own :class:`AFTResult`.
+    ``segment`` (a column name; ``segment_col`` is its deprecated old name) fits one model per level of that
+    column on that segment's rows only (the column itself is not a covariate): ``table`` stacks the segments'
+    tables under a leading ``segment`` column, ``shapes`` holds each segment's rho and ``segments`` each
+    segment's own :class:`AFTResult`.
 
     Notes
     -----
@@ -196,8 +203,8 @@ def fit_weibull_aft(data: pd.DataFrame, *, duration_col: str = "duration", event
     Under a Weibull model the hazard ratio of a term is ``exp(-rho * coef)``.
     """
     check_alpha(alpha)
-    if segment_col is not None:
-        return _aft_by_segment(data, segment_col, duration_col=duration_col, event_col=event_col, formula=formula,
+    if segment is not None:
+        return _aft_by_segment(data, segment, duration_col=duration_col, event_col=event_col, formula=formula,
                                alpha=alpha, penalizer=penalizer)
     if (data[duration_col] <= 0).any():
         raise ParameterError(f"Weibull AFT needs {duration_col} > 0; shift zero durations (e.g. by half a day).")
@@ -215,12 +222,12 @@ def fit_weibull_aft(data: pd.DataFrame, *, duration_col: str = "duration", event
     return AFTResult(table=table, shape=rho, log_likelihood=float(model.log_likelihood_), model=model)
 
 
-def _aft_by_segment(data: pd.DataFrame, segment_col: str, **kw) -> AFTResult:
-    if segment_col not in data.columns:
-        raise ParameterError(f"segment_col={segment_col!r} is not a column of data; it has {list(data.columns)}.")
-    labels = data[segment_col]
+def _aft_by_segment(data: pd.DataFrame, segment: str, **kw) -> AFTResult:
+    if segment not in data.columns:
+        raise ParameterError(f"segment={segment!r} is not a column of data; it has {list(data.columns)}.")
+    labels = data[segment]
     if labels.isna().any():
-        raise ParameterError(f"{int(labels.isna().sum())} row(s) have no {segment_col!r} label; fill or drop them.")
+        raise ParameterError(f"{int(labels.isna().sum())} row(s) have no {segment!r} label; fill or drop them.")
     levels = list(pd.unique(labels))
     try:
         levels = sorted(levels)
@@ -228,17 +235,17 @@ def _aft_by_segment(data: pd.DataFrame, segment_col: str, **kw) -> AFTResult:
         pass
     fits: dict = {}
     for level in levels:
-        sub = data[(labels == level).to_numpy()].drop(columns=[segment_col])
+        sub = data[(labels == level).to_numpy()].drop(columns=[segment])
         try:
             if not sub[kw["event_col"]].sum() > 0:
                 raise ParameterError("A segment without events cannot identify the model.")
             fits[level] = fit_weibull_aft(sub, **kw)
         except (ParameterError, ConvergenceError) as exc:
-            raise type(exc)(f"Weibull AFT: segment {segment_col}={level!r} ({len(sub)} rows, "
+            raise type(exc)(f"Weibull AFT: segment {segment}={level!r} ({len(sub)} rows, "
                             f"{int(sub[kw['event_col']].sum())} events) cannot be fitted on its own; merge it "
                             f"into a larger segment or drop it. {exc}") from exc
     table = pd.concat([r.table.assign(segment=level) for level, r in fits.items()], ignore_index=True)
     table = table[["segment", *COEF_COLUMNS]]
     log_likelihood = float(sum(r.log_likelihood for r in fits.values()))
-    return AFTResult(table=table, shape=float("nan"), log_likelihood=log_likelihood, model=None, shapes=pd.Series({k: r.shape for k, r in fits.items()}, name="shape"),
-                     segments=fits)
+    return AFTResult(table=table, shape=float("nan"), log_likelihood=log_likelihood, model=None,
+                     shapes=pd.Series({k: r.shape for k, r in fits.items()}, name="shape"), segments=fits)

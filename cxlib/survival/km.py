@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import ParameterError
 from ..stats import check_alpha, z_value
 from ._results import ESTIMATE_COLUMNS, SurvivalTest, columns
@@ -38,6 +40,7 @@ def _km_one(duration: np.ndarray, event: np.ndarray, z: float) -> pd.DataFrame:
     return frame
 
 
+@displayable(tables={"median survival": lambda km: km.median()})
 @dataclass(frozen=True)
 class KaplanMeier:
     """Kaplan-Meier estimates, one curve per segment (see :func:`kaplan_meier`).
@@ -126,7 +129,8 @@ class KaplanMeier:
         se = float(np.hypot(r.loc[treatment, "se"], r.loc[control, "se"]))
         z = est / se
         q = z_value(self.alpha)
-        return SurvivalTest(metric="rmst_difference", comparison=f"{treatment} - {control}", estimate=float(est),
+        return SurvivalTest(metric="rmst_difference", comparison=f"{treatment} - {control}", difference=float(est),
+                            group_a=str(treatment), group_b=str(control),
                             se=se, ci_lower=float(est - q * se), ci_upper=float(est + q * se),
                             ci_level=1 - self.alpha, statistic=float(z), dof=np.nan,
                             p_value=float(2 * stats.norm.sf(abs(z))),
@@ -155,8 +159,9 @@ def _rmst_one(c: pd.DataFrame, tau: float) -> tuple[float, float]:
     return mu, var
 
 
+@renamed_arguments(segment_col="segment")
 def kaplan_meier(data: pd.DataFrame, *, duration_col: str = "duration", event_col: str = "event",
-                 segment_col: str | None = None, alpha: float = 0.05, time_unit: str = "day") -> KaplanMeier:
+                 segment: str | None = None, alpha: float = 0.05, time_unit: str = "day") -> KaplanMeier:
     """Kaplan-Meier survival curves, one per segment, with at-risk counts and log-log CIs.
 
     Parameters
@@ -165,8 +170,9 @@ def kaplan_meier(data: pd.DataFrame, *, duration_col: str = "duration", event_co
         One row per subject (e.g. from :func:`cxlib.survival.survival_table`).
     duration_col, event_col : str
         Follow-up time (>= 0) and event indicator (1 = churned, 0 = censored).
-    segment_col : str, optional
-        Column whose values define the curves; all rows form one curve "all" if omitted.
+    segment : str, optional
+        Segment column whose values define the curves; all rows form one curve "all" if omitted
+        (``segment_col`` is its deprecated old name).
     alpha : float
         1 - confidence level of the bands (0.05: 95%, the convention of the
         literature we compare with).
@@ -201,14 +207,14 @@ def kaplan_meier(data: pd.DataFrame, *, duration_col: str = "duration", event_co
     4   4.0      1.0     0.0       0.3
     """
     check_alpha(alpha)
-    for c in (duration_col, event_col) + ((segment_col,) if segment_col else ()):
+    for c in (duration_col, event_col) + ((segment,) if segment else ()):
         if c not in data.columns:
             raise ParameterError(f"data lacks column {c!r}; it has {list(data.columns)}.")
     dur = data[duration_col].to_numpy(dtype=float)
     ev = data[event_col].to_numpy()
     if np.any(~np.isfinite(dur)) or np.any(dur < 0) or not np.isin(ev, [0, 1, True, False]).all():
         raise ParameterError(f"{duration_col} must be finite and >= 0 and {event_col} 0/1.")
-    seg = data[segment_col].astype(str).to_numpy() if segment_col else np.full(len(data), "all")
+    seg = data[segment].astype(str).to_numpy() if segment else np.full(len(data), "all")
     z = z_value(alpha)
     parts = []
     for g in sorted(pd.unique(seg)):

@@ -58,7 +58,7 @@ def holdout_validation(result: CoxResult, holdout: pd.DataFrame, *, horizon: flo
     pred = 1 - _survival_at(result, holdout, np.full(len(holdout), float(horizon)))
     g = pd.qcut(pd.Series(pred, index=holdout.index).rank(method="first"), groups, labels=False)
     frame = pd.DataFrame({d: holdout[d].to_numpy(), e: holdout[e].to_numpy(), "g": g.to_numpy()})
-    km = kaplan_meier(frame, duration_col=d, event_col=e, segment_col="g", alpha=alpha).survival_at([horizon])
+    km = kaplan_meier(frame, duration_col=d, event_col=e, segment="g", alpha=alpha).survival_at([horizon])
     km = km.set_index("segment")
     rows = []
     for k in range(groups):

@@ -10,6 +10,9 @@ One question, one module:
   bootstrap intervals) and the impact-vs-performance quadrant;
 - :mod:`~cxlib.voc.verbatims`: deterministic, redacted, representative quotes per theme and segment.
 
+Tables split by ``segment=`` themselves; :func:`key_drivers` returns one :class:`DriverResult`, per
+segment with :func:`by_segment` (home :func:`cxlib.stats.by_segment`).
+
 Personal data protection (redaction, pseudonyms, small-cell suppression) lives in
 :mod:`cxlib.privacy`.  Importing this package loads neither the VADER lexicon nor scikit-learn.
 """
@@ -22,6 +25,7 @@ from .sentiment import (AGREEMENT_COLUMNS, CX_LEXICON, SCORE_CUTOFFS, SENTIMENT_
 from .themes import (CHANGE_COLUMNS, DEFAULT_TAXONOMY, DEFAULT_THEMES, THEME_COLUMNS, TOPIC_COLUMNS, Taxonomy,
                      TopicModel, discover_topics, match_topics, tag_themes, theme_change, theme_shares, theme_trend)
 from .verbatims import VERBATIM_COLUMNS, representative_verbatims
+from ..stats import by_segment  # re-exported; its home is cxlib.stats
 
 __all__ = [
     "SENTIMENT_COLUMNS", "AGREEMENT_COLUMNS", "SCORE_CUTOFFS", "CX_LEXICON", "score_sentiment",
@@ -30,5 +34,5 @@ __all__ = [
     "tag_themes", "theme_shares", "theme_trend", "theme_change", "TopicModel", "discover_topics", "match_topics",
     "DRIVER_COLUMNS", "QUADRANT_COLUMNS", "QUADRANTS", "relative_weights", "DriverResult", "key_drivers",
     "theme_sentiment_drivers", "impact_performance",
-    "VERBATIM_COLUMNS", "representative_verbatims",
+    "VERBATIM_COLUMNS", "representative_verbatims", "by_segment",
 ]

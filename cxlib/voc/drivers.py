@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..display import displayable
 from ..errors import DataContractError, ParameterError, SmallSampleWarning
-from ..stats import check_alpha, check_by, iter_groups, lead_columns
+from ..stats import Segment, check_alpha, check_segment, iter_groups, lead_columns, split_moved_to_by_segment
 
 __all__ = ["DRIVER_COLUMNS", "QUADRANT_COLUMNS", "QUADRANTS", "relative_weights", "DriverResult", "key_drivers",
            "theme_sentiment_drivers", "impact_performance"]
@@ -85,6 +86,7 @@ def relative_weights(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return raw, float(raw.sum())
 
 
+@displayable(tables=("table",))
 @dataclass(frozen=True)
 class DriverResult:
     """Key drivers of one outcome: coefficients, relative weights and their intervals.
@@ -113,9 +115,9 @@ class DriverResult:
         return self.table.copy()
 
 
+@split_moved_to_by_segment("cxlib.voc")
 def key_drivers(data: pd.DataFrame, *, outcome: str = "nps", drivers: Sequence[str], alpha: float = 0.05,
-                rng: np.random.Generator, n_boot: int = 500,
-                by: str | Sequence[str] | None = None) -> DriverResult | pd.DataFrame:
+                rng: np.random.Generator, n_boot: int = 500, segment: Segment = None) -> DriverResult:
     """Which drivers move the outcome: standardised OLS coefficients and relative weights with CIs.
 
     Parameters
@@ -134,15 +136,15 @@ def key_drivers(data: pd.DataFrame, *, outcome: str = "nps", drivers: Sequence[s
     n_boot : int
         Bootstrap resamples for the relative-weight intervals (500 keeps percentile limits at
         95% stable to about +-0.01 of a share; raise it for a final report).
-    by : str or list of str, optional
-        Segment column(s): one driver analysis per observed level, each exactly the analysis of that
-        level's rows. The ``k`` levels (sorted) draw their bootstraps from ``rng.spawn(k)``, one child
-        generator each, so a segment's intervals do not depend on the segments analysed before it.
 
     Returns
     -------
-    DriverResult or DataFrame
-        With ``by``: the driver tables stacked (:data:`DRIVER_COLUMNS` led by the ``by`` columns).
+    DriverResult
+        Per segment, ``by_segment(key_drivers, data, segment=..., drivers=..., rng=rng)``
+        (:func:`cxlib.voc.by_segment`) stacks the driver tables (:data:`DRIVER_COLUMNS` led by the
+        segment columns): one driver analysis per observed level, each exactly the analysis of that
+        level's rows. The ``k`` levels (sorted) draw their bootstraps from ``rng.spawn(k)``, one child
+        generator each, so a segment's intervals do not depend on the segments analysed before it.
 
     Raises
     ------
@@ -181,8 +183,8 @@ def key_drivers(data: pd.DataFrame, *, outcome: str = "nps", drivers: Sequence[s
 
     check_alpha(alpha)
     drivers = list(drivers)
-    if by is not None:
-        keys = check_by(data, by)
+    if segment is not None:
+        keys = check_segment(data, segment)
         groups = list(iter_groups(data, keys))
         parts = []
         for (key, sub), child in zip(groups, rng.spawn(len(groups))):

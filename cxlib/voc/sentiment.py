@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import DataContractError, ParameterError
-from ..metrics import mean_score
-from ..stats import check_alpha, wilson_interval, z_value
+from ..metrics import by_segment, mean_score
+from ..stats import Segment, check_alpha, wilson_interval, z_value
 
 __all__ = ["SENTIMENT_COLUMNS", "AGREEMENT_COLUMNS", "SCORE_CUTOFFS", "CX_LEXICON", "score_sentiment", "SentimentAgreement",
            "sentiment_agreement", "sentiment_by"]
@@ -128,6 +130,7 @@ def score_sentiment(data: pd.DataFrame | pd.Series | list[str], *, col: str = "c
     return out
 
 
+@displayable()
 @dataclass(frozen=True)
 class SentimentAgreement:
     """How well comment sentiment agrees with a numeric score.
@@ -251,22 +254,23 @@ def sentiment_agreement(data: pd.DataFrame, *, score_col: str = "nps", sentiment
                 "polarity agreement among responses polar on both, Wilson interval"))
 
 
-def sentiment_by(data: pd.DataFrame, *, by: str | list[str], sentiment_col: str = "compound",
+@renamed_arguments(by="segment")
+def sentiment_by(data: pd.DataFrame, *, segment: Segment, sentiment_col: str = "compound",
                  alpha: float = 0.05) -> pd.DataFrame:
-    """Mean VADER compound score per group (touchpoint, segment, period) with a t interval.
+    """Mean VADER compound score per segment (touchpoint, customer segment, period) with a t interval.
 
-    A thin wrapper of :func:`cxlib.metrics.mean_score`, so the result has the columns of
-    :data:`cxlib.metrics.METRIC_COLUMNS` (``metric = "sentiment"``), one row per group, indexed by
-    the ``by`` columns; ``n`` counts scored comments.  Suppress small cells before showing it
-    (:func:`cxlib.privacy.suppress_small_cells`).
+    ``by_segment(mean_score, ...)`` of :mod:`cxlib.metrics`, so the result has the columns of
+    :data:`cxlib.metrics.METRIC_COLUMNS` (``metric = "sentiment"``), one row per segment, indexed by
+    the ``segment`` columns (``by`` is the deprecated old name); ``n`` counts scored comments.  Suppress
+    small cells before showing it (:func:`cxlib.privacy.suppress_small_cells`).
 
     Examples
     --------
     >>> d = pd.DataFrame({"touchpoint": ["app"] * 3 + ["store_visit"] * 3,
     ...                   "compound": [-0.5, -0.2, 0.1, 0.4, 0.6, 0.8]})
-    >>> r = sentiment_by(d, by="touchpoint")
+    >>> r = sentiment_by(d, segment="touchpoint")
     >>> r.index.tolist(), r["estimate"].round(3).tolist(), r["n"].tolist()
     (['app', 'store_visit'], [-0.2, 0.6], [3, 3])
     """
-    return mean_score(data.dropna(subset=[sentiment_col]), col=sentiment_col, metric="sentiment", by=by,
-                      alpha=alpha, scale=(-1, 1), what="mean VADER compound sentiment (-1..1)")
+    return by_segment(mean_score, data.dropna(subset=[sentiment_col]), segment, col=sentiment_col,
+                      metric="sentiment", alpha=alpha, scale=(-1, 1), what="mean VADER compound sentiment (-1..1)")

@@ -23,14 +23,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._deprecation import renamed_arguments
+from ..display import displayable
 from ..errors import DataContractError, ParameterError
 from ..periods import period_labels
 from ..stats import (
+    Segment,
     check_alpha,
-    check_by,
+    check_segment,
     group_label,
     iter_groups,
     lead_columns,
+    segment_keys,
     t_interval_mean,
     wilson_interval,
 )
@@ -74,6 +78,7 @@ def _compile(patterns: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])", re.IGNORECASE)
 
 
+@displayable()
 @dataclass(frozen=True)
 class Taxonomy:
     """Keyword/phrase lists for known themes (see :data:`DEFAULT_THEMES` for the pattern syntax).
@@ -132,8 +137,9 @@ class Taxonomy:
 
 DEFAULT_TAXONOMY = Taxonomy(DEFAULT_THEMES)
 
-#: Columns of :func:`theme_shares` and :func:`theme_trend` (one row per theme and group).
-THEME_COLUMNS = ("theme", "group", "n", "mentions", "share", "ci_lower", "ci_upper", "ci_level", "score",
+#: Columns of :func:`theme_shares` and :func:`theme_trend` (one row per theme and segment; ``segment`` is the
+#: label of the split: ``"all"``, a segment level, or the period for :func:`theme_trend`).
+THEME_COLUMNS = ("theme", "segment", "n", "mentions", "share", "ci_lower", "ci_upper", "ci_level", "score",
                  "mean_score", "score_ci_lower", "score_ci_upper", "n_scored", "method")
 #: Columns of :func:`theme_change`.
 CHANGE_COLUMNS = ("theme", "period", "comparison", "share", "comparison_share", "difference", "ci_lower",
@@ -168,20 +174,22 @@ def _check_tags(data: pd.DataFrame, tags: pd.DataFrame) -> None:
                              "tags = tag_themes(data)).")
 
 
-def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment", by: str | Sequence[str] | None = None,
+@renamed_arguments(by="segment")
+def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment", segment: Segment = None,
                  score_col: str | None = "nps", alpha: float = 0.05) -> pd.DataFrame:
     """Share of comments mentioning each theme, with a Wilson interval and the mentioners' mean score.
 
     Parameters
     ----------
     data : DataFrame
-        Responses with the comment (and the score and ``by`` columns).
+        Responses with the comment (and the score and ``segment`` columns).
     tags : DataFrame
         :func:`tag_themes` of ``data`` (same index).
     col : str
         Comment column: the denominator ``n`` counts non-blank comments.
-    by : str or list of str, optional
-        Group columns (segment, touchpoint, period); ``group`` is ``"all"`` without it.
+    segment : str or list of str, optional
+        Segment columns (a customer segment, touchpoint, period; ``by`` is the deprecated old name);
+        the ``segment`` column is ``"all"`` without it.
     score_col : str or None
         Score averaged over the comments that mention the theme (``None`` to skip).
     alpha : float
@@ -190,7 +198,7 @@ def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment"
     Returns
     -------
     DataFrame
-        Columns :data:`THEME_COLUMNS`, one row per theme (and group), themes in taxonomy order:
+        Columns :data:`THEME_COLUMNS`, one row per theme (and segment), themes in taxonomy order:
         ``n`` comments, ``mentions``, ``share = mentions / n`` with Wilson ``ci_lower``/``ci_upper``,
         ``score`` (the column averaged), ``mean_score`` with a Student-t interval over the
         ``n_scored`` mentioning comments that have a score.
@@ -214,7 +222,7 @@ def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment"
     check_alpha(alpha)
     _check_tags(data, tags)
     has = _comments(data, col)
-    keys = [by] if isinstance(by, str) else list(by or [])
+    keys = segment_keys(segment)
     missing = [k for k in keys + ([score_col] if score_col else []) if k not in data.columns]
     if missing:
         raise DataContractError(f"Column(s) {missing} are missing; the frame has {list(data.columns)}.",
@@ -231,7 +239,7 @@ def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment"
         n = len(idx)
         mentions = sub_t.sum(axis=0)
         lo, hi = wilson_interval(mentions, n, alpha=alpha)
-        rows = {"theme": list(t.columns), "group": label, "n": n, "mentions": mentions.astype(int),
+        rows = {"theme": list(t.columns), "segment": label, "n": n, "mentions": mentions.astype(int),
                 "share": mentions / n if n else np.nan, "ci_lower": lo, "ci_upper": hi, "ci_level": z_level,
                 "score": score_col or "", "mean_score": np.nan, "score_ci_lower": np.nan, "score_ci_upper": np.nan,
                 "n_scored": 0, "method": "share of comments mentioning the theme (keyword taxonomy); Wilson interval"}
@@ -251,12 +259,14 @@ def theme_shares(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment"
     return result.astype({"n": int, "mentions": int, "n_scored": int})
 
 
+@renamed_arguments(by="segment")
 def theme_trend(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment", time_col: str = "responded_at",
                 freq: str = "Q", score_col: str | None = "nps", alpha: float = 0.05,
-                by: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """Theme shares per period (``group`` is the period label, e.g. ``"2025Q4"``); columns :data:`THEME_COLUMNS`.
+                segment: Segment = None) -> pd.DataFrame:
+    """Theme shares per period (``segment`` is the period label, e.g. ``"2025Q4"``); columns :data:`THEME_COLUMNS`.
 
-    With ``by`` (segment columns of ``data``), each segment's own trend, led by the ``by`` columns.
+    With ``segment`` (segment columns of ``data``; ``by`` is the deprecated old name), each segment's own
+    trend, led by the segment columns.
 
     Examples
     --------
@@ -264,15 +274,15 @@ def theme_trend(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment",
     ...                   "responded_at": pd.to_datetime(["2025-08-01", "2025-09-01", "2025-11-01", "2025-12-01"]),
     ...                   "tier": ["gold", "silver", "gold", "gold"]})
     >>> tr = theme_trend(d, tags=tag_themes(d), score_col=None)
-    >>> tr.loc[tr.theme == "delivery", ["group", "share"]].to_numpy().tolist()
+    >>> tr.loc[tr.theme == "delivery", ["segment", "share"]].to_numpy().tolist()
     [['2025Q3', 0.5], ['2025Q4', 1.0]]
-    >>> tr = theme_trend(d, tags=tag_themes(d), score_col=None, by="tier")
-    >>> tr.loc[tr.theme == "delivery", ["tier", "group", "share"]].to_numpy().tolist()
+    >>> tr = theme_trend(d, tags=tag_themes(d), score_col=None, segment="tier")
+    >>> tr.loc[tr.theme == "delivery", ["tier", "segment", "share"]].to_numpy().tolist()
     [['gold', '2025Q3', 1.0], ['gold', '2025Q4', 1.0], ['silver', '2025Q3', 0.0]]
     """
-    if by is not None:
+    if segment is not None:
         _check_tags(data, tags)
-        keys = check_by(data, by)
+        keys = check_segment(data, segment)
         parts = [lead_columns(theme_trend(sub, tags=tags.loc[sub.index], col=col, time_col=time_col, freq=freq,
                                           score_col=score_col, alpha=alpha), keys, key)
                  for key, sub in iter_groups(data, keys)]
@@ -281,32 +291,34 @@ def theme_trend(data: pd.DataFrame, *, tags: pd.DataFrame, col: str = "comment",
         raise DataContractError(f"Column {time_col!r} is missing; the frame has {list(data.columns)}.",
                                 column=time_col, rule="column present")
     framed = data.assign(_period=period_labels(data[time_col], freq))
-    out = theme_shares(framed, tags=tags, col=col, by="_period", score_col=score_col, alpha=alpha)
+    out = theme_shares(framed, tags=tags, col=col, segment="_period", score_col=score_col, alpha=alpha)
     return out.assign(method=out["method"] + f"; by {freq} period of {time_col}")
 
 
+@renamed_arguments(by="segment")
 def theme_change(data: pd.DataFrame, *, tags: pd.DataFrame, period: str, comparison_period: str, col: str = "comment",
                  time_col: str = "responded_at", freq: str = "Q", alpha: float = 0.05,
-                 by: str | Sequence[str] | None = None) -> pd.DataFrame:
+                 segment: Segment = None) -> pd.DataFrame:
     """Change of each theme's share between two periods, with a Newcombe interval and a z-test.
 
     Parameters
     ----------
-    by : str or list of str, optional
-        Segment column(s) of ``data``: each segment's own change (no adjustment across segments here;
-        use :func:`cxlib.significance.adjust_pvalues` on ``p_value`` for a family).
+    segment : str or list of str, optional
+        Segment column(s) of ``data`` (``by`` is the deprecated old name): each segment's own change
+        (no adjustment across segments here; use :func:`cxlib.significance.adjust_pvalues` on ``p_value``
+        for a family).
 
     Returns
     -------
     DataFrame
-        Columns :data:`CHANGE_COLUMNS` (led by the ``by`` columns when given): ``difference = share -
+        Columns :data:`CHANGE_COLUMNS` (led by the segment columns when given): ``difference = share -
         comparison_share`` (fractions), Newcombe hybrid-score interval, two-sided p-value of the pooled
         two-proportion z-test.
 
     Raises
     ------
     ParameterError
-        A period (of a segment, with ``by``) has no comments.
+        A period (of a segment, with ``segment``) has no comments.
 
     Notes
     -----
@@ -328,9 +340,9 @@ def theme_change(data: pd.DataFrame, *, tags: pd.DataFrame, period: str, compari
     (0.25, 0.0379, 0.4333, 0.0209)
     """
     check_alpha(alpha)
-    if by is not None:
+    if segment is not None:
         _check_tags(data, tags)
-        keys = check_by(data, by)
+        keys = check_segment(data, segment)
         parts = []
         for key, sub in iter_groups(data, keys):
             try:
@@ -341,12 +353,12 @@ def theme_change(data: pd.DataFrame, *, tags: pd.DataFrame, period: str, compari
             parts.append(lead_columns(out, keys, key))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*keys, *CHANGE_COLUMNS])
     trend = theme_trend(data, tags=tags, col=col, time_col=time_col, freq=freq, score_col=None, alpha=alpha)
-    periods = set(trend["group"])
+    periods = set(trend["segment"])
     for name, p in (("period", period), ("comparison_period", comparison_period)):
         if str(p) not in periods:
             raise ParameterError(f"{name}={p!r} has no comments; periods with comments: {sorted(periods)}.")
-    a = trend[trend["group"] == str(period)].set_index("theme")
-    b = trend[trend["group"] == str(comparison_period)].set_index("theme").loc[a.index]
+    a = trend[trend["segment"] == str(period)].set_index("theme")
+    b = trend[trend["segment"] == str(comparison_period)].set_index("theme").loc[a.index]
     p1, p2, n1, n2 = a["share"], b["share"], a["n"], b["n"]
     d = p1 - p2
     # Wilson half-widths already carry z, so the square root needs no further factor
@@ -372,6 +384,7 @@ TOPIC_COLUMNS = ("topic", "label", "top_terms", "n", "documents", "share", "ci_l
                  "method")
 
 
+@displayable(tables=("terms",))
 @dataclass(frozen=True)
 class TopicModel:
     """Topics found by TF-IDF + NMF.

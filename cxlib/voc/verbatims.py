@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_arguments
 from ..errors import DataContractError, ParameterError
 from ..privacy import Redactor
+from ..stats import Segment, segment_keys
 
 __all__ = ["VERBATIM_COLUMNS", "representative_verbatims"]
 
 #: Columns of :func:`representative_verbatims` (one row per quote, or one per suppressed cell).
-VERBATIM_COLUMNS = ("theme", "group", "rank", "quote", "sentiment", "score", "quantile", "n", "suppressed",
+VERBATIM_COLUMNS = ("theme", "segment", "rank", "quote", "sentiment", "score", "quantile", "n", "suppressed",
                     "redactions", "method")
 
 
@@ -49,8 +50,9 @@ def _pick(candidates: pd.DataFrame, n_quotes: int) -> list[tuple[int, float]]:
     return chosen
 
 
+@renamed_arguments(by="segment")
 def representative_verbatims(data: pd.DataFrame, *, tags: pd.DataFrame, redactor: Redactor, col: str = "comment",
-                             by: str | Sequence[str] | None = None, n_quotes: int = 3,
+                             segment: Segment = None, n_quotes: int = 3,
                              sentiment_col: str = "compound", score_col: str | None = "nps", k: int = 10,
                              max_chars: int = 240) -> pd.DataFrame:
     """Pick a few redacted quotes per theme (and segment) that span the range of opinion.
@@ -58,7 +60,7 @@ def representative_verbatims(data: pd.DataFrame, *, tags: pd.DataFrame, redactor
     Parameters
     ----------
     data : DataFrame
-        Responses with the comment, the sentiment (``score_sentiment`` joined on) and the ``by`` columns.
+        Responses with the comment, the sentiment (``score_sentiment`` joined on) and the ``segment`` columns.
     tags : DataFrame
         :func:`~cxlib.voc.themes.tag_themes` of ``data`` (same index).
     redactor : Redactor
@@ -66,8 +68,8 @@ def representative_verbatims(data: pd.DataFrame, *, tags: pd.DataFrame, redactor
         a quote never leaves this function unredacted.
     col : str
         Comment column.
-    by : str or list of str, optional
-        Segment columns; ``group`` is ``"all"`` without it.
+    segment : str or list of str, optional
+        Segment columns (``by`` is the deprecated old name); the ``segment`` column is ``"all"`` without it.
     n_quotes : int
         Quotes per cell (3: one negative-leaning, one typical, one positive-leaning).
     sentiment_col, score_col : str
@@ -113,7 +115,7 @@ def representative_verbatims(data: pd.DataFrame, *, tags: pd.DataFrame, redactor
         raise ParameterError(f"n_quotes={n_quotes!r} must be a positive integer.")
     if not tags.index.equals(data.index):
         raise ParameterError("tags must have the same index as data (tags = tag_themes(data)).")
-    keys = [by] if isinstance(by, str) else list(by or [])
+    keys = segment_keys(segment)
     needed = [col, sentiment_col, *keys, *([score_col] if score_col else [])]
     missing = [c for c in needed if c not in data.columns]
     if missing:
@@ -139,13 +141,13 @@ def representative_verbatims(data: pd.DataFrame, *, tags: pd.DataFrame, redactor
             cand = base.iloc[idx][sub_tags[theme].to_numpy(bool)]
             n = len(cand)
             if n < k:
-                rows.append({"theme": theme, "group": label, "rank": 0, "quote": None, "sentiment": math.nan,
+                rows.append({"theme": theme, "segment": label, "rank": 0, "quote": None, "sentiment": math.nan,
                              "score": math.nan, "quantile": math.nan, "n": n, "suppressed": True, "redactions": 0,
                              "method": method})
                 continue
             picks = sorted(_pick(cand, n_quotes), key=lambda p: (cand.loc[p[0], "sentiment"], p[1]))
             for rank, (pos, q) in enumerate(picks, start=1):
-                rows.append({"theme": theme, "group": label, "rank": rank,
+                rows.append({"theme": theme, "segment": label, "rank": rank,
                              "quote": _shorten(cand.loc[pos, "text"], max_chars),
                              "sentiment": float(cand.loc[pos, "sentiment"]), "score": float(cand.loc[pos, "score"]),
                              "quantile": q, "n": n, "suppressed": False, "redactions": int(cand.loc[pos, "redactions"]),

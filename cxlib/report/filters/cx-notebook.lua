@@ -25,9 +25,54 @@ local function warn(msg)
   io.stderr:write("[cx-notebook] WARNING: " .. msg .. "\n")
 end
 
+-- [hostile data, issue 19] Text printed by a notebook is parsed as Markdown, and Markdown lets raw HTML,
+-- raw Typst/LaTeX (`x`{=typst}), script links and remote images through. cxlib escapes the data it
+-- prints (cxlib.escape); as a second line of defence nothing raw from an output reaches the report:
+-- raw elements become their literal text, links with a script or data scheme and images from the
+-- network become their text.
+local UNSAFE_LINK = { "^%s*javascript:", "^%s*vbscript:", "^%s*data:" }
+
+local function unsafe_target(target)
+  local lower = target:lower()
+  for _, pattern in ipairs(UNSAFE_LINK) do
+    if lower:match(pattern) then return true end
+  end
+  return false
+end
+
+-- event handlers (onclick=...), inline styles and script URLs in attributes: Markdown's {key=value}
+-- and <div onclick=...> (native divs and spans) would write them into the HTML as they are
+local function clean_attributes(el)
+  if el.attributes == nil then return el end
+  local keep = {}
+  for k, v in pairs(el.attributes) do
+    local key = k:lower()
+    if not (key:match("^on") or key == "style" or key == "srcdoc" or unsafe_target(v)) then keep[k] = v end
+  end
+  el.attributes = keep
+  return el
+end
+
+local function literal_raw(blocks)
+  return pandoc.Blocks(blocks):walk({
+    RawInline = function(r) return pandoc.Str(r.text) end,
+    RawBlock = function(r) return pandoc.Para({ pandoc.Str((r.text:gsub("%s+", " "))) }) end,
+    Link = function(l)
+      if unsafe_target(l.target) then return l.content end
+      return clean_attributes(l)
+    end,
+    Image = function(img)
+      if img.src:match("^%a[%w+.-]*:") or img.src:match("^//") then return img.caption end
+      return clean_attributes(img)
+    end,
+    Div = clean_attributes, Span = clean_attributes, Code = clean_attributes, CodeBlock = clean_attributes,
+    Header = clean_attributes, Table = clean_attributes, Figure = clean_attributes,
+  })
+end
+
 local function md_blocks(text)
   if text == nil or text == "" then return pandoc.List() end
-  return pandoc.read(text, "markdown").blocks
+  return literal_raw(pandoc.read(text, "markdown").blocks)
 end
 
 local function caption_inlines(text)
@@ -272,11 +317,32 @@ local function drop_typst_image_sizes(blocks)
   })
 end
 
+-- [hostile data, issue 19] A link to an anchor the report does not have ("[x](#nowhere)" in printed
+-- text) would stop the Typst build ("label does not exist"): it becomes its text, with a warning.
+local function drop_dangling_links(doc)
+  local ids = {}
+  doc:walk({
+    Block = function(b) if b.identifier ~= nil and b.identifier ~= "" then ids[b.identifier] = true end end,
+    Inline = function(i) if i.identifier ~= nil and i.identifier ~= "" then ids[i.identifier] = true end end,
+  })
+  return doc:walk({
+    Link = function(l)
+      local anchor = l.target:match("^#(.+)$")
+      if anchor ~= nil and not ids[anchor] then
+        warn("link to a missing anchor #" .. anchor .. " shown as text")
+        return l.content
+      end
+      return l
+    end,
+  })
+end
+
 function Pandoc(doc)
   doc.blocks = drop_typst_image_sizes(unwrap_cells(doc.blocks))
   local refs = {}
   doc = number_floats(doc, refs)
   doc = resolve_refs(doc, refs)
+  doc = drop_dangling_links(doc)
   doc.blocks = place_typst_toc(doc.blocks, doc.meta)
   return doc
 end

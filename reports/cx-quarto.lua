@@ -1,0 +1,1 @@
+../cxlib/report/filters/cx-quarto.lua
