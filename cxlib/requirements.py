@@ -193,6 +193,7 @@ SECTIONS: tuple[Section, ...] = (
         Part("segments", "Segment comparisons", (Need("customers", ("customer_id",)),), _SEGMENTS),
         Part("support", "Support", (Need("tickets", ("opened_at", "first_response_at", "resolved_at", "channel")),)),
         Part("conversion", "Journey conversion trend", (_EVENTS,)),
+        Part("churn", "Membership churn rate", (_SUBSCRIPTIONS,)),
     )),
     Section("journeys", "Journeys", "20_journeys", needs=(_EVENTS,), parts=(
         Part("funnel_segments", "Funnel by segment", (Need("customers", ("customer_id",)),), _SEGMENTS),

@@ -434,3 +434,22 @@ def test_a_transaction_dated_1900_is_rejected(tmp_path, monkeypatch):
         load(tmp_path)
     monkeypatch.setenv("CX_DATE_RANGE", "1899-01-01..")
     assert len(load(tmp_path).transactions) == 2
+
+
+def test_cx_actions_on_real_data_needs_the_pseudonym_secret(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cxlib.cli import main
+    from cxlib.synth import generate
+
+    generate(tmp_path / "demo", n_customers=300, seed=5)
+    real = tmp_path / "real"
+    shutil.copytree(tmp_path / "demo", real, ignore=shutil.ignore_patterns("truth*"))  # no planted truth: real data
+    monkeypatch.delenv("CX_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("CX_DEMO_DATA", raising=False)
+    res = CliRunner().invoke(main, ["actions", str(real), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1 and "CX_PSEUDONYM_KEY is not set" in res.output and "token_hex" in res.output
+    assert not (tmp_path / "out").exists()
+    with pytest.warns(Warning, match="synthetic demo data"):  # the demo keeps its marked key
+        res = CliRunner().invoke(main, ["actions", str(tmp_path / "demo"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output

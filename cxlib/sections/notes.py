@@ -11,6 +11,7 @@ lives here, once, for every section:
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,12 @@ from ..errors import InsufficientDataError
 
 from ..display import displayable
 
-__all__ = ["Attempt", "attempt", "essential", "too_few", "ESTIMATE_FAILURES"]
+__all__ = ["Attempt", "attempt", "essential", "too_few", "plain_reason", "ESTIMATE_FAILURES"]
 
 #: What an estimate raises when the data cannot support it: our own errors (``CxError`` is a
 #: ``ValueError``), numerical failures, and the empty selections of very small data.
 ESTIMATE_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError, IndexError, KeyError)
+_EXCEPTION_NAME = re.compile(r"\b(?:\w+\.)*[A-Z]\w*(?:Error|Exception|Warning): ")
 
 
 @displayable()
@@ -52,10 +54,25 @@ def attempt(what: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> 
     try:
         return Attempt(fn(*args, **kwargs))
     except ESTIMATE_FAILURES as exc:
-        reason = " ".join(str(exc).split()) or "no reason given"
+        reason = plain_reason(exc)
         if len(reason) > 300:
             reason = reason[:297].rsplit(" ", 1)[0] + " ..."
         return Attempt(None, f"{what} could not be estimated on these data ({reason}).")
+
+
+def plain_reason(exc: BaseException) -> str:
+    """The message of ``exc`` on one line, without Python exception names (``ValueError: ...``) in it.
+
+    Libraries quote the errors they caught (``"Cox model did not converge (ValueError: ...)"``); readers of a
+    report need the sentence, not the class name.
+
+    >>> plain_reason(ValueError("fit failed (LinAlgError: Singular matrix)"))
+    'fit failed (Singular matrix)'
+    >>> plain_reason(KeyError("store"))
+    "'store'"
+    """
+    reason = _EXCEPTION_NAME.sub("", " ".join(str(exc).split()))
+    return reason or "no reason given"
 
 
 def essential(what: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
