@@ -297,7 +297,7 @@ class SectionCoverage:
 
         >>> cov = plan_sections({"survey_responses": ["customer_id", "responded_at", "nps"]})["metrics"]
         >>> print(cov.notes())
-        Not shown for lack of data: CSAT (survey\\_responses has no column \\'csat\\'); CES (survey\\_responses has no column \\'ces\\'); Segment comparisons (no customers table); Support (no tickets table); Journey conversion trend (no events table).
+        Not shown for lack of data: CSAT (survey\\_responses has no column \\'csat\\'); CES (survey\\_responses has no column \\'ces\\'); Segment comparisons (no customers table); Support (no tickets table); Journey conversion trend (no events table); Membership churn rate (no subscriptions table).
         """
         off = [p for p in self.parts.values() if not p.runs]
         some = [p for p in self.parts.values() if p.status == "partial"]

@@ -1,7 +1,22 @@
 """Suite-wide settings: every test runs on synthetic data."""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _synthetic_demo_data_for_shared_fixtures() -> Iterator[None]:
+    """The same mark for module- and session-scoped fixtures (they are set up before function-scoped ones)."""
+    old = os.environ.get("CX_DEMO_DATA")
+    os.environ["CX_DEMO_DATA"] = "1"
+    yield
+    if old is None:
+        os.environ.pop("CX_DEMO_DATA", None)
+    else:
+        os.environ["CX_DEMO_DATA"] = old
 
 
 @pytest.fixture(autouse=True)

@@ -62,7 +62,7 @@ def project(tmp_path):
     nbs.mkdir()
     data.mkdir()
     (data / "customers.csv").write_text("customer_id\nC0000001\n", encoding="utf-8")
-    (data / "events.parquet").write_bytes(b"PAR1 not really parquet PAR1")
+    (data / "archive.parquet").write_bytes(b"PAR1 not really parquet PAR1")  # not a table: never read
     out = tmp_path / "reports" / "_output"
     (out / "notebooks").mkdir(parents=True)
     (out / "test-report.html").write_text("<p>last good</p>", encoding="utf-8")
@@ -215,6 +215,7 @@ def test_a_full_disk_keeps_the_last_good_report(project, monkeypatch, where):
         run(project, plan, renderer=renderer)
     assert isinstance(info.value.__cause__, OSError) and info.value.__cause__.errno == errno.ENOSPC
     monkeypatch.undo()
+    monkeypatch.setenv("CX_DEMO_DATA", "1")  # undo() also removed conftest's demo-data mark
     monkeypatch.setattr(runner, "execute_notebook", fake_execute)
     assert snapshot(project) == before
     assert not (project / "reports" / "_build" / ".lock").exists()

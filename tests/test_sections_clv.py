@@ -118,7 +118,7 @@ def test_value_at_stake_and_pseudonymized_top(fitted, monkeypatch):
     assert not set(top["customer"]) & set(h.index) and note.endswith("pseudonyms.")
     monkeypatch.delenv("CX_PSEUDONYM_KEY")
     _, note = cr.top_at_risk(stake, n=2, pseudonymize=pseudonymize_frame)  # warning turned into a note
-    assert "fallback key" in note
+    assert "public demo key" in note
     assert os.environ.get("CX_PSEUDONYM_KEY") is None
 
 

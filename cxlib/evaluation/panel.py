@@ -111,11 +111,10 @@ _SOURCE = {"return_rate": ("transactions", "timestamp"), "out_of_stock_rate": ("
 
 def _numerators(data, metric: str, freq: str) -> tuple[pd.DataFrame, str]:
     """(unit_id, period, num, den) for the metric's own rows; and the name of the source table."""
-    customers = _table(data, "customers")
     if metric in ("return_rate", "out_of_stock_rate", "purchase_frequency"):
         tx = _table(data, "transactions")
         if metric == "purchase_frequency":
-            cust = customers.set_index("customer_id")
+            cust = _table(data, "customers").set_index("customer_id")
             f = pd.DataFrame({"unit_id": tx["customer_id"].map(cust["home_unit_id"]),
                               "period": _period(tx["timestamp"], freq),
                               "signup": tx["customer_id"].map(cust["signup_date"])})
@@ -139,13 +138,13 @@ def _numerators(data, metric: str, freq: str) -> tuple[pd.DataFrame, str]:
         score = sv[metric].astype(float)
         num = (np.where(score >= 9, 100.0, 0.0) - np.where(score <= 6, 100.0, 0.0)) if metric == "nps" else \
             (score >= 4).astype(float).to_numpy()
-        f = pd.DataFrame({"unit_id": _store_of(sv, customers).to_numpy(),
+        f = pd.DataFrame({"unit_id": _store_of(sv, _table(data, "customers")).to_numpy(),
                           "period": _period(sv["responded_at"], freq).to_numpy(), "num": num, "den": 1.0})
         return f.groupby(["unit_id", "period"], as_index=False)[["num", "den"]].sum(), "survey_responses"
     tk = _table(data, "tickets")
     tk = tk[tk["resolved_at"].notna()]
     hours = (tk["resolved_at"] - tk["opened_at"]).dt.total_seconds() / 3600.0
-    f = pd.DataFrame({"unit_id": _store_of(tk, customers).to_numpy(),
+    f = pd.DataFrame({"unit_id": _store_of(tk, _table(data, "customers")).to_numpy(),
                       "period": _period(tk["opened_at"], freq).to_numpy(), "num": hours.to_numpy(), "den": 1.0})
     return f.groupby(["unit_id", "period"], as_index=False)[["num", "den"]].sum(), "tickets"
 

@@ -19,7 +19,7 @@ from ..findings import Finding
 from ..stats import Segment, segment_keys
 from ..survival import SURVIVAL_TEST_COLUMNS, CoxResult, KaplanMeier, PHCheck
 
-__all__ = ["DAYS_PER_MONTH", "retention_table", "retention_display", "rmst_comparisons", "rmst_table",
+__all__ = ["DAYS_PER_MONTH", "follow_up_sentence", "retention_table", "retention_display", "rmst_comparisons", "rmst_table",
            "at_risk_table", "driver_table", "churn_findings"]
 #: Deprecated aliases (one release): the churn frame and Cox design moved to :mod:`cxlib.survival`.
 __getattr__ = moved_names("cxlib.sections.churn", "cxlib.survival", ["CX_STATUS", "churn_frame", "cox_design"])
@@ -279,3 +279,18 @@ def _hr_finding(d, *, key: str, label: str, period: str) -> Finding:
                    p_value=float(d.p_value), n=float(d.n), unit="", better="lower", period=period,
                    method="Cox proportional hazards, Wald interval",
                    detail=f"{int(d.events)} cancellations; PH test p = {d.ph_p_value:.3g}{note}")
+
+
+def follow_up_sentence(frame: pd.DataFrame, end: pd.Timestamp, landmark_days: float) -> str:
+    """The churn section's opening sentence: memberships, cancellations, censoring and the landmark rule.
+
+    >>> f = pd.DataFrame({"event": [1, 0, 0]})
+    >>> f.attrs["dropped_before_landmark"] = 2
+    >>> follow_up_sentence(f, pd.Timestamp("2025-12-31"), 1)[:60]
+    '3 memberships started by 2025-12-31 (1 cancelled, 2 still ac'
+    """
+    day = end.date()
+    return (f"{len(frame):,} memberships started by {day} ({int(frame['event'].sum()):,} cancelled, "
+            f"{int((1 - frame['event']).sum()):,} still active and right-censored at {day}); "
+            f"{frame.attrs.get('dropped_before_landmark', 0)} ended within the first {landmark_days:g} day(s) and "
+            "are left out of the landmark analysis.")

@@ -24,7 +24,7 @@ from ..clv.gammagamma import GammaGamma
 if TYPE_CHECKING:
     from ..clv.stake import ClvSample
 
-__all__ = ["segment_clv", "holdout_check", "top_at_risk", "clv_findings", "SEGMENT_COLUMNS"]
+__all__ = ["report_models", "models_sentence", "segment_clv", "holdout_check", "top_at_risk", "clv_findings", "SEGMENT_COLUMNS"]
 #: Deprecated aliases (one release): the analyses moved to :mod:`cxlib.clv`.
 __getattr__ = moved_names("cxlib.sections.clv", "cxlib.clv", ["ClvSample", "customer_clv", "value_at_stake"])
 
@@ -148,3 +148,41 @@ def clv_findings(*, sample: ClvSample, segment_table: pd.DataFrame,
                                ci_lower=float(r.ci_lower), ci_upper=float(r.ci_upper), ci_level=float(r.ci_level),
                                n=float(r.n), method=str(r.method), period=period, unit="", better="neutral"))
     return out
+
+
+def report_models(ds, parameters, *, calibration_end: pd.Timestamp, with_stake: bool):
+    """The CLV section's models: the value-at-stake pipeline when the data allow, else the CLV models alone.
+
+    Returns ``(staked, models, sample, checked)``: the :func:`cxlib.sections.notes.attempt` of
+    :func:`cxlib.clv.value_at_stake_pipeline` (None when the section's coverage leaves it out), the models fitted
+    on all purchases up to ``parameters.observation_end``, every customer's CLV, and the models of the model
+    checks (fitted up to ``calibration_end`` when it is earlier; else the same models).  Without the models the
+    section has nothing to show: :func:`cxlib.sections.notes.essential` raises ``InsufficientDataError``.
+    """
+    from .. import clv
+    from .notes import attempt, essential
+
+    p, end = parameters, parameters.observation_end
+    staked = attempt("The value at stake", clv.value_at_stake_pipeline, ds, p) if with_stake else None
+    vas = staked.result if staked is not None else None
+    models = vas.models if vas is not None else essential(
+        "The lifetime-value models (BG/NBD and Gamma-Gamma)", clv.fit_clv_models, ds.transactions,
+        observation_end=end, alpha=p.alpha)
+    sample = vas.sample if vas is not None else clv.customer_clv(
+        models.bg, models.gg, models.rfm, horizon=p.clv_horizon_weeks, annual_discount_rate=p.annual_discount_rate,
+        margin=p.margin)
+    checked = models if calibration_end >= end else clv.fit_clv_models(
+        ds.transactions, observation_end=end, calibration_end=calibration_end, alpha=p.alpha)
+    return staked, models, sample, checked
+
+
+def models_sentence(checked, models, *, calibration_end: pd.Timestamp, end: pd.Timestamp) -> str:
+    """What the CLV models were fitted on, in one sentence."""
+    from ..clv import repeat_buyers
+
+    cal = checked.rfm
+    return (f"Models fitted on {len(cal):,} customers' purchases up to {calibration_end.date()} "
+            f"({len(repeat_buyers(cal)):,} repeat buyers for the spend model)"
+            + (f" for the checks, and on all purchases up to {end.date()} for the values" if calibration_end < end
+               else "")
+            + f"; lifetime values for the {len(models.rfm):,} customers with a purchase history on {end.date()}.")

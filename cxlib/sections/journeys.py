@@ -81,7 +81,7 @@ def analysis_window(period: str, *, start_date: str = "", end_date: str = "") ->
     Examples
     --------
     >>> analysis_window("2025Q4")
-    Window(start=Timestamp('2025-10-01 00:00:00'), end=Timestamp('2026-01-01 00:00:00'), label='2025Q4')
+    Window(start=2025-10-01, end=2026-01-01, label='2025Q4')
     >>> analysis_window("2025Q4", start_date="2025-11-01").label
     '2025-11-01 to 2025-12-31'
     """
