@@ -141,3 +141,29 @@ def test_set_renderer_records_the_choice_before_rendering(tmp_path, data, monkey
     assert prov.set_renderer(record, "auto") is record
     assert record["run"]["engine"] == "pandoc" and record["tools"]["renderer"] == "pandoc"
     assert "Rendered with pandoc " in prov.appendix_markdown(record)[1]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed on this machine")
+def test_a_slow_git_status_leaves_the_tree_state_unknown_not_the_run_failed(tmp_path, monkeypatch, data):
+    """A clean filter (nbstripout) can make `git status` slow on a fresh clone: the report still runs."""
+    subprocess.run(["git", "-C", str(tmp_path), "init", "-q"], check=True)
+    (tmp_path / "f.txt").write_text("1")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "f.txt"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m",
+                    "one"], check=True)
+    real = subprocess.run
+
+    def slow_status(cmd, *args, **kwargs):
+        if "status" in cmd:
+            raise subprocess.TimeoutExpired(cmd, kwargs.get("timeout", 30))
+        return real(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(prov.subprocess, "run", slow_status)
+    state = prov.git_state(tmp_path)
+    assert state["available"] is True and state["dirty"] is None and "longer than 30 s" in state["reason"]
+    validation = pd.DataFrame({"table": ["customers"], "rows": [1], "first": [pd.Timestamp("2025-01-02")],
+                               "status": ["valid"]})
+    record = prov.collect(root=tmp_path, plan=PLAN, parameters=PARAMS, data_dir=data, validation=validation,
+                          timings={"a": 1.0, "total": 2.0}, started_at="2026-01-01T00:00:00+00:00")
+    text = "\n".join(prov.appendix_markdown({**record, "git": state}))
+    assert "clean work tree" not in text and "longer than 30 s" in text

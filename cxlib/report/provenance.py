@@ -64,7 +64,11 @@ def git_state(root: str | Path) -> dict[str, Any]:
     head = run("rev-parse", "HEAD")
     if head.returncode != 0:
         return {"available": False, "commit": None, "dirty": None, "reason": "the repository has no commit yet"}
-    status = run("status", "--porcelain", "--untracked-files=normal")
+    try:
+        status = run("status", "--porcelain", "--untracked-files=normal")
+    except subprocess.TimeoutExpired:  # e.g. a slow clean filter over many files: the commit is still known
+        return {"available": True, "commit": head.stdout.strip(), "dirty": None, "changed_files": [],
+                "reason": "`git status` took longer than 30 s; whether the work tree has changes is unknown"}
     changed = [line[3:] for line in status.stdout.splitlines() if line.strip()]
     return {"available": True, "commit": head.stdout.strip(), "dirty": bool(changed),
             "changed_files": sorted(changed)[:50], "reason": ""}
@@ -262,7 +266,8 @@ def appendix_markdown(record: Mapping[str, Any]) -> list[str]:
     git = record["git"]
     if git.get("available"):
         code = f"Code: git commit `{git['commit']}`" + (
-            ", with uncommitted changes (the tree was dirty)." if git.get("dirty") else ", clean work tree.")
+            ", with uncommitted changes (the tree was dirty)." if git.get("dirty") else
+            ", clean work tree." if git.get("dirty") is False else f"; {git.get('reason') or 'work tree state unknown'}.")
     else:
         code = f"Code: git state unknown ({git.get('reason', 'no reason recorded')})."
     blocks = ["How this report was produced; `provenance.json` beside the report holds the same record "
